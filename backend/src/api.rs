@@ -1,0 +1,325 @@
+//! Wire types: what the JSON API and the socket send and accept. Kept apart
+//! from the row structs in `db::models`, which mirror the tables.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize, Serializer};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::models::{Chat, Gif, Room, User};
+use crate::db::{gifs, users, DbConnection};
+use crate::domain::user::{color_for, display_name};
+
+/// Serializes epoch milliseconds as RFC 3339 UTC with milliseconds.
+pub fn serialize_millis<S: Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> {
+    let dt = chrono::DateTime::from_timestamp_millis(*millis).unwrap_or_default();
+    s.serialize_str(&dt.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// An anonymous user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct UserResponse {
+    /// Opaque id, 32 hex digits.
+    #[schema(example = "3f2b8c0e9d1a4b7c8e5f6a7b8c9d0e1f")]
+    pub id: String,
+    /// The nickname, or the colour when none is set.
+    pub name: String,
+    /// Stable `#rrggbb` colour derived from the id.
+    #[schema(example = "#2a9d8f", pattern = "^#[0-9a-f]{6}$")]
+    pub color: String,
+}
+
+impl UserResponse {
+    pub fn new(id: &str, nickname: Option<&str>) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: display_name(id, nickname),
+            color: color_for(id),
+        }
+    }
+
+    pub fn from_row(user: &User) -> Self {
+        Self::new(&user.id, user.nickname.as_deref())
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserEnvelope {
+    pub user: UserResponse,
+}
+
+/// A chat room.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RoomResponse {
+    /// Opaque, unguessable id.
+    pub id: String,
+    pub title: String,
+    pub max_members: i32,
+    /// Whether joining needs a password.
+    pub secret: bool,
+    pub owner: UserResponse,
+    /// People in the room now (a person with several tabs counts once).
+    pub member_count: u32,
+    #[serde(serialize_with = "serialize_millis")]
+    #[schema(value_type = String, format = DateTime, example = "2026-11-25T16:30:00.123Z")]
+    pub created_at: i64,
+}
+
+impl RoomResponse {
+    pub fn new(room: &Room, owner: &User, member_count: usize) -> Self {
+        Self {
+            id: room.id.clone(),
+            title: room.title.clone(),
+            max_members: room.max_members,
+            secret: room.password_hash.is_some(),
+            owner: UserResponse::from_row(owner),
+            member_count: member_count as u32,
+            created_at: room.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoomEnvelope {
+    pub room: RoomResponse,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoomsEnvelope {
+    pub rooms: Vec<RoomResponse>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatKind {
+    Text,
+    Gif,
+    System,
+}
+
+/// What a system chat records; clients render it in their own language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemEvent {
+    Joined,
+    Left,
+    Kicked,
+    OwnerChanged,
+}
+
+impl SystemEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SystemEvent::Joined => "joined",
+            SystemEvent::Left => "left",
+            SystemEvent::Kicked => "kicked",
+            SystemEvent::OwnerChanged => "owner_changed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "joined" => SystemEvent::Joined,
+            "left" => SystemEvent::Left,
+            "kicked" => SystemEvent::Kicked,
+            "owner_changed" => SystemEvent::OwnerChanged,
+            _ => return None,
+        })
+    }
+}
+
+/// A stored GIF, with its size known up front so clients can lay it out.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GifResponse {
+    /// Where to fetch it: `/gif/{sha256}.gif`.
+    #[schema(
+        example = "/gif/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.gif"
+    )]
+    pub url: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
+}
+
+impl GifResponse {
+    pub fn from_row(gif: &Gif) -> Self {
+        Self {
+            url: format!("/gif/{}", gif.file),
+            width: gif.width,
+            height: gif.height,
+            bytes: gif.bytes,
+        }
+    }
+}
+
+/// One message in a room's history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChatResponse {
+    pub id: i64,
+    pub room_id: String,
+    /// Position in the room: starts at 1, no gaps.
+    pub seq: i64,
+    pub kind: ChatKind,
+    /// The author; null for system chats.
+    pub user: Option<UserResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gif: Option<GifResponse>,
+    /// Set on a whisper: its recipient. Only the two parties ever see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<UserResponse>,
+    /// System chats only: what happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<SystemEvent>,
+    /// System chats only: to whom it happened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<UserResponse>,
+    #[serde(serialize_with = "serialize_millis")]
+    #[schema(value_type = String, format = DateTime, example = "2026-11-25T16:30:00.123Z")]
+    pub created_at: i64,
+}
+
+impl ChatResponse {
+    /// Builds responses for `rows`, loading the users and GIFs they mention
+    /// in two queries.
+    pub fn load_all(
+        conn: &mut DbConnection,
+        rows: &[Chat],
+    ) -> diesel::QueryResult<Vec<ChatResponse>> {
+        let mut user_ids: Vec<&str> = rows
+            .iter()
+            .flat_map(|c| [&c.user_id, &c.to_user_id, &c.subject_id])
+            .filter_map(|id| id.as_deref())
+            .collect();
+        user_ids.sort_unstable();
+        user_ids.dedup();
+        let users: HashMap<String, User> = users::find_many(conn, &user_ids)?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
+        let files: Vec<&str> = rows.iter().filter_map(|c| c.gif_file.as_deref()).collect();
+        let gifs: HashMap<String, Gif> = gifs::find_many(conn, &files)?
+            .into_iter()
+            .map(|g| (g.file.clone(), g))
+            .collect();
+        let user = |id: &Option<String>| {
+            id.as_deref().map(|id| {
+                users
+                    .get(id)
+                    .map_or_else(|| UserResponse::new(id, None), UserResponse::from_row)
+            })
+        };
+        Ok(rows
+            .iter()
+            .map(|c| ChatResponse {
+                id: c.id,
+                room_id: c.room_id.clone(),
+                seq: c.seq,
+                kind: match c.kind.as_str() {
+                    "gif" => ChatKind::Gif,
+                    "system" => ChatKind::System,
+                    _ => ChatKind::Text,
+                },
+                user: user(&c.user_id),
+                text: c.body.clone(),
+                gif: c
+                    .gif_file
+                    .as_deref()
+                    .and_then(|f| gifs.get(f))
+                    .map(GifResponse::from_row),
+                to: user(&c.to_user_id),
+                event: c.event.as_deref().and_then(SystemEvent::parse),
+                subject: user(&c.subject_id),
+                created_at: c.created_at,
+            })
+            .collect())
+    }
+
+    pub fn load_one(conn: &mut DbConnection, row: Chat) -> diesel::QueryResult<ChatResponse> {
+        Self::load_all(conn, std::slice::from_ref(&row))?
+            .pop()
+            .ok_or(diesel::result::Error::NotFound)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatEnvelope {
+    pub chat: ChatResponse,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageMeta {
+    /// Whether more chats lie beyond this page: earlier ones when reading the
+    /// latest or paging back with `before_seq`, later ones with `after_seq`.
+    pub has_more: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChatsPage {
+    pub chats: Vec<ChatResponse>,
+    pub meta: PageMeta,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateMeRequest {
+    /// 1 to 32 characters after trimming.
+    #[schema(example = "kim")]
+    pub nickname: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateRoomRequest {
+    /// 1 to 100 characters after trimming.
+    #[schema(example = "GIFs only")]
+    pub title: String,
+    /// 2 to `ROOM_MAX_MEMBERS` (default 1000); 10 when omitted.
+    #[schema(minimum = 2, example = 10)]
+    pub max_members: Option<i64>,
+    /// Makes the room secret. Absent or empty: a public room. At most 128 characters.
+    #[schema(max_length = 128)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct JoinRoomRequest {
+    /// Needed for a secret room (unless you already have access).
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PostChatRequest {
+    /// 1 to 2000 characters after trimming.
+    #[schema(example = "hello!")]
+    pub text: String,
+    /// A user id: makes the chat a whisper to that user, who must be able to read the room.
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChatsQuery {
+    /// Only chats with a smaller seq (page back).
+    #[param(minimum = 0)]
+    pub before_seq: Option<i64>,
+    /// Only chats with a larger seq (page forward).
+    #[param(minimum = 0)]
+    pub after_seq: Option<i64>,
+    /// Page size: 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+/// The multipart body of a GIF upload.
+#[derive(Debug, ToSchema)]
+pub struct GifUpload {
+    /// The GIF file (at most `GIF_MAX_BYTES`, default 5 MiB).
+    #[schema(value_type = String, format = Binary, content_media_type = "image/gif")]
+    pub gif: Vec<u8>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthResponse {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}

@@ -1,0 +1,138 @@
+//! Every setting, read once from the environment (or a `.env` file) or from
+//! the command line. `gifchat serve --help` prints this list with defaults.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args};
+use ipnet::IpNet;
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// TCP port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 8005)]
+    pub port: u16,
+
+    /// Address to bind.
+    #[arg(long, env = "BIND_ADDR", default_value = "0.0.0.0")]
+    pub bind_addr: IpAddr,
+
+    /// Folder for the default SQLite database, the generated session key and
+    /// the default upload folder.
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// `postgres://…` for PostgreSQL; anything else is a SQLite file path
+    /// (an optional `sqlite://` prefix is accepted). Default: `DATA_DIR/gifchat.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 10)]
+    pub db_pool_size: u32,
+
+    /// Where GIF files are stored. Default: `DATA_DIR/gifs`.
+    #[arg(long, env = "UPLOAD_DIR")]
+    pub upload_dir: Option<PathBuf>,
+
+    /// Secret used to sign and encrypt session cookies: any string of at least
+    /// 64 bytes. Without it a key is generated once into `DATA_DIR/session.key`.
+    #[arg(long, env = "SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<String>,
+
+    /// Mark the session cookie `Secure` (set this when served over HTTPS).
+    #[arg(long, env = "COOKIE_SECURE", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub cookie_secure: bool,
+
+
+
+    /// Largest `max_members` a room may ask for.
+    #[arg(long, env = "ROOM_MAX_MEMBERS", default_value_t = 1000, value_parser = clap::value_parser!(i32).range(2..))]
+    pub room_max_members: i32,
+
+    /// Largest GIF upload in bytes.
+    #[arg(long, env = "GIF_MAX_BYTES", default_value_t = 5 * 1024 * 1024)]
+    pub gif_max_bytes: u64,
+
+    /// Largest GIF width and height in pixels.
+    #[arg(long, env = "GIF_MAX_DIMENSION", default_value_t = 4096)]
+    pub gif_max_dimension: u16,
+
+    /// Most frames a GIF may have.
+    #[arg(long, env = "GIF_MAX_FRAMES", default_value_t = 2000)]
+    pub gif_max_frames: u32,
+
+    /// Comma-separated addresses or CIDR ranges of reverse proxies whose
+    /// `X-Forwarded-For` header is believed.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// `off` disables every rate limit (benchmarks, load tests).
+    #[arg(long, env = "RATE_LIMITS", default_value = "on", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub rate_limits: bool,
+
+    /// Chats (text and GIF) one user may post per minute.
+    #[arg(long, env = "RATE_CHATS_PER_MIN", default_value_t = 120)]
+    pub rate_chats_per_min: u32,
+
+    /// Rooms one client address may create per minute.
+    #[arg(long, env = "RATE_ROOMS_PER_MIN", default_value_t = 10)]
+    pub rate_rooms_per_min: u32,
+
+    /// Join attempts (password checks) one client address may make per minute.
+    #[arg(long, env = "RATE_JOINS_PER_MIN", default_value_t = 30)]
+    pub rate_joins_per_min: u32,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Seconds to let requests finish after SIGTERM before exiting.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
+    pub shutdown_timeout_secs: u64,
+}
+
+fn parse_proxy(s: &str) -> Result<IpNet, String> {
+    let s = s.trim();
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{s}` is neither an IP address nor a CIDR range"))
+}
+
+/// Which database a `DATABASE_URL` points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Settings {
+    /// The settings as the environment gives them, with nothing on the command line.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        <Only as clap::Parser>::try_parse_from(["gifchat"]).map(|o| o.settings)
+    }
+
+    pub fn database(&self) -> DatabaseTarget {
+        match self.database_url.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                DatabaseTarget::Postgres(url.to_owned())
+            }
+            Some(url) => {
+                DatabaseTarget::Sqlite(PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url)))
+            }
+            None => DatabaseTarget::Sqlite(self.data_dir.join("gifchat.db")),
+        }
+    }
+
+    pub fn upload_dir(&self) -> PathBuf {
+        self.upload_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("gifs"))
+    }
+}

@@ -1,0 +1,150 @@
+//! Database access: one diesel `MultiConnection` over SQLite and PostgreSQL,
+//! pooled by r2d2, with migrations embedded and run at start.
+
+pub mod chats;
+pub mod gifs;
+pub mod models;
+pub mod rooms;
+pub mod schema;
+pub mod users;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::DatabaseTarget;
+use crate::error::{AppError, AppResult};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Opens connections of the kind `DATABASE_URL` names, with SQLite tuned for
+/// concurrent use: WAL, a busy timeout instead of instant `SQLITE_BUSY`, and
+/// foreign keys enforced (they cascade room deletion to chats).
+#[derive(Debug)]
+pub struct Manager {
+    target: DatabaseTarget,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.target {
+            DatabaseTarget::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseTarget::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// A cheap, clonable handle to the pool. Diesel is synchronous, so every use
+/// runs on the blocking thread pool, never on an async worker.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    kind: DbKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    /// Connects, creating the SQLite file's folder if needed, and runs pending migrations.
+    pub fn connect(target: &DatabaseTarget, pool_size: u32) -> anyhow::Result<Db> {
+        let kind = match target {
+            DatabaseTarget::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating database folder {}", dir.display()))?;
+                }
+                DbKind::Sqlite
+            }
+            DatabaseTarget::Postgres(_) => DbKind::Postgres,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(Manager {
+                target: target.clone(),
+            })
+            .context("connecting to the database")?;
+        let mut conn = pool.get().context("connecting to the database")?;
+        let applied = match &mut *conn {
+            DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        }
+        .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+        if applied > 0 {
+            log::info!("applied {applied} database migration(s)");
+        }
+        Ok(Db { pool, kind })
+    }
+
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool.
+    pub async fn run<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> AppResult<()> {
+        self.run(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| AppError::Unavailable(anyhow::Error::new(e)))
+        })
+        .await
+    }
+}
+
+/// Milliseconds since the Unix epoch: how every table stores time.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,80 @@
+//! Row types. Wire types live in `crate::api`; these mirror the tables.
+
+use diesel::prelude::*;
+
+use super::schema::{chats, gifs, room_access, room_bans, rooms, users};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub nickname: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rooms)]
+pub struct Room {
+    pub id: String,
+    pub title: String,
+    pub max_members: i32,
+    pub password_hash: Option<String>,
+    pub owner_id: String,
+    pub last_seq: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = gifs)]
+pub struct Gif {
+    pub file: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = chats)]
+pub struct Chat {
+    pub id: i64,
+    pub room_id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub user_id: Option<String>,
+    pub body: Option<String>,
+    pub gif_file: Option<String>,
+    pub to_user_id: Option<String>,
+    pub event: Option<String>,
+    pub subject_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// A chat before it has an id and a seq; `db::chats::append` assigns both.
+#[derive(Debug, Clone, Default)]
+pub struct NewChat {
+    pub room_id: String,
+    pub kind: &'static str,
+    pub user_id: Option<String>,
+    pub body: Option<String>,
+    pub gif_file: Option<String>,
+    pub to_user_id: Option<String>,
+    pub event: Option<&'static str>,
+    pub subject_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = room_access)]
+pub struct RoomAccess<'a> {
+    pub room_id: &'a str,
+    pub user_id: &'a str,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = room_bans)]
+pub struct RoomBan<'a> {
+    pub room_id: &'a str,
+    pub user_id: &'a str,
+    pub created_at: i64,
+}

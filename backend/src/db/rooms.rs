@@ -1,0 +1,99 @@
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::models::{Room, RoomBan, User};
+use super::schema::{room_access, room_bans, rooms, users};
+use super::{now_millis, users as user_rows, DbConnection};
+
+/// A room with its owner, as every response shows it.
+pub type RoomWithOwner = (Room, User);
+
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<RoomWithOwner>> {
+    rooms::table
+        .inner_join(users::table)
+        .select((Room::as_select(), User::as_select()))
+        .order((rooms::created_at.asc(), rooms::id.asc()))
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RoomWithOwner>> {
+    rooms::table
+        .inner_join(users::table)
+        .filter(rooms::id.eq(id))
+        .select((Room::as_select(), User::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// Inserts the room and gives its creator access, in one transaction.
+pub fn create(conn: &mut DbConnection, room: &Room) -> QueryResult<RoomWithOwner> {
+    conn.transaction(|conn| {
+        user_rows::ensure(conn, &room.owner_id)?;
+        diesel::insert_into(rooms::table)
+            .values(room)
+            .execute(conn)?;
+        grant_access(conn, &room.id, &room.owner_id)?;
+        find(conn, &room.id)?.ok_or(diesel::result::Error::NotFound)
+    })
+}
+
+/// Deletes the room; its chats, access grants and bans cascade with it.
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::delete(rooms::table.find(id))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+pub fn has_access(conn: &mut DbConnection, room_id: &str, user_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        room_access::table.find((room_id, user_id)),
+    ))
+    .get_result(conn)
+}
+
+pub fn grant_access(conn: &mut DbConnection, room_id: &str, user_id: &str) -> QueryResult<()> {
+    user_rows::ensure(conn, user_id)?;
+    diesel::sql_query(
+        "INSERT INTO room_access (room_id, user_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (room_id, user_id) DO NOTHING",
+    )
+    .bind::<Text, _>(room_id)
+    .bind::<Text, _>(user_id)
+    .bind::<BigInt, _>(now_millis())
+    .execute(conn)
+    .map(drop)
+}
+
+pub fn is_banned(conn: &mut DbConnection, room_id: &str, user_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        room_bans::table.find((room_id, user_id)),
+    ))
+    .get_result(conn)
+}
+
+/// Bans the user and withdraws any access they had, so a kicked user cannot
+/// come back with the password either.
+pub fn ban(conn: &mut DbConnection, room_id: &str, user_id: &str) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        user_rows::ensure(conn, user_id)?;
+        if !is_banned(conn, room_id, user_id)? {
+            diesel::insert_into(room_bans::table)
+                .values(RoomBan {
+                    room_id,
+                    user_id,
+                    created_at: now_millis(),
+                })
+                .execute(conn)?;
+        }
+        diesel::delete(room_access::table.find((room_id, user_id))).execute(conn)?;
+        Ok(())
+    })
+}
+
+pub fn set_owner(conn: &mut DbConnection, room_id: &str, owner_id: &str) -> QueryResult<()> {
+    user_rows::ensure(conn, owner_id)?;
+    diesel::update(rooms::table.find(room_id))
+        .set(rooms::owner_id.eq(owner_id))
+        .execute(conn)
+        .map(drop)
+}

@@ -1,0 +1,69 @@
+//! One portable schema for both backends (see `migrations/`).
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        nickname -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    rooms (id) {
+        id -> Text,
+        title -> Text,
+        max_members -> Integer,
+        password_hash -> Nullable<Text>,
+        owner_id -> Text,
+        last_seq -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    gifs (file) {
+        file -> Text,
+        width -> Integer,
+        height -> Integer,
+        bytes -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    chats (id) {
+        id -> BigInt,
+        room_id -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        body -> Nullable<Text>,
+        gif_file -> Nullable<Text>,
+        to_user_id -> Nullable<Text>,
+        event -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    room_access (room_id, user_id) {
+        room_id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    room_bans (room_id, user_id) {
+        room_id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(rooms -> users (owner_id));
+diesel::joinable!(chats -> rooms (room_id));
+diesel::joinable!(chats -> gifs (gif_file));
+
+diesel::allow_tables_to_appear_in_same_query!(users, rooms, gifs, chats, room_access, room_bans);

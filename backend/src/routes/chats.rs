@@ -1,0 +1,137 @@
+use actix_web::web::{Data, Json, Path, Query};
+use actix_web::{get, post, HttpResponse};
+
+use crate::api::{ChatEnvelope, ChatResponse, ChatsPage, ChatsQuery, PageMeta, PostChatRequest};
+use crate::db::chats::{self, PageQuery};
+use crate::db::models::{NewChat, Room};
+use crate::db::{users, DbConnection};
+use crate::domain::ids;
+use crate::domain::validation::ChatText;
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::extract::ApiJson;
+use crate::identity::Identity;
+use crate::routes::rooms::{ensure_can_read, find_readable_room};
+use crate::state::AppState;
+
+pub const DEFAULT_PAGE: i64 = 50;
+pub const MAX_PAGE: i64 = 200;
+
+fn page_query(q: &ChatsQuery) -> AppResult<PageQuery> {
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(AppError::field(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    for (name, value) in [("before_seq", q.before_seq), ("after_seq", q.after_seq)] {
+        if value.is_some_and(|v| v < 0) {
+            return Err(AppError::field(name, "must not be negative"));
+        }
+    }
+    Ok(PageQuery {
+        before_seq: q.before_seq,
+        after_seq: q.after_seq,
+        limit,
+    })
+}
+
+/// A room's history, in ascending `seq`. Without a cursor: the latest `limit`
+/// chats. Whispers appear only to their two parties.
+#[utoipa::path(
+    tag = "chats",
+    operation_id = "list_chats",
+    params(("id" = String, Path, description = "Room id"), ChatsQuery),
+    responses(
+        (status = 200, body = ChatsPage),
+        (status = 400, description = "`bad_request`: unparsable query", body = ErrorBody),
+        (status = 403, description = "`forbidden` (secret room) or `banned`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: bad `limit` or cursor", body = ErrorBody),
+    ),
+)]
+#[get("/rooms/{id}/chats")]
+pub async fn list_chats(
+    state: Data<AppState>,
+    me: Identity,
+    id: Path<String>,
+    query: Query<ChatsQuery>,
+) -> AppResult<Json<ChatsPage>> {
+    let q = page_query(&query)?;
+    let page = state
+        .db
+        .run(move |conn| {
+            find_readable_room(conn, &id, &me.user_id)?;
+            let (rows, has_more) = chats::page(conn, &id, &me.user_id, q)?;
+            let chats = ChatResponse::load_all(conn, &rows)?;
+            Ok(ChatsPage {
+                chats,
+                meta: PageMeta { has_more },
+            })
+        })
+        .await?;
+    Ok(Json(page))
+}
+
+/// Checks that a whisper's recipient exists, is not the sender, and may read the room.
+fn check_recipient(conn: &mut DbConnection, room: &Room, from: &str, to: &str) -> AppResult<()> {
+    if to == from {
+        return Err(AppError::field("to", "you cannot whisper to yourself"));
+    }
+    if !ids::is_well_formed(to) || users::find(conn, to)?.is_none() {
+        return Err(AppError::field("to", "no such user"));
+    }
+    ensure_can_read(conn, room, to)
+        .map_err(|_| AppError::field("to", "that user cannot read this room"))
+}
+
+/// Post a text chat; with `to`, a whisper.
+#[utoipa::path(
+    tag = "chats",
+    operation_id = "post_chat",
+    params(("id" = String, Path, description = "Room id")),
+    request_body = PostChatRequest,
+    responses(
+        (status = 201, description = "Posted", body = ChatEnvelope),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "`forbidden` (secret room) or `banned`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: bad text or recipient", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+)]
+#[post("/rooms/{id}/chats")]
+pub async fn post_chat(
+    state: Data<AppState>,
+    me: Identity,
+    id: Path<String>,
+    body: ApiJson<PostChatRequest>,
+) -> AppResult<HttpResponse> {
+    let body = body.0;
+    let text = ChatText::parse(&body.text)?;
+    state.limits.chats.check(&me.user_id)?;
+    let chat = state
+        .db
+        .run(move |conn| {
+            let (room, _) = find_readable_room(conn, &id, &me.user_id)?;
+            if let Some(to) = &body.to {
+                check_recipient(conn, &room, &me.user_id, to)?;
+            }
+            let row = chats::append(
+                conn,
+                &NewChat {
+                    room_id: room.id,
+                    kind: "text",
+                    user_id: Some(me.user_id),
+                    body: Some(text.into_inner()),
+                    to_user_id: body.to,
+                    ..NewChat::default()
+                },
+            )?;
+            Ok(ChatResponse::load_one(conn, row)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(ChatEnvelope { chat }))
+}

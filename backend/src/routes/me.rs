@@ -1,0 +1,58 @@
+use actix_web::web::{Data, Json};
+use actix_web::{get, patch};
+
+use crate::api::{UpdateMeRequest, UserEnvelope, UserResponse};
+use crate::db::users;
+use crate::domain::validation::Nickname;
+use crate::error::{AppResult, ErrorBody};
+use crate::extract::ApiJson;
+use crate::identity::Identity;
+use crate::state::AppState;
+
+/// Who am I: the anonymous user behind this session.
+#[utoipa::path(
+    tag = "me",
+    operation_id = "get_me",
+    responses((status = 200, description = "The current user", body = UserEnvelope)),
+)]
+#[get("/me")]
+pub async fn get_me(state: Data<AppState>, me: Identity) -> AppResult<Json<UserEnvelope>> {
+    let id = me.user_id.clone();
+    let row = state
+        .db
+        .run(move |conn| Ok(users::find(conn, &id)?))
+        .await?;
+    let user = row.as_ref().map_or_else(
+        || UserResponse::new(&me.user_id, None),
+        UserResponse::from_row,
+    );
+    Ok(Json(UserEnvelope { user }))
+}
+
+/// Set my nickname.
+#[utoipa::path(
+    tag = "me",
+    operation_id = "update_me",
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "The updated user", body = UserEnvelope),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: bad nickname", body = ErrorBody),
+    ),
+)]
+#[patch("/me")]
+pub async fn update_me(
+    state: Data<AppState>,
+    me: Identity,
+    body: ApiJson<UpdateMeRequest>,
+) -> AppResult<Json<UserEnvelope>> {
+    let nickname = Nickname::parse(&body.0.nickname)?;
+    let user = state
+        .db
+        .run(move |conn| Ok(users::set_nickname(conn, &me.user_id, nickname.as_str())?))
+        .await?;
+    Ok(Json(UserEnvelope {
+        user: UserResponse::from_row(&user),
+    }))
+}

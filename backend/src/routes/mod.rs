@@ -1,0 +1,31 @@
+//! Every route of the service, wired in one place.
+
+pub mod chats;
+pub mod fallback;
+pub mod gifs;
+pub mod health;
+pub mod me;
+pub mod rooms;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// The JSON API, mounted under `/api`.
+pub fn api(cfg: &mut ServiceConfig) {
+    cfg.service(me::get_me)
+        .service(me::update_me)
+        .service(rooms::list_rooms)
+        .service(rooms::create_room)
+        .service(rooms::get_room)
+        .service(rooms::delete_room)
+        .service(rooms::join_room)
+        .service(chats::list_chats)
+        .service(chats::post_chat)
+        .service(gifs::upload_gif);
+}
+
+/// Routes outside `/api`: stored GIFs and health probes.
+pub fn root(cfg: &mut ServiceConfig) {
+    cfg.service(gifs::get_gif)
+        .service(health::healthz)
+        .service(health::readyz);
+}

@@ -1,0 +1,267 @@
+use actix_web::http::header;
+use actix_web::web::{Data, Json, Path};
+use actix_web::{delete, get, post, HttpRequest, HttpResponse};
+
+use crate::api::{CreateRoomRequest, JoinRoomRequest, RoomEnvelope, RoomResponse, RoomsEnvelope};
+use crate::db::models::Room;
+use crate::db::rooms::{self, RoomWithOwner};
+use crate::db::{now_millis, DbConnection};
+use crate::domain::validation::{MaxMembers, RoomPassword, RoomTitle};
+use crate::domain::{ids, password};
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::extract::{ApiJson, OptionalJson};
+use crate::identity::Identity;
+use crate::state::AppState;
+
+/// Loads a room, answering `not_found` for ids that cannot exist without asking the database.
+pub(crate) fn find_room(conn: &mut DbConnection, id: &str) -> AppResult<RoomWithOwner> {
+    if !ids::is_well_formed(id) {
+        return Err(AppError::NotFound("room"));
+    }
+    rooms::find(conn, id)?.ok_or(AppError::NotFound("room"))
+}
+
+/// Loads a room the user may read: not banned from it, and for a secret
+/// room its owner or someone who joined with the password.
+pub(crate) fn find_readable_room(
+    conn: &mut DbConnection,
+    id: &str,
+    user_id: &str,
+) -> AppResult<RoomWithOwner> {
+    let found = find_room(conn, id)?;
+    ensure_can_read(conn, &found.0, user_id)?;
+    Ok(found)
+}
+
+pub(crate) fn ensure_can_read(
+    conn: &mut DbConnection,
+    room: &Room,
+    user_id: &str,
+) -> AppResult<()> {
+    if rooms::is_banned(conn, &room.id, user_id)? {
+        return Err(AppError::Banned);
+    }
+    if room.password_hash.is_some()
+        && room.owner_id != user_id
+        && !rooms::has_access(conn, &room.id, user_id)?
+    {
+        return Err(AppError::Forbidden(
+            "this room is secret: join it with its password first".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn respond(state: &AppState, (room, owner): &RoomWithOwner) -> RoomResponse {
+    RoomResponse::new(room, owner, state.member_count(&room.id))
+}
+
+/// All rooms, oldest first.
+#[utoipa::path(
+    tag = "rooms",
+    operation_id = "list_rooms",
+    responses((status = 200, description = "Every room, oldest first", body = RoomsEnvelope)),
+)]
+#[get("/rooms")]
+pub async fn list_rooms(state: Data<AppState>) -> AppResult<Json<RoomsEnvelope>> {
+    let rows = state.db.run(|conn| Ok(rooms::list(conn)?)).await?;
+    Ok(Json(RoomsEnvelope {
+        rooms: rows.iter().map(|r| respond(&state, r)).collect(),
+    }))
+}
+
+/// Create a room. Its creator owns it and has access to it.
+#[utoipa::path(
+    tag = "rooms",
+    operation_id = "create_room",
+    request_body = CreateRoomRequest,
+    responses(
+        (status = 201, description = "Created", body = RoomEnvelope,
+            headers(("Location" = String, description = "The new room's URL"))),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "`validation_failed`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+)]
+#[post("/rooms")]
+pub async fn create_room(
+    req: HttpRequest,
+    state: Data<AppState>,
+    me: Identity,
+    body: ApiJson<CreateRoomRequest>,
+) -> AppResult<HttpResponse> {
+    let body = body.0;
+    let title = RoomTitle::parse(&body.title);
+    let max_members = MaxMembers::parse(body.max_members, state.settings.room_max_members);
+    let secret = RoomPassword::parse(body.password.as_deref());
+    let (title, max_members, secret) = match (title, max_members, secret) {
+        (Ok(t), Ok(m), Ok(p)) => (t, m, p),
+        (t, m, p) => return Err(merge_field_errors([t.err(), m.err(), p.err()])),
+    };
+    state.limits.rooms.check(&client_key(&req, &state))?;
+    let password_hash = match secret {
+        Some(p) => Some(actix_web::web::block(move || password::hash(&p)).await??),
+        None => None,
+    };
+    let room = Room {
+        id: ids::new_id(),
+        title: title.into_inner(),
+        max_members,
+        password_hash,
+        owner_id: me.user_id,
+        last_seq: 0,
+        created_at: now_millis(),
+    };
+    let created = state
+        .db
+        .run(move |conn| Ok(rooms::create(conn, &room)?))
+        .await?;
+    let room = respond(&state, &created);
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/rooms/{}", room.id)))
+        .json(RoomEnvelope { room }))
+}
+
+/// Several validation failures reported together, one entry per field.
+fn merge_field_errors<const N: usize>(errors: [Option<AppError>; N]) -> AppError {
+    let mut fields = std::collections::BTreeMap::new();
+    for e in errors.into_iter().flatten() {
+        match e {
+            AppError::Validation(f) => fields.extend(f),
+            other => return other,
+        }
+    }
+    AppError::Validation(fields)
+}
+
+/// The key rate limits use for anonymous actions: the client's address.
+pub(crate) fn client_key(req: &HttpRequest, state: &AppState) -> String {
+    let peer = req.peer_addr().map(|a| a.ip());
+    crate::net::client_ip(peer, req.headers(), &state.settings.trusted_proxies)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+/// One room.
+#[utoipa::path(
+    tag = "rooms",
+    operation_id = "get_room",
+    params(("id" = String, Path, description = "Room id")),
+    responses(
+        (status = 200, body = RoomEnvelope),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ),
+)]
+#[get("/rooms/{id}")]
+pub async fn get_room(state: Data<AppState>, id: Path<String>) -> AppResult<Json<RoomEnvelope>> {
+    let found = state.db.run(move |conn| find_room(conn, &id)).await?;
+    Ok(Json(RoomEnvelope {
+        room: respond(&state, &found),
+    }))
+}
+
+/// Delete a room (owner only): its chats go, and every GIF no other chat uses.
+#[utoipa::path(
+    tag = "rooms",
+    operation_id = "delete_room",
+    params(("id" = String, Path, description = "Room id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = "`forbidden`: not the owner", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ),
+)]
+#[delete("/rooms/{id}")]
+pub async fn delete_room(
+    state: Data<AppState>,
+    me: Identity,
+    id: Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let store = state.gifs.clone();
+    let room_id = id.clone();
+    state
+        .db
+        .run(move |conn| {
+            let (room, _) = find_room(conn, &room_id)?;
+            if room.owner_id != me.user_id {
+                return Err(AppError::Forbidden(
+                    "only the room's owner may delete it".into(),
+                ));
+            }
+            store.delete_room(conn, &room_id)
+        })
+        .await?;
+    state.presence().remove_room(&id);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Join a room: checks the password of a secret room, bans and capacity, and
+/// grants access. Live membership starts when a socket joins.
+#[utoipa::path(
+    tag = "rooms",
+    operation_id = "join_room",
+    params(("id" = String, Path, description = "Room id")),
+    request_body(content = Option<JoinRoomRequest>, description = "Only secret rooms need a body"),
+    responses(
+        (status = 200, description = "Access granted", body = RoomEnvelope),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "`wrong_password` or `banned`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`room_full`", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many attempts", body = ErrorBody),
+    ),
+)]
+#[post("/rooms/{id}/join")]
+pub async fn join_room(
+    req: HttpRequest,
+    state: Data<AppState>,
+    me: Identity,
+    id: Path<String>,
+    body: OptionalJson<JoinRoomRequest>,
+) -> AppResult<Json<RoomEnvelope>> {
+    let id = id.into_inner();
+    let user_id = me.user_id.clone();
+    let (found, has_access) = state
+        .db
+        .run(move |conn| {
+            let found = find_room(conn, &id)?;
+            if rooms::is_banned(conn, &id, &user_id)? {
+                return Err(AppError::Banned);
+            }
+            let has_access = found.0.password_hash.is_none()
+                || found.0.owner_id == user_id
+                || rooms::has_access(conn, &id, &user_id)?;
+            Ok((found, has_access))
+        })
+        .await?;
+    let (room, _) = &found;
+    if !has_access {
+        state.limits.joins.check(&client_key(&req, &state))?;
+        let stored = room.password_hash.clone().unwrap_or_default();
+        let given = body.0.password.unwrap_or_default();
+        let ok = !given.is_empty()
+            && actix_web::web::block(move || password::verify(&given, &stored)).await?;
+        if !ok {
+            return Err(AppError::WrongPassword);
+        }
+    }
+    if !state
+        .presence()
+        .has_seat_for(&room.id, &me.user_id, room.max_members as usize)
+    {
+        return Err(AppError::RoomFull);
+    }
+    if !has_access {
+        let (room_id, user_id) = (room.id.clone(), me.user_id.clone());
+        state
+            .db
+            .run(move |conn| Ok(rooms::grant_access(conn, &room_id, &user_id)?))
+            .await?;
+    }
+    Ok(Json(RoomEnvelope {
+        room: respond(&state, &found),
+    }))
+}

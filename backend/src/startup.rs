@@ -1,0 +1,142 @@
+//! Builds the application and binds it. Returns the bound port, so tests can
+//! ask for port 0.
+
+use std::net::TcpListener;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpServer};
+use anyhow::Context;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::extract::JSON_LIMIT;
+use crate::identity;
+use crate::net::client_ip;
+use crate::openapi;
+use crate::rate_limit::RateLimits;
+use crate::routes::{self, fallback};
+use crate::state::AppState;
+use crate::storage::gifs::{GifLimits, GifStore};
+
+const ACCESS_LOG: &str = r#"%{client_ip}xi "%r" %s %b %Dms "%{User-Agent}i""#;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let key = identity::load_key(settings.session_key.as_deref(), &settings.data_dir)?;
+        let db = Db::connect(&settings.database(), settings.db_pool_size)?;
+        let upload_dir = settings.upload_dir();
+        let gifs = GifStore::open(
+            &upload_dir,
+            GifLimits {
+                max_bytes: settings.gif_max_bytes,
+                max_dimension: settings.gif_max_dimension,
+                max_frames: settings.gif_max_frames,
+            },
+        )
+        .with_context(|| format!("opening the upload folder {}", upload_dir.display()))?;
+        let listener = TcpListener::bind((settings.bind_addr, settings.port))
+            .with_context(|| format!("binding {}:{}", settings.bind_addr, settings.port))?;
+        let port = listener.local_addr()?.port();
+        let state = Data::new(AppState {
+            limits: RateLimits::new(&settings),
+            presence: Mutex::default(),
+            settings,
+            db,
+            gifs,
+        });
+
+        let spec = openapi::spec();
+        let known = Data::new(fallback::KnownPaths::from_spec(&spec));
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            let trusted = app_state.settings.trusted_proxies.clone();
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .app_data(app_state.clone())
+                .app_data(known.clone())
+                .app_data(web::PayloadConfig::new(JSON_LIMIT))
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    AppError::BadRequest(format!("bad query string: {e}")).into()
+                }))
+                // Registered before the `/api` scope, which would otherwise take these paths.
+                .map(|app| {
+                    app.service(
+                        SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec.clone()),
+                    )
+                    .service(web::redirect("/api/docs", "/api/docs/"))
+                })
+                .service(scope::scope("/api").configure(routes::api))
+                .configure(routes::root)
+                .split_for_parts();
+            app.default_service(web::to(fallback::not_found))
+                .wrap(from_fn(identity::ensure_identity))
+                .wrap(identity::session_middleware(
+                    key.clone(),
+                    app_state.settings.cookie_secure,
+                ))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "same-origin"))
+                        .add(("X-Frame-Options", "DENY")),
+                )
+                .wrap(
+                    Logger::new(ACCESS_LOG).custom_request_replace("client_ip", move |req| {
+                        let peer = req.peer_addr().map(|a| a.ip());
+                        client_ip(peer, req.headers(), &trusted)
+                            .map_or_else(|| "-".to_owned(), |ip| ip.to_string())
+                    }),
+                )
+        })
+        .listen(listener)?
+        .shutdown_timeout(state.settings.shutdown_timeout_secs);
+        if let Some(workers) = state.settings.workers {
+            server = server.workers(workers);
+        }
+        let server = server.run();
+
+        let housekeeping = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                housekeeping.limits.shrink();
+            }
+        });
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> Data<AppState> {
+        self.state.clone()
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM or SIGINT, then lets requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

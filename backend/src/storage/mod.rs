@@ -1,0 +1,3 @@
+//! Where uploaded files live.
+
+pub mod gifs;

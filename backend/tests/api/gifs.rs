@@ -1,0 +1,135 @@
+use serde_json::json;
+
+use crate::helpers::make_gif;
+use crate::on_both_databases;
+
+on_both_databases! {
+    async fn an_uploaded_gif_is_measured_stored_and_served(app) {
+        let alice = app.user();
+        let id = alice.public_room().await;
+        let bytes = make_gif(40, 30, 3, 1);
+        let res = alice.upload(&id, bytes.clone(), "party.png", "application/octet-stream").await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        let chat = &res.body["chat"];
+        assert_eq!(chat["kind"], "gif");
+        assert_eq!(chat["seq"], 1);
+        let gif = &chat["gif"];
+        assert_eq!((gif["width"].as_i64(), gif["height"].as_i64()), (Some(40), Some(30)));
+        assert_eq!(gif["bytes"].as_u64(), Some(bytes.len() as u64));
+        let url = gif["url"].as_str().unwrap();
+        assert!(url.starts_with("/gif/") && url.ends_with(".gif") && !url.contains("party"), "{url}");
+
+        let served = reqwest::get(app.url(url)).await.unwrap();
+        assert_eq!(served.status(), 200);
+        assert_eq!(served.headers()["content-type"], "image/gif");
+        assert_eq!(served.headers()["x-content-type-options"], "nosniff");
+        let cache = served.headers()["cache-control"].to_str().unwrap().to_owned();
+        assert!(cache.contains("immutable") && cache.contains("max-age=31536000"), "{cache}");
+        assert_eq!(served.bytes().await.unwrap().to_vec(), bytes);
+        assert_eq!(alice.history(&id, "").await.body["chats"][0]["gif"], *gif);
+    }
+
+    async fn the_same_gif_twice_is_stored_once(app) {
+        let alice = app.user();
+        let id = alice.public_room().await;
+        let bytes = make_gif(8, 8, 1, 7);
+        let a = alice.upload(&id, bytes.clone(), "a.gif", "image/gif").await;
+        let b = app.user().upload(&id, bytes, "b.gif", "image/gif").await;
+        assert_eq!(a.body["chat"]["gif"]["url"], b.body["chat"]["gif"]["url"]);
+        assert_eq!(b.body["chat"]["seq"], 2);
+        assert_eq!(app.stored_files().len(), 1, "{:?}", app.stored_files());
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM gifs").await, 1);
+    }
+
+    async fn an_oversized_upload_is_refused_and_leaves_nothing(app) {
+        let alice = app.user();
+        let id = alice.public_room().await;
+        let mut big = make_gif(8, 8, 1, 3);
+        big.resize(6 * 1024 * 1024, 0);
+        let res = alice.upload(&id, big, "big.gif", "image/gif").await;
+        assert_eq!((res.status, res.code()), (413, "payload_too_large"));
+        assert_eq!(app.stored_files(), Vec::<String>::new());
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM gifs").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM chats").await, 0);
+    }
+
+    async fn a_streamed_upload_past_the_limit_is_cut_off(app) {
+        // No Content-Length: the server must count as it reads.
+        let alice = app.user();
+        let id = alice.public_room().await;
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..96).map(|_| Ok(vec![0x47u8; 64 * 1024])).collect();
+        let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+        let part = reqwest::multipart::Part::stream(body).file_name("s.gif").mime_str("image/gif").unwrap();
+        let form = reqwest::multipart::Form::new().part("gif", part);
+        let res = alice.send(alice.http.post(app.url(&format!("/api/rooms/{id}/gifs"))).multipart(form)).await;
+        assert_eq!((res.status, res.code()), (413, "payload_too_large"));
+        assert_eq!(app.stored_files(), Vec::<String>::new());
+    }
+
+    async fn a_png_named_gif_is_refused_and_leaves_nothing(app) {
+        let alice = app.user();
+        let id = alice.public_room().await;
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82".to_vec();
+        let res = alice.upload(&id, png, "cat.gif", "image/gif").await;
+        assert_eq!((res.status, res.code()), (415, "unsupported_media_type"));
+        let mut truncated = make_gif(50, 50, 2, 9);
+        truncated.truncate(truncated.len() / 2);
+        let res = alice.upload(&id, truncated, "half.gif", "image/gif").await;
+        assert_eq!((res.status, res.code()), (415, "unsupported_media_type"));
+        assert_eq!(app.stored_files(), Vec::<String>::new());
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM gifs").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM chats").await, 0);
+    }
+
+    async fn malformed_uploads_get_clear_errors(app) {
+        let alice = app.user();
+        let id = alice.public_room().await;
+        let res = alice.post(&format!("/api/rooms/{id}/gifs"), json!({"gif": "x"})).await;
+        assert_eq!((res.status, res.code()), (415, "unsupported_media_type"));
+        let form = reqwest::multipart::Form::new().text("other", "hello");
+        let res = alice.send(alice.http.post(app.url(&format!("/api/rooms/{id}/gifs"))).multipart(form)).await;
+        assert_eq!((res.status, res.code()), (422, "validation_failed"));
+        let res = alice.upload(&id, Vec::new(), "empty.gif", "image/gif").await;
+        assert_eq!(res.status, 422);
+        let res = alice
+            .send(alice.http.post(app.url(&format!("/api/rooms/{id}/gifs"))).header("content-type", "multipart/form-data; boundary=x").body("garbage"))
+            .await;
+        assert_eq!((res.status, res.code()), (400, "bad_request"), "{}", res.body);
+        let res = alice.upload("0123456789abcdef0123456789abcdef", make_gif(4, 4, 1, 1), "a.gif", "image/gif").await;
+        assert_eq!(res.code(), "not_found");
+        assert_eq!(app.stored_files(), Vec::<String>::new());
+    }
+
+    async fn gif_bombs_are_refused(app) {
+        let alice = app.user();
+        let id = alice.public_room().await;
+        let res = alice.upload(&id, make_gif(4097, 1, 1, 1), "wide.gif", "image/gif").await;
+        assert_eq!((res.status, res.code()), (422, "validation_failed"), "{}", res.body);
+        assert_eq!(app.stored_files(), Vec::<String>::new());
+    }
+
+    async fn deleting_a_room_removes_gifs_nothing_else_uses(app) {
+        let alice = app.user();
+        let doomed = alice.public_room().await;
+        let other = alice.public_room().await;
+        let only_here = make_gif(10, 10, 1, 11);
+        let shared = make_gif(10, 10, 1, 22);
+        let kept_url = alice.upload(&other, shared.clone(), "s.gif", "image/gif").await.body["chat"]["gif"]["url"].clone();
+        let gone_url = alice.upload(&doomed, only_here, "o.gif", "image/gif").await.body["chat"]["gif"]["url"].clone();
+        alice.upload(&doomed, shared, "s.gif", "image/gif").await;
+        assert_eq!(app.stored_files().len(), 2);
+
+        assert_eq!(alice.delete(&format!("/api/rooms/{doomed}")).await.status, 204);
+        assert_eq!(app.stored_files().len(), 1);
+        assert_eq!(reqwest::get(app.url(gone_url.as_str().unwrap())).await.unwrap().status(), 404);
+        assert_eq!(reqwest::get(app.url(kept_url.as_str().unwrap())).await.unwrap().status(), 200);
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM gifs").await, 1);
+    }
+
+    async fn unknown_gif_names_are_not_found(app) {
+        for name in ["nope.gif", "../secret", &format!("{}.gif", "a".repeat(64))] {
+            let res = app.user().get(&format!("/gif/{name}")).await;
+            assert_eq!((res.status, res.code()), (404, "not_found"), "{name}");
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! Starts the real application on port 0 with a fresh database: a temporary
+//! SQLite file, or a new PostgreSQL database on the local server.
+
+use std::time::Duration;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use gifchat::config::Settings;
+use gifchat::startup::Application;
+use gifchat::state::AppState;
+use reqwest::multipart::{Form, Part};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn admin_url() -> String {
+    std::env::var("TEST_PG_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub backend: Backend,
+    pub state: actix_web::web::Data<AppState>,
+    pub settings: Settings,
+    pub data_dir: tempfile::TempDir,
+    handle: actix_web::dev::ServerHandle,
+    pg_db: Option<String>,
+}
+
+/// Settings for a test: a private data folder, rate limits off unless a test
+/// turns them on, and short graces.
+pub fn test_settings(data_dir: &std::path::Path) -> Settings {
+    let mut s = Settings::from_env().expect("default settings parse");
+    s.port = 0;
+    s.bind_addr = "127.0.0.1".parse().unwrap();
+    s.data_dir = data_dir.to_owned();
+    s.database_url = Some(data_dir.join("test.db").to_string_lossy().into_owned());
+    s.upload_dir = None;
+    s.session_key = None;
+    s.rate_limits = false;
+    s.workers = Some(2);
+    s.db_pool_size = 8;
+    s
+}
+
+impl TestApp {
+    /// Starts an app on `backend`. `None` when PostgreSQL is wanted but cannot
+    /// be reached outside CI (under `CI=true` that is a failure).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut settings = test_settings(data_dir.path());
+        let mut pg_db = None;
+        if backend == Backend::Postgres {
+            let name = format!("gifchat_test_{}", uuid::Uuid::new_v4().simple());
+            match create_pg_database(&name) {
+                Ok(url) => {
+                    settings.database_url = Some(url);
+                    pg_db = Some(name);
+                }
+                Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                    panic!("PostgreSQL is required under CI but unreachable: {e}")
+                }
+                Err(e) => {
+                    eprintln!("\n!!! SKIPPED the PostgreSQL half of this test: {e} !!!\n");
+                    return None;
+                }
+            }
+        }
+        tweak(&mut settings);
+        Some(Self::start(backend, settings, data_dir, pg_db).await)
+    }
+
+    async fn start(
+        backend: Backend,
+        settings: Settings,
+        data_dir: tempfile::TempDir,
+        pg_db: Option<String>,
+    ) -> TestApp {
+        let app = Application::build(settings.clone())
+            .await
+            .expect("app starts");
+        let port = app.port();
+        let state = app.state();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            backend,
+            state,
+            settings,
+            data_dir,
+            handle,
+            pg_db,
+        }
+    }
+
+    /// Stops this instance and starts a new one on the same database, data
+    /// folder and settings (a restart).
+    pub async fn restart(mut self) -> TestApp {
+        self.handle.stop(true).await;
+        let pg_db = self.pg_db.take();
+        let settings = self.settings.clone();
+        let mut fresh =
+            Self::start(self.backend, settings, tempfile::tempdir().unwrap(), pg_db).await;
+        std::mem::swap(&mut fresh.data_dir, &mut self.data_dir);
+        fresh
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A new person: a client with its own cookie jar.
+    pub fn user(&self) -> Client {
+        Client {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            base: self.base.clone(),
+        }
+    }
+
+    /// Runs SQL against the app's own database and returns one count.
+    pub async fn count(&self, sql: &'static str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        self.state
+            .db
+            .run(move |conn| Ok(diesel::sql_query(sql).get_result::<Row>(conn)?.n))
+            .await
+            .unwrap()
+    }
+
+    /// Files in the upload folder (not counting the temporary folder itself).
+    pub fn stored_files(&self) -> Vec<String> {
+        let dir = self.settings.upload_dir();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".tmp")
+            .collect();
+        names.extend(
+            std::fs::read_dir(dir.join(".tmp"))
+                .unwrap()
+                .flatten()
+                .map(|e| format!(".tmp/{}", e.file_name().to_string_lossy())),
+        );
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // The stop command is sent on call; there is no runtime here to await completion.
+        drop(self.handle.stop(false));
+        if let Some(name) = self.pg_db.take() {
+            // The pool may still hold connections; force them out.
+            std::thread::spawn(move || {
+                if let Ok(mut conn) = PgConnection::establish(&admin_url()) {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn);
+                }
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+fn create_pg_database(name: &str) -> Result<String, String> {
+    let admin = admin_url();
+    let mut conn = PgConnection::establish(&format!("{admin}?connect_timeout=3"))
+        .map_err(|e| e.to_string())?;
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .map_err(|e| e.to_string())?;
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_owned();
+    Ok(format!("{base}/{name}"))
+}
+
+/// One person talking to the app.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+pub struct Res {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Res {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("<none>")
+    }
+}
+
+impl Client {
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Res {
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.unwrap_or_default();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Res {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Res {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Res {
+        self.send(self.http.delete(format!("{}{path}", self.base)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Res {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> Res {
+        self.send(self.http.patch(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    pub async fn me(&self) -> Value {
+        self.get("/api/me").await.body["user"].clone()
+    }
+
+    /// Creates a room and returns it.
+    pub async fn create_room(&self, body: Value) -> Value {
+        let res = self.post("/api/rooms", body).await;
+        assert_eq!(res.status, 201, "create room: {}", res.body);
+        res.body["room"].clone()
+    }
+
+    pub async fn public_room(&self) -> String {
+        self.create_room(json!({"title": "a room"})).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn say(&self, room: &str, text: &str) -> Res {
+        self.post(&format!("/api/rooms/{room}/chats"), json!({ "text": text }))
+            .await
+    }
+
+    pub async fn history(&self, room: &str, query: &str) -> Res {
+        self.get(&format!("/api/rooms/{room}/chats{query}")).await
+    }
+
+    pub async fn upload(&self, room: &str, bytes: Vec<u8>, file_name: &str, mime: &str) -> Res {
+        let part = Part::bytes(bytes)
+            .file_name(file_name.to_owned())
+            .mime_str(mime)
+            .unwrap();
+        let form = Form::new().part("gif", part);
+        self.send(
+            self.http
+                .post(format!("{}/api/rooms/{room}/gifs", self.base))
+                .multipart(form),
+        )
+        .await
+    }
+}
+
+/// A small valid animated GIF whose pixels depend on `seed`.
+pub fn make_gif(width: u16, height: u16, frames: usize, seed: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let palette = [0, 0, 0, 255, 255, 255, seed, 0, 255 - seed, 30, 200, 90];
+        let mut enc = gif::Encoder::new(&mut out, width, height, &palette).unwrap();
+        for f in 0..frames {
+            let pixels: Vec<u8> = (0..width as usize * height as usize)
+                .map(|i| ((i + f + seed as usize) % 4) as u8)
+                .collect();
+            enc.write_frame(&gif::Frame::from_indexed_pixels(
+                width, height, pixels, None,
+            ))
+            .unwrap();
+        }
+    }
+    out
+}
+
+/// Declares each test twice: once on SQLite, once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                #[allow(unused_imports)]
+                use $crate::helpers::*;
+
+                async fn run($app: TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run(TestApp::spawn(Backend::Sqlite).await.expect("sqlite app")).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = TestApp::spawn(Backend::Postgres).await {
+                        run(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,10 @@
+//! HTTP integration tests: the real app, a real database, real requests.
+
+mod helpers;
+
+mod chats;
+mod errors;
+mod gifs;
+mod me;
+mod openapi;
+mod rooms;
