@@ -263,18 +263,28 @@ pub struct ChatsPage {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateMeRequest {
-    /// 1 to 32 characters after trimming.
-    #[schema(example = "kim")]
+    /// 1 to 32 characters after trimming, on one line.
+    #[schema(
+        example = "kim",
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub nickname: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateRoomRequest {
-    /// 1 to 100 characters after trimming.
-    #[schema(example = "GIFs only")]
+    /// 1 to 100 characters after trimming, on one line.
+    #[schema(
+        example = "GIFs only",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub title: String,
     /// 2 to `ROOM_MAX_MEMBERS` (default 1000); 10 when omitted.
-    #[schema(minimum = 2, example = 10)]
+    #[schema(minimum = 2, maximum = 1000, example = 10)]
     pub max_members: Option<i64>,
     /// Makes the room secret. Absent or empty: a public room. At most 128 characters.
     #[schema(max_length = 128)]
@@ -287,12 +297,31 @@ pub struct JoinRoomRequest {
     pub password: Option<String>,
 }
 
+/// Names a user: whom to kick, or who becomes owner.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserIdRequest {
+    #[schema(pattern = "^[0-9a-f]{32}$")]
+    pub user_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembersEnvelope {
+    /// Longest-present first.
+    pub members: Vec<UserResponse>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PostChatRequest {
-    /// 1 to 2000 characters after trimming.
-    #[schema(example = "hello!")]
+    /// 1 to 2000 characters after trimming; newlines and tabs allowed, other control characters not.
+    #[schema(
+        example = "hello!",
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$"
+    )]
     pub text: String,
     /// A user id: makes the chat a whisper to that user, who must be able to read the room.
+    #[schema(pattern = "^[0-9a-f]{32}$")]
     pub to: Option<String>,
 }
 

@@ -45,7 +45,37 @@ pub struct Settings {
     #[arg(long, env = "COOKIE_SECURE", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub cookie_secure: bool,
 
+    /// Seconds a room that had members may stay empty before it is deleted
+    /// (0 deletes it at once).
+    #[arg(long, env = "ROOM_EMPTY_GRACE_SECS", default_value_t = 60)]
+    pub room_empty_grace_secs: u64,
 
+    /// Seconds after a user's last connection goes before they are announced
+    /// as having left (a reload is not a leave).
+    #[arg(long, env = "LEAVE_GRACE_SECS", default_value_t = 5)]
+    pub leave_grace_secs: u64,
+
+    /// Seconds between WebSocket pings; a peer silent for two is dropped.
+    #[arg(long, env = "WS_HEARTBEAT_SECS", default_value_t = 15)]
+    pub ws_heartbeat_secs: u64,
+
+    /// Frames queued for one WebSocket before it is closed as too slow (4008).
+    #[arg(long, env = "WS_QUEUE", default_value_t = 1024)]
+    pub ws_queue: usize,
+
+    /// Largest client WebSocket frame in bytes; larger ones close with 1009.
+    #[arg(long, env = "WS_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]
+    pub ws_max_frame_bytes: usize,
+
+    /// Most chats a `join` with `since_seq` (or SSE `Last-Event-ID`) replays;
+    /// past it the latest are sent and the client pages the rest over HTTP.
+    #[arg(long, env = "REPLAY_MAX", default_value_t = 500)]
+    pub replay_max: u32,
+
+    /// Comma-separated extra origins (`https://chat.example.com`) allowed to
+    /// open the WebSocket, besides the service's own.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
 
     /// Largest `max_members` a room may ask for.
     #[arg(long, env = "ROOM_MAX_MEMBERS", default_value_t = 1000, value_parser = clap::value_parser!(i32).range(2..))]
@@ -75,6 +105,10 @@ pub struct Settings {
     /// Chats (text and GIF) one user may post per minute.
     #[arg(long, env = "RATE_CHATS_PER_MIN", default_value_t = 120)]
     pub rate_chats_per_min: u32,
+
+    /// WebSocket frames one connection may send per second (bursts of twice that).
+    #[arg(long, env = "RATE_WS_FRAMES_PER_SEC", default_value_t = 20)]
+    pub rate_ws_frames_per_sec: u32,
 
     /// Rooms one client address may create per minute.
     #[arg(long, env = "RATE_ROOMS_PER_MIN", default_value_t = 10)]

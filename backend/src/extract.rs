@@ -57,47 +57,56 @@ fn read_json<T: DeserializeOwned + 'static>(
                 "the body must be application/json".into(),
             ));
         }
-        parse(&bytes).map(Some)
+        parse(&bytes, optional)
     })
 }
 
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+fn parse<T: DeserializeOwned>(bytes: &[u8], allow_null: bool) -> Result<Option<T>, AppError> {
+    if allow_null && serde_json::from_slice::<()>(bytes).is_ok() {
+        return Ok(None);
+    }
     // serde would also read a struct from a JSON array; the API takes objects only.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if !bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{' || (allow_null && *b == b'n'))
+    {
         return Err(AppError::BadRequest(
             "the body must be a JSON object".into(),
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        if !inner.is_data() {
-            return AppError::BadRequest(format!("malformed JSON: {inner}"));
-        }
-        let message = inner.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|s| s.strip_suffix('`'))
-        {
-            let field = if path == "." {
-                field.to_owned()
+    serde_path_to_error::deserialize(de)
+        .map(Some)
+        .map_err(|err| {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            if !inner.is_data() {
+                return AppError::BadRequest(format!("malformed JSON: {inner}"));
+            }
+            let message = inner.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|s| s.strip_suffix('`'))
+            {
+                let field = if path == "." {
+                    field.to_owned()
+                } else {
+                    format!("{path}.{field}")
+                };
+                return AppError::field(&field, "is required");
+            }
+            if path == "." {
+                AppError::BadRequest(format!("the body must be a JSON object: {message}"))
             } else {
-                format!("{path}.{field}")
-            };
-            return AppError::field(&field, "is required");
-        }
-        if path == "." {
-            AppError::BadRequest(format!("the body must be a JSON object: {message}"))
-        } else {
-            AppError::field(&path, message)
-        }
-    })
+                AppError::field(&path, message)
+            }
+        })
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {

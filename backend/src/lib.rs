@@ -10,6 +10,7 @@ pub mod identity;
 pub mod net;
 pub mod openapi;
 pub mod rate_limit;
+pub mod realtime;
 pub mod routes;
 pub mod startup;
 pub mod state;

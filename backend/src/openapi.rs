@@ -5,6 +5,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt};
 
 use crate::error::ErrorBody;
+use crate::realtime::envelope::{ClientEnvelope, ServerEnvelope};
 use crate::routes;
 
 #[derive(OpenApi)]
@@ -20,9 +21,10 @@ use crate::routes;
         (name = "me", description = "The anonymous user behind the session"),
         (name = "rooms", description = "Rooms: create, list, join, delete"),
         (name = "chats", description = "History, text chats, whispers and GIFs"),
+        (name = "realtime", description = "The WebSocket and Server-Sent Events"),
         (name = "operations", description = "Health probes"),
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, ServerEnvelope, ClientEnvelope)),
 )]
 struct ApiDoc;
 

@@ -21,6 +21,7 @@ use crate::identity;
 use crate::net::client_ip;
 use crate::openapi;
 use crate::rate_limit::RateLimits;
+use crate::realtime::hub::Hub;
 use crate::routes::{self, fallback};
 use crate::state::AppState;
 use crate::storage::gifs::{GifLimits, GifStore};
@@ -52,7 +53,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = Data::new(AppState {
             limits: RateLimits::new(&settings),
-            presence: Mutex::default(),
+            hub: Hub::new(settings.ws_queue),
+            room_locks: Mutex::default(),
             settings,
             db,
             gifs,

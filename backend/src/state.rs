@@ -1,11 +1,12 @@
 //! What every handler shares.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::config::Settings;
 use crate::db::Db;
-use crate::domain::membership::Membership;
 use crate::rate_limit::RateLimits;
+use crate::realtime::hub::Hub;
 use crate::storage::gifs::GifStore;
 
 pub struct AppState {
@@ -13,20 +14,15 @@ pub struct AppState {
     pub db: Db,
     pub gifs: GifStore,
     pub limits: RateLimits,
-    /// Who is in which room on this instance.
-    pub presence: Mutex<Membership>,
+    /// Connections, rooms, the lobby and membership on this instance.
+    pub hub: Hub,
+    /// One lock per room, held from a chat's insert to its publication so
+    /// sockets receive chats in seq order.
+    pub room_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl AppState {
     pub fn member_count(&self, room_id: &str) -> usize {
-        self.presence().count(room_id)
-    }
-
-    pub fn presence(&self) -> std::sync::MutexGuard<'_, Membership> {
-        // A panic while holding the lock cannot leave the map half-updated in
-        // a way worse than losing that one change, so carry on.
-        self.presence
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.hub.member_count(room_id)
     }
 }

@@ -52,6 +52,23 @@ pub fn append_in_tx(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat
         .first(conn)
 }
 
+/// The latest `limit` chats after `after` visible to `viewer`, ascending,
+/// and whether older ones after `after` were left out.
+pub fn latest_after(
+    conn: &mut DbConnection,
+    room_id: &str,
+    viewer: &str,
+    after: i64,
+    limit: i64,
+) -> QueryResult<(Vec<Chat>, bool)> {
+    let q = PageQuery {
+        before_seq: None,
+        after_seq: None,
+        limit,
+    };
+    page(conn, room_id, viewer, q, Some(after))
+}
+
 /// Which slice of a room's history to read.
 #[derive(Debug, Clone, Copy)]
 pub struct PageQuery {
@@ -68,6 +85,7 @@ pub fn page(
     room_id: &str,
     viewer: &str,
     q: PageQuery,
+    floor: Option<i64>,
 ) -> QueryResult<(Vec<Chat>, bool)> {
     let mut query = chats::table
         .filter(chats::room_id.eq(room_id))
@@ -85,6 +103,9 @@ pub fn page(
     }
     if let Some(after) = q.after_seq {
         query = query.filter(chats::seq.gt(after));
+    }
+    if let Some(floor) = floor {
+        query = query.filter(chats::seq.gt(floor));
     }
     let forward = q.after_seq.is_some();
     query = if forward {

@@ -62,7 +62,7 @@ pub async fn list_chats(
         .db
         .run(move |conn| {
             find_readable_room(conn, &id, &me.user_id)?;
-            let (rows, has_more) = chats::page(conn, &id, &me.user_id, q)?;
+            let (rows, has_more) = chats::page(conn, &id, &me.user_id, q, None)?;
             let chats = ChatResponse::load_all(conn, &rows)?;
             Ok(ChatsPage {
                 chats,
@@ -112,6 +112,7 @@ pub async fn post_chat(
     let body = body.0;
     let text = ChatText::parse(&body.text)?;
     state.limits.chats.check(&me.user_id)?;
+    let st = state.clone();
     let chat = state
         .db
         .run(move |conn| {
@@ -119,18 +120,15 @@ pub async fn post_chat(
             if let Some(to) = &body.to {
                 check_recipient(conn, &room, &me.user_id, to)?;
             }
-            let row = chats::append(
-                conn,
-                &NewChat {
-                    room_id: room.id,
-                    kind: "text",
-                    user_id: Some(me.user_id),
-                    body: Some(text.into_inner()),
-                    to_user_id: body.to,
-                    ..NewChat::default()
-                },
-            )?;
-            Ok(ChatResponse::load_one(conn, row)?)
+            let new = NewChat {
+                room_id: room.id.clone(),
+                kind: "text",
+                user_id: Some(me.user_id),
+                body: Some(text.into_inner()),
+                to_user_id: body.to,
+                ..NewChat::default()
+            };
+            st.append_chat(conn, &room.id, |conn| Ok(chats::append(conn, &new)?))
         })
         .await?;
     Ok(HttpResponse::Created().json(ChatEnvelope { chat }))

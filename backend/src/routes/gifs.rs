@@ -5,7 +5,7 @@ use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
-use crate::api::{ChatEnvelope, ChatResponse, GifUpload};
+use crate::api::{ChatEnvelope, GifUpload};
 use crate::db::chats;
 use crate::db::models::NewChat;
 use crate::error::{AppError, AppResult, ErrorBody};
@@ -98,6 +98,7 @@ pub async fn upload_gif(
     let received = received.ok_or_else(|| AppError::field("gif", "is required"))?;
 
     let store = state.gifs.clone();
+    let st = state.clone();
     let room_id = req.match_info().get("id").unwrap_or_default().to_owned();
     let chat = state
         .db
@@ -105,18 +106,18 @@ pub async fn upload_gif(
             let checked = store.check(received)?;
             // Access is checked again: the room may have gone while the file arrived.
             let (room, _) = find_readable_room(conn, &room_id, &me.user_id)?;
-            store.store(conn, checked, |conn, gif| {
-                let row = chats::append_in_tx(
-                    conn,
-                    &NewChat {
+            let author = me.user_id;
+            st.append_chat(conn, &room.id, |conn| {
+                store.store(conn, checked, |conn, gif| {
+                    let new = NewChat {
                         room_id: room.id.clone(),
                         kind: "gif",
-                        user_id: Some(me.user_id.clone()),
+                        user_id: Some(author.clone()),
                         gif_file: Some(gif.file.clone()),
                         ..NewChat::default()
-                    },
-                )?;
-                Ok(ChatResponse::load_one(conn, row)?)
+                    };
+                    Ok(chats::append_in_tx(conn, &new)?)
+                })
             })
         })
         .await?;

@@ -17,16 +17,23 @@ use crate::state::AppState;
 )]
 #[get("/me")]
 pub async fn get_me(state: Data<AppState>, me: Identity) -> AppResult<Json<UserEnvelope>> {
+    Ok(Json(UserEnvelope {
+        user: current_user(&state, &me).await?,
+    }))
+}
+
+/// The user behind the session, with their nickname if they set one. A user
+/// who has not stored anything yet has no row and is known by colour alone.
+pub async fn current_user(state: &AppState, me: &Identity) -> AppResult<UserResponse> {
     let id = me.user_id.clone();
     let row = state
         .db
         .run(move |conn| Ok(users::find(conn, &id)?))
         .await?;
-    let user = row.as_ref().map_or_else(
+    Ok(row.as_ref().map_or_else(
         || UserResponse::new(&me.user_id, None),
         UserResponse::from_row,
-    );
-    Ok(Json(UserEnvelope { user }))
+    ))
 }
 
 /// Set my nickname.

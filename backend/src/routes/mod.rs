@@ -1,11 +1,13 @@
 //! Every route of the service, wired in one place.
 
 pub mod chats;
+pub mod events;
 pub mod fallback;
 pub mod gifs;
 pub mod health;
 pub mod me;
 pub mod rooms;
+pub mod ws;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -18,6 +20,11 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(rooms::get_room)
         .service(rooms::delete_room)
         .service(rooms::join_room)
+        .service(rooms::list_members)
+        .service(rooms::kick_member)
+        .service(rooms::transfer_owner)
+        .service(events::watch_room)
+        .service(ws::open_socket)
         .service(chats::list_chats)
         .service(chats::post_chat)
         .service(gifs::upload_gif);

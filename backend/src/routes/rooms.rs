@@ -1,8 +1,11 @@
 use actix_web::http::header;
 use actix_web::web::{Data, Json, Path};
-use actix_web::{delete, get, post, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, put, HttpRequest, HttpResponse};
 
-use crate::api::{CreateRoomRequest, JoinRoomRequest, RoomEnvelope, RoomResponse, RoomsEnvelope};
+use crate::api::{
+    CreateRoomRequest, JoinRoomRequest, MembersEnvelope, RoomEnvelope, RoomResponse, RoomsEnvelope,
+    UserIdRequest,
+};
 use crate::db::models::Room;
 use crate::db::rooms::{self, RoomWithOwner};
 use crate::db::{now_millis, DbConnection};
@@ -119,6 +122,7 @@ pub async fn create_room(
         .run(move |conn| Ok(rooms::create(conn, &room)?))
         .await?;
     let room = respond(&state, &created);
+    state.announce_room_created(&room);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/rooms/{}", room.id)))
         .json(RoomEnvelope { room }))
@@ -193,7 +197,7 @@ pub async fn delete_room(
             store.delete_room(conn, &room_id)
         })
         .await?;
-    state.presence().remove_room(&id);
+    state.announce_room_deleted(&id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -210,7 +214,9 @@ pub async fn delete_room(
         (status = 403, description = "`wrong_password` or `banned`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`room_full`", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: `password` is not a string", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many attempts", body = ErrorBody),
     ),
 )]
@@ -249,7 +255,7 @@ pub async fn join_room(
         }
     }
     if !state
-        .presence()
+        .hub
         .has_seat_for(&room.id, &me.user_id, room.max_members as usize)
     {
         return Err(AppError::RoomFull);
@@ -261,6 +267,92 @@ pub async fn join_room(
             .run(move |conn| Ok(rooms::grant_access(conn, &room_id, &user_id)?))
             .await?;
     }
+    Ok(Json(RoomEnvelope {
+        room: respond(&state, &found),
+    }))
+}
+
+/// Who is in the room now, longest-present first.
+#[utoipa::path(
+    tag = "rooms",
+    operation_id = "list_members",
+    params(("id" = String, Path, description = "Room id")),
+    responses(
+        (status = 200, body = MembersEnvelope),
+        (status = 403, description = "`forbidden` (secret room) or `banned`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ),
+)]
+#[get("/rooms/{id}/members")]
+pub async fn list_members(
+    state: Data<AppState>,
+    me: Identity,
+    id: Path<String>,
+) -> AppResult<Json<MembersEnvelope>> {
+    let room_id = id.into_inner();
+    let check = room_id.clone();
+    state
+        .db
+        .run(move |conn| find_readable_room(conn, &check, &me.user_id))
+        .await?;
+    Ok(Json(MembersEnvelope {
+        members: state.hub.members(&room_id),
+    }))
+}
+
+/// Remove a user from the room and ban them from it (owner only). All their
+/// connections get `kicked`.
+#[utoipa::path(
+    tag = "rooms",
+    operation_id = "kick_member",
+    params(("id" = String, Path, description = "Room id")),
+    request_body = UserIdRequest,
+    responses(
+        (status = 204, description = "Kicked and banned"),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: yourself or no such user", body = ErrorBody),
+    ),
+)]
+#[post("/rooms/{id}/kick")]
+pub async fn kick_member(
+    state: Data<AppState>,
+    me: Identity,
+    id: Path<String>,
+    body: ApiJson<UserIdRequest>,
+) -> AppResult<HttpResponse> {
+    crate::realtime::service::kick(&state, &me.user_id, &id, &body.0.user_id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Hand the room to another member (owner only).
+#[utoipa::path(
+    tag = "rooms",
+    operation_id = "transfer_owner",
+    params(("id" = String, Path, description = "Room id")),
+    request_body = UserIdRequest,
+    responses(
+        (status = 200, description = "The room with its new owner", body = RoomEnvelope),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: not a member now", body = ErrorBody),
+    ),
+)]
+#[put("/rooms/{id}/owner")]
+pub async fn transfer_owner(
+    state: Data<AppState>,
+    me: Identity,
+    id: Path<String>,
+    body: ApiJson<UserIdRequest>,
+) -> AppResult<Json<RoomEnvelope>> {
+    let room_id = id.into_inner();
+    crate::realtime::service::transfer_owner(&state, &me.user_id, &room_id, &body.0.user_id)
+        .await?;
+    let found = state.db.run(move |conn| find_room(conn, &room_id)).await?;
     Ok(Json(RoomEnvelope {
         room: respond(&state, &found),
     }))

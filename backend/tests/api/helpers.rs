@@ -43,6 +43,8 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     s.session_key = None;
     s.rate_limits = false;
     s.workers = Some(2);
+    s.leave_grace_secs = 1;
+    s.room_empty_grace_secs = 3600;
     s.db_pool_size = 8;
     s
 }
@@ -123,13 +125,15 @@ impl TestApp {
 
     /// A new person: a client with its own cookie jar.
     pub fn user(&self) -> Client {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Client {
             http: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap(),
             base: self.base.clone(),
+            jar,
         }
     }
 
@@ -205,6 +209,7 @@ fn create_pg_database(name: &str) -> Result<String, String> {
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 pub struct Res {
@@ -251,6 +256,24 @@ impl Client {
     pub async fn patch(&self, path: &str, body: Value) -> Res {
         self.send(self.http.patch(format!("{}{path}", self.base)).json(&body))
             .await
+    }
+
+    /// This person's user id (making sure they have a session).
+    pub async fn id(&self) -> String {
+        self.me().await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Opens the socket with this person's cookie and reads `hello`.
+    pub async fn ws(&self) -> crate::ws::Ws {
+        self.me().await;
+        let cookie = reqwest::cookie::CookieStore::cookies(&*self.jar, &self.base.parse().unwrap());
+        crate::ws::Ws::connect(
+            &self.base,
+            cookie.map(|c| c.to_str().unwrap().to_owned()),
+            None,
+        )
+        .await
+        .expect("socket opens")
     }
 
     pub async fn me(&self) -> Value {
@@ -317,7 +340,7 @@ pub fn make_gif(width: u16, height: u16, frames: usize, seed: u8) -> Vec<u8> {
 /// Declares each test twice: once on SQLite, once on PostgreSQL.
 #[macro_export]
 macro_rules! on_both_databases {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
+    ($(async fn $name:ident($app:ident) $(where $tweak:expr;)? $body:block)*) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
@@ -325,16 +348,21 @@ macro_rules! on_both_databases {
                 #[allow(unused_imports)]
                 use $crate::helpers::*;
 
+                #[allow(unused_variables)]
+                fn tweak(settings: &mut gifchat::config::Settings) {
+                    $( ($tweak)(settings); )?
+                }
+
                 async fn run($app: TestApp) $body
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    run(TestApp::spawn(Backend::Sqlite).await.expect("sqlite app")).await;
+                    run(TestApp::spawn_with(Backend::Sqlite, tweak).await.expect("sqlite app")).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    if let Some(app) = TestApp::spawn(Backend::Postgres).await {
+                    if let Some(app) = TestApp::spawn_with(Backend::Postgres, tweak).await {
                         run(app).await;
                     }
                 }

@@ -1,10 +1,12 @@
 //! HTTP integration tests: the real app, a real database, real requests.
 
 mod helpers;
+mod ws;
 
 mod chats;
 mod errors;
 mod gifs;
 mod me;
 mod openapi;
+mod realtime;
 mod rooms;

@@ -117,12 +117,9 @@ on_both_databases! {
         let room = owner.create_room(json!({"title": "pair", "max_members": 2})).await;
         let id = room["id"].as_str().unwrap().to_owned();
         let (a, b) = (app.user(), app.user());
-        let (a_id, b_id) = (a.me().await["id"].as_str().unwrap().to_owned(), b.me().await["id"].as_str().unwrap().to_owned());
-        {
-            let mut presence = app.state.presence();
-            presence.join(&id, &a_id, 2).unwrap();
-            presence.join(&id, &b_id, 2).unwrap();
-        }
+        let (mut a_ws, mut b_ws) = (a.ws().await, b.ws().await);
+        a_ws.join(&id).await;
+        b_ws.join(&id).await;
         let res = app.user().post(&format!("/api/rooms/{id}/join"), json!({})).await;
         assert_eq!((res.status, res.code()), (409, "room_full"));
         assert_eq!(a.post(&format!("/api/rooms/{id}/join"), json!({})).await.status, 200, "a member keeps their seat");

@@ -1,0 +1,482 @@
+//! The hub: which connection is in which room, the lobby, and membership.
+//!
+//! All state sits behind one mutex held only for map updates and
+//! `try_send`s; nothing here awaits. An event is serialized once by the
+//! caller and the same bytes go to every recipient. A connection whose
+//! bounded queue is full is told to close (it is too slow) rather than
+//! holding anyone else up.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use bytestring::ByteString;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api::UserResponse;
+use crate::domain::membership::{Joined, Left, Membership, RoomFull};
+
+pub type ConnId = u64;
+
+/// A frame for one connection. `seq` marks a chat, so a connection that
+/// replayed history can drop live copies it already sent.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub frame: ByteString,
+    pub chat: Option<(std::sync::Arc<str>, i64)>,
+}
+
+/// Why the hub closes a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eviction {
+    /// Its queue filled up: it is not reading fast enough.
+    TooSlow,
+}
+
+struct Conn {
+    user: UserResponse,
+    tx: mpsc::Sender<Outbound>,
+    evict: Option<oneshot::Sender<Eviction>>,
+    /// Rooms this connection has joined as a member.
+    rooms: HashSet<String>,
+    /// Rooms it only watches (SSE): events, no membership.
+    watching: HashSet<String>,
+    lobby: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_id: ConnId,
+    conns: HashMap<ConnId, Conn>,
+    /// Every connection that receives a room's events, members and watchers.
+    rooms: HashMap<String, HashSet<ConnId>>,
+    lobby: HashSet<ConnId>,
+    membership: Membership,
+    /// Member details for each user in membership.
+    users: HashMap<String, UserResponse>,
+    /// Bumped whenever a room becomes empty or is joined, so a pending
+    /// "delete when still empty" knows whether it is stale.
+    empty_epoch: HashMap<String, u64>,
+}
+
+/// The receiving half a connection task owns.
+pub struct Registration {
+    pub id: ConnId,
+    pub rx: mpsc::Receiver<Outbound>,
+    pub evicted: oneshot::Receiver<Eviction>,
+}
+
+#[derive(Debug)]
+pub struct JoinOutcome {
+    pub new_member: bool,
+    pub member_count: usize,
+    pub members: Vec<UserResponse>,
+}
+
+#[derive(Debug)]
+pub struct Expired {
+    pub user: UserResponse,
+    pub member_count: usize,
+    /// Set when the room is now empty: the epoch to check before deleting it.
+    pub empty_epoch: Option<u64>,
+}
+
+pub struct Hub {
+    inner: Mutex<Inner>,
+    queue: usize,
+}
+
+impl Inner {
+    fn deliver(&mut self, targets: impl IntoIterator<Item = ConnId>, out: &Outbound) {
+        for id in targets {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(out.clone()) {
+                if let Some(evict) = conn.evict.take() {
+                    let _ = evict.send(Eviction::TooSlow);
+                }
+            }
+        }
+    }
+
+    fn room_targets(&self, room: &str) -> Vec<ConnId> {
+        self.rooms
+            .get(room)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    fn members(&self, room: &str) -> Vec<UserResponse> {
+        self.membership
+            .members(room)
+            .filter_map(|m| self.users.get(&m.user_id).cloned())
+            .collect()
+    }
+
+    fn bump_epoch(&mut self, room: &str) -> u64 {
+        let epoch = self.empty_epoch.entry(room.to_owned()).or_default();
+        *epoch += 1;
+        *epoch
+    }
+
+    fn unsubscribe(&mut self, id: ConnId, room: &str) {
+        if let Some(set) = self.rooms.get_mut(room) {
+            set.remove(&id);
+            if set.is_empty() {
+                self.rooms.remove(room);
+            }
+        }
+    }
+}
+
+impl Hub {
+    /// `queue` bounds each connection's outbound queue.
+    pub fn new(queue: usize) -> Self {
+        Self {
+            inner: Mutex::default(),
+            queue: queue.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // Every update below leaves the maps consistent before it can panic,
+        // so a poisoned lock still guards valid state.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn connect(&self, user: UserResponse) -> Registration {
+        let (tx, rx) = mpsc::channel(self.queue);
+        let (evict_tx, evicted) = oneshot::channel();
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        let id = inner.next_id;
+        inner.conns.insert(
+            id,
+            Conn {
+                user,
+                tx,
+                evict: Some(evict_tx),
+                rooms: HashSet::new(),
+                watching: HashSet::new(),
+                lobby: false,
+            },
+        );
+        Registration { id, rx, evicted }
+    }
+
+    /// Forgets a connection. Returns the rooms where that was the user's last
+    /// connection, so the caller can start their leave grace.
+    pub fn disconnect(&self, id: ConnId) -> Vec<(String, UserResponse)> {
+        let mut inner = self.lock();
+        let Some(conn) = inner.conns.remove(&id) else {
+            return Vec::new();
+        };
+        inner.lobby.remove(&id);
+        for room in &conn.watching {
+            inner.unsubscribe(id, room);
+        }
+        let mut last = Vec::new();
+        for room in conn.rooms {
+            inner.unsubscribe(id, &room);
+            if inner.membership.leave(&room, &conn.user.id) == Left::LastConnection {
+                last.push((room, conn.user.clone()));
+            }
+        }
+        last
+    }
+
+    pub fn set_lobby(&self, id: ConnId, on: bool) {
+        let mut inner = self.lock();
+        if inner.conns.get_mut(&id).map(|c| c.lobby = on).is_some() {
+            if on {
+                inner.lobby.insert(id);
+            } else {
+                inner.lobby.remove(&id);
+            }
+        }
+    }
+
+    /// Joins connection `id` to `room` if the user holds or can take a seat.
+    /// Checking and taking the seat happen under one lock, so concurrent
+    /// joins for the last seat have exactly one winner.
+    pub fn join(&self, id: ConnId, room: &str, capacity: usize) -> Result<JoinOutcome, RoomFull> {
+        let mut inner = self.lock();
+        let Some(conn) = inner.conns.get(&id) else {
+            return Err(RoomFull);
+        };
+        let user = conn.user.clone();
+        if conn.rooms.contains(room) {
+            return Ok(JoinOutcome {
+                new_member: false,
+                member_count: inner.membership.count(room),
+                members: inner.members(room),
+            });
+        }
+        let joined = inner.membership.join(room, &user.id, capacity)?;
+        if joined == Joined::NewMember {
+            inner.bump_epoch(room);
+        }
+        inner.users.insert(user.id.clone(), user);
+        if let Some(conn) = inner.conns.get_mut(&id) {
+            conn.rooms.insert(room.to_owned());
+        }
+        inner.rooms.entry(room.to_owned()).or_default().insert(id);
+        Ok(JoinOutcome {
+            new_member: joined == Joined::NewMember,
+            member_count: inner.membership.count(room),
+            members: inner.members(room),
+        })
+    }
+
+    /// Takes connection `id` out of `room`. `Some(user)` when that was the
+    /// user's last connection there.
+    pub fn leave(&self, id: ConnId, room: &str) -> Option<UserResponse> {
+        let mut inner = self.lock();
+        let conn = inner.conns.get_mut(&id)?;
+        if !conn.rooms.remove(room) {
+            return None;
+        }
+        let user = conn.user.clone();
+        inner.unsubscribe(id, room);
+        (inner.membership.leave(room, &user.id) == Left::LastConnection).then_some(user)
+    }
+
+    /// Whether connection `id` has joined `room`.
+    pub fn is_in(&self, id: ConnId, room: &str) -> bool {
+        self.lock()
+            .conns
+            .get(&id)
+            .is_some_and(|c| c.rooms.contains(room))
+    }
+
+    /// Subscribes `id` to a room's events without membership (SSE).
+    pub fn watch(&self, id: ConnId, room: &str) {
+        let mut inner = self.lock();
+        if let Some(conn) = inner.conns.get_mut(&id) {
+            conn.watching.insert(room.to_owned());
+            inner.rooms.entry(room.to_owned()).or_default().insert(id);
+        }
+    }
+
+    /// Ends the leave grace for `user`: if they did not come back, they lose
+    /// their seat.
+    pub fn expire(&self, room: &str, user_id: &str) -> Option<Expired> {
+        let mut inner = self.lock();
+        if !inner.membership.expire(room, user_id) {
+            return None;
+        }
+        Some(Self::after_removal(&mut inner, room, user_id))
+    }
+
+    fn after_removal(inner: &mut Inner, room: &str, user_id: &str) -> Expired {
+        let still_somewhere = inner.users.contains_key(user_id)
+            && inner
+                .conns
+                .values()
+                .any(|c| c.user.id == user_id && !c.rooms.is_empty());
+        let user = if still_somewhere {
+            inner.users.get(user_id).cloned()
+        } else {
+            inner.users.remove(user_id)
+        }
+        .unwrap_or_else(|| UserResponse::new(user_id, None));
+        let member_count = inner.membership.count(room);
+        let empty_epoch = (member_count == 0).then(|| inner.bump_epoch(room));
+        Expired {
+            user,
+            member_count,
+            empty_epoch,
+        }
+    }
+
+    /// Removes `user_id` from `room` at once, on all their connections, and
+    /// sends those connections `kicked`.
+    pub fn kick(&self, room: &str, user_id: &str, kicked: &Outbound) -> Option<Expired> {
+        let mut inner = self.lock();
+        let conns: Vec<ConnId> = inner
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                c.user.id == user_id && (c.rooms.contains(room) || c.watching.contains(room))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &conns {
+            if let Some(c) = inner.conns.get_mut(id) {
+                c.rooms.remove(room);
+                c.watching.remove(room);
+            }
+            inner.unsubscribe(*id, room);
+        }
+        inner.deliver(conns, kicked);
+        if !inner.membership.remove(room, user_id) {
+            return None;
+        }
+        Some(Self::after_removal(&mut inner, room, user_id))
+    }
+
+    /// Whether `room` has stayed empty since `epoch` was handed out.
+    pub fn still_empty(&self, room: &str, epoch: u64) -> bool {
+        let inner = self.lock();
+        inner.membership.count(room) == 0 && inner.empty_epoch.get(room) == Some(&epoch)
+    }
+
+    /// Forgets a deleted room; its connections get `frame` (room_deleted).
+    pub fn remove_room(&self, room: &str, frame: &Outbound) {
+        let mut inner = self.lock();
+        let targets = inner.room_targets(room);
+        inner.deliver(targets.iter().copied(), frame);
+        for id in targets {
+            if let Some(c) = inner.conns.get_mut(&id) {
+                c.rooms.remove(room);
+                c.watching.remove(room);
+            }
+        }
+        inner.rooms.remove(room);
+        inner.membership.remove_room(room);
+        inner.empty_epoch.remove(room);
+    }
+
+    pub fn member_count(&self, room: &str) -> usize {
+        self.lock().membership.count(room)
+    }
+
+    pub fn is_member(&self, room: &str, user_id: &str) -> bool {
+        self.lock().membership.is_member(room, user_id)
+    }
+
+    pub fn has_seat_for(&self, room: &str, user_id: &str, capacity: usize) -> bool {
+        self.lock().membership.has_seat_for(room, user_id, capacity)
+    }
+
+    pub fn members(&self, room: &str) -> Vec<UserResponse> {
+        self.lock().members(room)
+    }
+
+    /// The longest-present member other than `except`.
+    pub fn longest_present_except(&self, room: &str, except: &str) -> Option<UserResponse> {
+        let inner = self.lock();
+        let id = inner.membership.longest_present_except(room, except)?;
+        inner.users.get(id).cloned()
+    }
+
+    /// To every connection in the room; a whisper only to its two parties.
+    pub fn to_room(&self, room: &str, out: &Outbound, only_users: Option<[&str; 2]>) {
+        let mut inner = self.lock();
+        let targets: Vec<ConnId> = match only_users {
+            None => inner.room_targets(room),
+            Some(parties) => inner
+                .room_targets(room)
+                .into_iter()
+                .filter(|id| {
+                    inner
+                        .conns
+                        .get(id)
+                        .is_some_and(|c| parties.contains(&c.user.id.as_str()))
+                })
+                .collect(),
+        };
+        inner.deliver(targets, out);
+    }
+
+    /// To every connection in the room except those of `user_id`.
+    pub fn to_room_except_user(&self, room: &str, user_id: &str, out: &Outbound) {
+        let mut inner = self.lock();
+        let targets: Vec<ConnId> = inner
+            .room_targets(room)
+            .into_iter()
+            .filter(|id| inner.conns.get(id).is_some_and(|c| c.user.id != user_id))
+            .collect();
+        inner.deliver(targets, out);
+    }
+
+    /// To every connection in the room except `conn`.
+    pub fn to_room_except_conn(&self, room: &str, conn: ConnId, out: &Outbound) {
+        let mut inner = self.lock();
+        let targets: Vec<ConnId> = inner
+            .room_targets(room)
+            .into_iter()
+            .filter(|id| *id != conn)
+            .collect();
+        inner.deliver(targets, out);
+    }
+
+    pub fn to_lobby(&self, out: &Outbound) {
+        let mut inner = self.lock();
+        let targets: Vec<ConnId> = inner.lobby.iter().copied().collect();
+        inner.deliver(targets, out);
+    }
+
+    /// Who of `room`'s connections are the user's (for tests and the hub's users).
+    pub fn connections(&self) -> usize {
+        self.lock().conns.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str) -> UserResponse {
+        UserResponse::new(id, None)
+    }
+
+    fn out(s: &str) -> Outbound {
+        Outbound {
+            frame: ByteString::from(s.to_owned()),
+            chat: None,
+        }
+    }
+
+    #[test]
+    fn a_full_queue_evicts_only_the_slow_connection() {
+        let hub = Hub::new(2);
+        let mut slow = hub.connect(user("a"));
+        let mut fast = hub.connect(user("b"));
+        hub.join(slow.id, "r", 10).unwrap();
+        hub.join(fast.id, "r", 10).unwrap();
+        for i in 0..3 {
+            hub.to_room("r", &out(&i.to_string()), None);
+            assert_eq!(&*fast.rx.try_recv().unwrap().frame, i.to_string());
+        }
+        assert_eq!(slow.evicted.try_recv(), Ok(Eviction::TooSlow));
+        assert!(fast.evicted.try_recv().is_err());
+    }
+
+    #[test]
+    fn whispers_reach_only_both_parties_on_every_connection() {
+        let hub = Hub::new(8);
+        let mut regs: Vec<_> = ["a", "a", "b", "c"]
+            .iter()
+            .map(|u| hub.connect(user(u)))
+            .collect();
+        for r in &regs {
+            hub.join(r.id, "r", 10).unwrap();
+        }
+        hub.to_room("r", &out("psst"), Some(["a", "b"]));
+        let got: Vec<bool> = regs.iter_mut().map(|r| r.rx.try_recv().is_ok()).collect();
+        assert_eq!(got, [true, true, true, false]);
+    }
+
+    #[test]
+    fn last_connection_leaving_starts_the_grace() {
+        let hub = Hub::new(8);
+        let a1 = hub.connect(user("a"));
+        let a2 = hub.connect(user("a"));
+        assert!(hub.join(a1.id, "r", 1).unwrap().new_member);
+        assert!(!hub.join(a2.id, "r", 1).unwrap().new_member);
+        assert_eq!(hub.member_count("r"), 1);
+        assert!(hub.leave(a1.id, "r").is_none());
+        assert_eq!(hub.disconnect(a2.id).len(), 1);
+        assert_eq!(hub.member_count("r"), 1, "seat kept during the grace");
+        let gone = hub.expire("r", "a").unwrap();
+        assert_eq!(gone.member_count, 0);
+        let epoch = gone.empty_epoch.unwrap();
+        assert!(hub.still_empty("r", epoch));
+        let b = hub.connect(user("b"));
+        hub.join(b.id, "r", 1).unwrap();
+        assert!(!hub.still_empty("r", epoch));
+    }
+}

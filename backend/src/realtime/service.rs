@@ -1,0 +1,350 @@
+//! What happens around membership: persisted system chats, lobby updates,
+//! the leave grace, owner hand-over, kicks and deleting rooms left empty.
+//! The hub holds the state; these functions add the database and timers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web::Data;
+
+use crate::api::{ChatResponse, RoomResponse, SystemEvent, UserResponse};
+use crate::db::chats;
+use crate::db::models::{Chat, NewChat};
+use crate::db::rooms as room_rows;
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::realtime::envelope::ServerEnvelope;
+use crate::realtime::hub::{ConnId, Expired, Outbound};
+use crate::routes::rooms::{ensure_can_read, find_room};
+use crate::state::AppState;
+
+fn plain(envelope: ServerEnvelope) -> Outbound {
+    Outbound {
+        frame: envelope.frame(),
+        chat: None,
+    }
+}
+
+impl AppState {
+    /// Inserts a chat with `insert` and publishes it. Insert and publish
+    /// happen under the room's lock, so chats reach sockets in seq order.
+    pub fn append_chat(
+        &self,
+        conn: &mut DbConnection,
+        room_id: &str,
+        insert: impl FnOnce(&mut DbConnection) -> AppResult<Chat>,
+    ) -> AppResult<ChatResponse> {
+        let lock = self.room_lock(room_id);
+        let _ordered = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let row = insert(conn)?;
+        let chat = ChatResponse::load_one(conn, row)?;
+        self.publish_chat(&chat);
+        Ok(chat)
+    }
+
+    fn publish_chat(&self, chat: &ChatResponse) {
+        let out = Outbound {
+            frame: ServerEnvelope::Chat { chat: chat.clone() }.frame(),
+            chat: Some((Arc::from(chat.room_id.as_str()), chat.seq)),
+        };
+        let parties = match (&chat.user, &chat.to) {
+            (Some(from), Some(to)) => Some([from.id.as_str(), to.id.as_str()]),
+            _ => None,
+        };
+        self.hub.to_room(&chat.room_id, &out, parties);
+    }
+
+    fn room_lock(&self, room_id: &str) -> Arc<std::sync::Mutex<()>> {
+        let mut locks = self
+            .room_locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        locks.entry(room_id.to_owned()).or_default().clone()
+    }
+
+    fn forget_room_lock(&self, room_id: &str) {
+        self.room_locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(room_id);
+    }
+
+    pub fn announce_room_created(&self, room: &RoomResponse) {
+        self.hub
+            .to_lobby(&plain(ServerEnvelope::RoomCreated { room: room.clone() }));
+    }
+
+    /// Forgets a deleted room and tells its sockets and the lobby.
+    pub fn announce_room_deleted(&self, room_id: &str) {
+        let out = plain(ServerEnvelope::RoomDeleted {
+            room_id: room_id.to_owned(),
+        });
+        self.hub.remove_room(room_id, &out);
+        self.hub.to_lobby(&out);
+        self.forget_room_lock(room_id);
+    }
+}
+
+/// Reloads a room and sends `room_updated` to the lobby.
+pub async fn announce_room_updated(state: &Data<AppState>, room_id: &str) -> AppResult<()> {
+    let id = room_id.to_owned();
+    let Some((room, owner)) = state
+        .db
+        .run(move |conn| Ok(room_rows::find(conn, &id)?))
+        .await?
+    else {
+        return Ok(());
+    };
+    let room = RoomResponse::new(&room, &owner, state.hub.member_count(room_id));
+    state
+        .hub
+        .to_lobby(&plain(ServerEnvelope::RoomUpdated { room }));
+    Ok(())
+}
+
+/// Persists and publishes a system chat.
+pub async fn system_chat(
+    state: &Data<AppState>,
+    room_id: &str,
+    event: SystemEvent,
+    subject: &str,
+) -> AppResult<()> {
+    let (st, room, subject) = (state.clone(), room_id.to_owned(), subject.to_owned());
+    state
+        .db
+        .run(move |conn| {
+            let new = NewChat {
+                room_id: room.clone(),
+                kind: "system",
+                event: Some(event.as_str()),
+                subject_id: Some(subject),
+                ..NewChat::default()
+            };
+            st.append_chat(conn, &room, |conn| Ok(chats::append(conn, &new)?))
+        })
+        .await
+        .map(drop)
+}
+
+/// The frames a joining connection gets first: `joined`, then the replay.
+pub struct JoinReply {
+    pub joined: ServerEnvelope,
+    pub replay: Vec<ChatResponse>,
+}
+
+/// Joins connection `conn` to a room: access, bans and capacity checked,
+/// then the replay of chats after `since_seq`.
+pub async fn join(
+    state: &Data<AppState>,
+    conn: ConnId,
+    user: &UserResponse,
+    room_id: &str,
+    since_seq: Option<i64>,
+) -> AppResult<JoinReply> {
+    let (id, uid) = (room_id.to_owned(), user.id.clone());
+    let (room, _) = state
+        .db
+        .run(move |c| {
+            let found = find_room(c, &id)?;
+            ensure_can_read(c, &found.0, &uid)?;
+            Ok(found)
+        })
+        .await?;
+    let outcome = state
+        .hub
+        .join(conn, room_id, room.max_members as usize)
+        .map_err(|_| AppError::RoomFull)?;
+    if outcome.new_member {
+        let member_joined = plain(ServerEnvelope::MemberJoined {
+            room_id: room_id.to_owned(),
+            user: user.clone(),
+            member_count: outcome.member_count as u32,
+        });
+        state.hub.to_room_except_conn(room_id, conn, &member_joined);
+        system_chat(state, room_id, SystemEvent::Joined, &user.id).await?;
+        announce_room_updated(state, room_id).await?;
+    }
+    // Read after registering: whatever this misses arrives live.
+    let (id, uid, cap) = (
+        room_id.to_owned(),
+        user.id.clone(),
+        state.settings.replay_max as i64,
+    );
+    let (room, owner, replay, truncated) = state
+        .db
+        .run(move |c| {
+            let (room, owner) = find_room(c, &id)?;
+            let (rows, truncated) = match since_seq {
+                Some(after) => chats::latest_after(c, &id, &uid, after.max(0), cap)?,
+                None => (Vec::new(), false),
+            };
+            Ok((room, owner, ChatResponse::load_all(c, &rows)?, truncated))
+        })
+        .await?;
+    let last_seq = room.last_seq;
+    let room = RoomResponse::new(&room, &owner, state.hub.member_count(room_id));
+    Ok(JoinReply {
+        joined: ServerEnvelope::Joined {
+            room,
+            members: state.hub.members(room_id),
+            last_seq,
+            replay_truncated: truncated,
+        },
+        replay,
+    })
+}
+
+/// Connection `conn` leaves the room; the user's last one starts the grace.
+pub fn leave(state: &Data<AppState>, conn: ConnId, room_id: &str) -> bool {
+    let was_in = state.hub.is_in(conn, room_id);
+    if let Some(user) = state.hub.leave(conn, room_id) {
+        start_leave_grace(state, room_id.to_owned(), user);
+    }
+    was_in
+}
+
+/// A connection closed.
+pub fn disconnect(state: &Data<AppState>, conn: ConnId) {
+    for (room, user) in state.hub.disconnect(conn) {
+        start_leave_grace(state, room, user);
+    }
+}
+
+fn start_leave_grace(state: &Data<AppState>, room: String, user: UserResponse) {
+    let state = state.clone();
+    let grace = Duration::from_secs(state.settings.leave_grace_secs);
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        if let Some(gone) = state.hub.expire(&room, &user.id) {
+            if let Err(e) = member_gone(&state, &room, gone, SystemEvent::Left).await {
+                log::warn!("after {} left room {room}: {e}", user.id);
+            }
+        }
+    });
+}
+
+/// Announces a departure, hands ownership on, and schedules the deletion
+/// of a room left empty.
+async fn member_gone(
+    state: &Data<AppState>,
+    room_id: &str,
+    gone: Expired,
+    event: SystemEvent,
+) -> AppResult<()> {
+    let left = plain(ServerEnvelope::MemberLeft {
+        room_id: room_id.to_owned(),
+        user: gone.user.clone(),
+        member_count: gone.member_count as u32,
+    });
+    state.hub.to_room(room_id, &left, None);
+    system_chat(state, room_id, event, &gone.user.id).await?;
+    let id = room_id.to_owned();
+    let owner = state
+        .db
+        .run(move |c| Ok(room_rows::find(c, &id)?.map(|(r, _)| r.owner_id)))
+        .await?;
+    if owner.as_deref() == Some(gone.user.id.as_str()) {
+        if let Some(next) = state.hub.longest_present_except(room_id, &gone.user.id) {
+            set_owner(state, room_id, &next.id).await?;
+        }
+    }
+    announce_room_updated(state, room_id).await?;
+    if let Some(epoch) = gone.empty_epoch {
+        schedule_empty_room_deletion(state, room_id.to_owned(), epoch);
+    }
+    Ok(())
+}
+
+fn schedule_empty_room_deletion(state: &Data<AppState>, room: String, epoch: u64) {
+    let state = state.clone();
+    let grace = Duration::from_secs(state.settings.room_empty_grace_secs);
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        if !state.hub.still_empty(&room, epoch) {
+            return;
+        }
+        let (store, id) = (state.gifs.clone(), room.clone());
+        match state.db.run(move |c| store.delete_room(c, &id)).await {
+            Ok(true) => {
+                log::info!("deleted room {room}: empty for {}s", grace.as_secs());
+                state.announce_room_deleted(&room);
+            }
+            Ok(false) => {}
+            Err(e) => log::warn!("could not delete empty room {room}: {e}"),
+        }
+    });
+}
+
+async fn set_owner(state: &Data<AppState>, room_id: &str, user_id: &str) -> AppResult<()> {
+    let (id, uid) = (room_id.to_owned(), user_id.to_owned());
+    state
+        .db
+        .run(move |c| Ok(room_rows::set_owner(c, &id, &uid)?))
+        .await?;
+    system_chat(state, room_id, SystemEvent::OwnerChanged, user_id).await
+}
+
+/// Checks that `actor` owns the room and returns it.
+async fn owned_room(
+    state: &Data<AppState>,
+    actor: &str,
+    room_id: &str,
+) -> AppResult<crate::db::models::Room> {
+    let id = room_id.to_owned();
+    let (room, _) = state.db.run(move |c| find_room(c, &id)).await?;
+    if room.owner_id != actor {
+        return Err(AppError::Forbidden(
+            "only the room's owner may do that".into(),
+        ));
+    }
+    Ok(room)
+}
+
+/// The owner removes `target` from the room and bans them.
+pub async fn kick(
+    state: &Data<AppState>,
+    actor: &str,
+    room_id: &str,
+    target: &str,
+) -> AppResult<()> {
+    owned_room(state, actor, room_id).await?;
+    if target == actor {
+        return Err(AppError::field("user_id", "you cannot kick yourself"));
+    }
+    if !crate::domain::ids::is_well_formed(target) {
+        return Err(AppError::field("user_id", "no such user"));
+    }
+    let (id, uid) = (room_id.to_owned(), target.to_owned());
+    state
+        .db
+        .run(move |c| Ok(room_rows::ban(c, &id, &uid)?))
+        .await?;
+    let kicked = plain(ServerEnvelope::Kicked {
+        room_id: room_id.to_owned(),
+    });
+    if let Some(gone) = state.hub.kick(room_id, target, &kicked) {
+        member_gone(state, room_id, gone, SystemEvent::Kicked).await?;
+    }
+    Ok(())
+}
+
+/// The owner hands the room to another member.
+pub async fn transfer_owner(
+    state: &Data<AppState>,
+    actor: &str,
+    room_id: &str,
+    target: &str,
+) -> AppResult<()> {
+    owned_room(state, actor, room_id).await?;
+    if target == actor {
+        return Ok(());
+    }
+    if !state.hub.is_member(room_id, target) {
+        return Err(AppError::field(
+            "user_id",
+            "must be a member of the room now",
+        ));
+    }
+    set_owner(state, room_id, target).await?;
+    announce_room_updated(state, room_id).await
+}

@@ -1,0 +1,153 @@
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::web::{Bytes, Data, Path};
+use actix_web::{get, HttpRequest, HttpResponse};
+use futures_util::stream;
+
+use crate::api::{ChatResponse, UserResponse};
+use crate::db::chats;
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::identity::Identity;
+use crate::realtime::envelope::ServerEnvelope;
+use crate::realtime::hub::Outbound;
+use crate::routes::rooms::find_readable_room;
+use crate::state::AppState;
+
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// Unsubscribes the watcher when the response stream is dropped.
+struct Watch {
+    state: Data<AppState>,
+    id: u64,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.state.hub.disconnect(self.id);
+    }
+}
+
+fn sse(out: &Outbound) -> Bytes {
+    match &out.chat {
+        Some((_, seq)) => Bytes::from(format!("id: {seq}\ndata: {}\n\n", out.frame)),
+        None => Bytes::from(format!("data: {}\n\n", out.frame)),
+    }
+}
+
+/// Server-Sent Events: the room's envelopes as they happen, each `data:`
+/// line one envelope; chats carry `id:` = seq. With `Last-Event-ID`, chats
+/// after that seq are replayed first. Watching does not make you a member.
+#[utoipa::path(
+    tag = "realtime",
+    operation_id = "watch_room",
+    params(
+        ("id" = String, Path, description = "Room id"),
+        ("Last-Event-ID" = Option<i64>, Header, description = "Replay the chats after this seq"),
+    ),
+    responses(
+        (status = 200, description = "An endless event stream of `ServerEnvelope`s", content_type = "text/event-stream", body = String),
+        (status = 400, description = "`bad_request`: Last-Event-ID is not a seq", body = ErrorBody),
+        (status = 403, description = "`forbidden` (secret room) or `banned`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    ),
+)]
+#[get("/rooms/{id}/events")]
+pub async fn watch_room(
+    req: HttpRequest,
+    state: Data<AppState>,
+    me: Identity,
+    id: Path<String>,
+) -> AppResult<HttpResponse> {
+    let since: Option<i64> = match req.headers().get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .filter(|n: &i64| *n >= 0)
+                .ok_or_else(|| AppError::BadRequest("Last-Event-ID must be a chat seq".into()))?,
+        ),
+    };
+    let (room_id, user_id) = (id.into_inner(), me.user_id.clone());
+    let check = (room_id.clone(), user_id.clone());
+    state
+        .db
+        .run(move |conn| find_readable_room(conn, &check.0, &check.1))
+        .await?;
+
+    let registration = state.hub.connect(UserResponse::new(&user_id, None));
+    state.hub.watch(registration.id, &room_id);
+    let watch = Watch {
+        state: state.clone(),
+        id: registration.id,
+    };
+    let cap = state.settings.replay_max as i64;
+    let replay: Vec<ChatResponse> = match since {
+        Some(after) => {
+            let (r, u) = (room_id.clone(), user_id.clone());
+            state
+                .db
+                .run(move |conn| {
+                    let (rows, _) = chats::latest_after(conn, &r, &u, after, cap)?;
+                    Ok(ChatResponse::load_all(conn, &rows)?)
+                })
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let mut last = since.unwrap_or(0);
+    let mut queued: VecDeque<Bytes> = VecDeque::new();
+    queued.push_back(Bytes::from_static(b"retry: 2000\n\n"));
+    for chat in replay {
+        last = last.max(chat.seq);
+        let out = Outbound {
+            chat: Some((room_id.as_str().into(), chat.seq)),
+            frame: ServerEnvelope::Chat { chat }.frame(),
+        };
+        queued.push_back(sse(&out));
+    }
+    let deduplicate = since.is_some();
+    let rx = registration.rx;
+    let body = stream::unfold(
+        (queued, rx, watch, last, false),
+        move |(mut queued, mut rx, watch, mut last, done)| async move {
+            if let Some(next) = queued.pop_front() {
+                return Some((
+                    Ok::<_, actix_web::Error>(next),
+                    (queued, rx, watch, last, done),
+                ));
+            }
+            if done {
+                return None;
+            }
+            loop {
+                let out = match tokio::time::timeout(KEEPALIVE, rx.recv()).await {
+                    Err(_) => {
+                        return Some((
+                            Ok(Bytes::from_static(b": keepalive\n\n")),
+                            (queued, rx, watch, last, done),
+                        ))
+                    }
+                    Ok(None) => return None,
+                    Ok(Some(out)) => out,
+                };
+                if let Some((_, seq)) = &out.chat {
+                    if deduplicate && *seq <= last {
+                        continue;
+                    }
+                    last = *seq;
+                }
+                let ends = out.frame.starts_with(r#"{"type":"room_deleted""#)
+                    || out.frame.starts_with(r#"{"type":"kicked""#);
+                return Some((Ok(sse(&out)), (queued, rx, watch, last, ends)));
+            }
+        },
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/event-stream"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body))
+}

@@ -1,0 +1,71 @@
+use actix_web::http::header;
+use actix_web::web::{Data, Payload};
+use actix_web::{get, HttpRequest, HttpResponse};
+
+use crate::error::{AppError, AppResult, ErrorBody};
+use crate::identity::Identity;
+use crate::realtime::socket;
+use crate::state::AppState;
+
+/// Whether a browser page at `Origin` may open the socket: the service's own
+/// origin (same host and port as the request) or one of `ALLOWED_ORIGINS`.
+/// Clients that send no Origin are not browsers and cannot be tricked into
+/// using someone's cookie.
+fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(o))
+}
+
+/// The one multiplexed WebSocket. Every frame is a JSON envelope
+/// `{"type", "data", "ref"?}`: the client sends `ClientEnvelope`s, the
+/// server `ServerEnvelope`s (both in the schemas), starting with `hello`.
+#[utoipa::path(
+    tag = "realtime",
+    operation_id = "open_socket",
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol; frames are `ServerEnvelope` / `ClientEnvelope`"),
+        (status = 400, description = "`bad_request`: not a WebSocket upgrade", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the page's Origin is not allowed", body = ErrorBody),
+    ),
+)]
+#[get("/ws")]
+pub async fn open_socket(
+    req: HttpRequest,
+    body: Payload,
+    state: Data<AppState>,
+    me: Identity,
+) -> AppResult<HttpResponse> {
+    if !origin_allowed(&req, &state.settings.allowed_origins) {
+        return Err(AppError::Forbidden(
+            "this origin may not open the socket".into(),
+        ));
+    }
+    let user = crate::routes::me::current_user(&state, &me).await?;
+    let (response, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| AppError::BadRequest(format!("not a WebSocket upgrade: {e}")))?;
+    actix_web::rt::spawn(socket::run(
+        state.into_inner().into(),
+        user,
+        session,
+        stream,
+    ));
+    Ok(response)
+}
