@@ -285,10 +285,27 @@ pub struct CreateRoomRequest {
     pub title: String,
     /// 2 to `ROOM_MAX_MEMBERS` (default 1000); 10 when omitted.
     #[schema(minimum = 2, maximum = 1000, example = 10)]
+    #[serde(default, deserialize_with = "integral")]
     pub max_members: Option<i64>,
     /// Makes the room secret. Absent or empty: a public room. At most 128 characters.
     #[schema(max_length = 128)]
     pub password: Option<String>,
+}
+
+/// JSON has one number type: `2.0` is the integer 2, and is accepted as such.
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                    .map(|f| f as i64)
+            })
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("expected an integer, got {n}"))),
+    }
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -33,7 +33,10 @@ on_both_databases! {
             assert_eq!(res.status, 422, "{bad}: {}", res.body);
         }
         assert_eq!(alice.create_room(json!({"title": "x"})).await["max_members"], 10, "default capacity");
-        assert_eq!(app.count("SELECT COUNT(*) AS n FROM rooms").await, 1, "nothing half-created");
+        assert_eq!(alice.create_room(json!({"title": "y", "max_members": 4.0})).await["max_members"], 4, "2.0 is an integer in JSON");
+        let res = alice.post("/api/rooms", json!({"title": "z", "max_members": 4.5})).await;
+        assert_eq!(res.code(), "validation_failed");
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM rooms").await, 2, "nothing half-created");
     }
 
     async fn rooms_are_listed_oldest_first(app) {
