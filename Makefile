@@ -3,22 +3,44 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PG_HOST ?= 127.0.0.1
 PG_PORT ?= 5432
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+WEB_DEPS := frontend/node_modules/.installed
 
-.PHONY: run build test test-rust lint fmt openapi check-pg api-fuzz clean
+.PHONY: run build web test test-rust test-web check-pg browser lint fmt openapi api-fuzz clean
 
-## Build and serve on http://localhost:8005 with SQLite under ./data.
-run:
+## Build the web app and the server, and serve on http://localhost:8005
+## with SQLite under ./data.
+run: web
 	$(CARGO) run --release -p gifchat -- serve
 
-## The release binary: target/release/gifchat.
-build:
+## The release binary (target/release/gifchat) and the web app (frontend/dist).
+build: web
 	$(CARGO) build --release -p gifchat
 
-## Every test, on SQLite and on PostgreSQL.
-test: check-pg test-rust
+web: $(WEB_DEPS)
+	cd frontend && npm run build
+
+$(WEB_DEPS): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+## Every test: the web app's unit and browser tests, then the server's on
+## SQLite and PostgreSQL.
+test: check-pg test-web test-rust
 
 test-rust:
 	$(CARGO) test --workspace --locked
+
+test-web: $(WEB_DEPS) browser
+	cd frontend && npm run check:api && npm run build
+	$(CARGO) build -p gifchat --locked
+	cd frontend && npx vitest run && npx playwright test
+
+# Debian's Chromium for the browser tests, with fonts for Korean and emoji.
+browser:
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -q 'Noto Sans CJK' && fc-list 2>/dev/null | grep -qi 'Noto Color Emoji' || { \
+	  echo "installing Chromium and fonts for the browser tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; }
 
 # Says loudly when the PostgreSQL half of the suite cannot run; under CI the
 # tests themselves then fail.
@@ -30,16 +52,18 @@ check-pg:
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	fi
 
-lint:
+lint: $(WEB_DEPS)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	cd frontend && npm run typecheck
 
 fmt:
 	$(CARGO) fmt --all
 
-## Regenerate openapi.yaml from the code.
+## Regenerate openapi.yaml from the code, and the web app's types from it.
 openapi:
 	$(CARGO) run -q -p gifchat -- openapi > openapi.yaml
+	cd frontend && npm run gen:api
 
 ## Property-based API testing against a live server with schemathesis.
 api-fuzz:
@@ -47,3 +71,4 @@ api-fuzz:
 
 clean:
 	$(CARGO) clean
+	rm -rf frontend/dist frontend/node_modules frontend/test-results

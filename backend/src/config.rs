@@ -118,6 +118,10 @@ pub struct Settings {
     #[arg(long, env = "RATE_JOINS_PER_MIN", default_value_t = 30)]
     pub rate_joins_per_min: u32,
 
+    /// Folder of the built web app, served at `/`.
+    #[arg(long, env = "STATIC_DIR", default_value = "frontend/dist")]
+    pub static_dir: PathBuf,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "WORKERS")]
     pub workers: Option<usize>,

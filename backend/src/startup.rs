@@ -83,7 +83,18 @@ impl Application {
                 .service(scope::scope("/api").configure(routes::api))
                 .configure(routes::root)
                 .split_for_parts();
-            app.default_service(web::to(fallback::not_found))
+            // Vite names built assets by content hash, so they never change.
+            let assets = web::scope("/assets")
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("Cache-Control", "public, max-age=31536000, immutable")),
+                )
+                .service(actix_files::Files::new(
+                    "",
+                    app_state.settings.static_dir.join("assets"),
+                ));
+            app.service(assets)
+                .default_service(web::to(fallback::not_found))
                 .wrap(from_fn(identity::ensure_identity))
                 .wrap(identity::session_middleware(
                     key.clone(),
@@ -104,6 +115,8 @@ impl Application {
                 )
         })
         .listen(listener)?
+        // Signals are handled in `run_until_stopped`, which closes sockets first.
+        .disable_signals()
         .shutdown_timeout(state.settings.shutdown_timeout_secs);
         if let Some(workers) = state.settings.workers {
             server = server.workers(workers);
@@ -137,8 +150,40 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM or SIGINT, then lets requests finish.
+    /// Serves until SIGTERM or SIGINT. Then sockets are closed with 1001
+    /// at once, so clients reconnect (to another instance, or to this one
+    /// when it is back) without waiting, and HTTP requests may finish for up
+    /// to `SHUTDOWN_TIMEOUT_SECS`.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            wait_for_shutdown_signal().await;
+            log::info!("shutting down: closing sockets, finishing requests");
+            state.hub.close_all();
+            handle.stop(true).await;
+        });
         self.server.await
     }
+}
+
+async fn wait_for_shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                log::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

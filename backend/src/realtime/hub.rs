@@ -30,6 +30,8 @@ pub struct Outbound {
 pub enum Eviction {
     /// Its queue filled up: it is not reading fast enough.
     TooSlow,
+    /// The server is shutting down.
+    ShuttingDown,
 }
 
 struct Conn {
@@ -409,7 +411,20 @@ impl Hub {
         inner.deliver(targets, out);
     }
 
-    /// Who of `room`'s connections are the user's (for tests and the hub's users).
+    /// Tells every connection to close and forgets them all (shutdown). SSE
+    /// streams end when their queue's sender goes.
+    pub fn close_all(&self) {
+        let mut inner = self.lock();
+        for (_, mut conn) in inner.conns.drain() {
+            if let Some(evict) = conn.evict.take() {
+                let _ = evict.send(Eviction::ShuttingDown);
+            }
+        }
+        inner.rooms.clear();
+        inner.lobby.clear();
+    }
+
+    /// Open connections (sockets and SSE watchers).
     pub fn connections(&self) -> usize {
         self.lock().conns.len()
     }

@@ -1,9 +1,10 @@
 //! One task per WebSocket connection, `select!`-ing over an eviction
 //! notice, its outbound queue, inbound frames and the heartbeat.
 //!
-//! Close codes: 1009 a frame over `WS_MAX_FRAME_BYTES`; 1008 no heartbeat
-//! answer within two intervals; 4008 too slow: the outbound queue
-//! (`WS_QUEUE` frames) filled up because the client was not reading.
+//! Close codes: 1001 the server is shutting down; 1009 a frame over
+//! `WS_MAX_FRAME_BYTES`; 1008 no heartbeat answer within two intervals;
+//! 4008 too slow: the outbound queue (`WS_QUEUE` frames) filled up because
+//! the client was not reading.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -16,7 +17,7 @@ use governor::{DefaultDirectRateLimiter, Quota};
 use crate::api::UserResponse;
 use crate::error::AppError;
 use crate::realtime::envelope::{parse_client, ClientEnvelope, ServerEnvelope};
-use crate::realtime::hub::{ConnId, Registration};
+use crate::realtime::hub::{ConnId, Eviction, Registration};
 use crate::realtime::service;
 use crate::state::AppState;
 
@@ -78,9 +79,15 @@ pub async fn run(
     // not read, so it races the whole serving loop rather than one branch.
     let reason = tokio::select! {
         biased;
-        _ = &mut evicted => Some(CloseReason {
-            code: CloseCode::Other(CLOSE_TOO_SLOW),
-            description: Some("too slow: the outbound queue is full".into()),
+        eviction = &mut evicted => Some(match eviction {
+            Ok(Eviction::ShuttingDown) => CloseReason {
+                code: CloseCode::Away,
+                description: Some("the server is restarting".into()),
+            },
+            _ => CloseReason {
+                code: CloseCode::Other(CLOSE_TOO_SLOW),
+                description: Some("too slow: the outbound queue is full".into()),
+            },
         }),
         reason = conn.serve(hello, &mut rx, &mut stream, heartbeat) => reason,
     };

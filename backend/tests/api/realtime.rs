@@ -421,3 +421,14 @@ async fn a_client_that_never_reads_is_closed_without_delaying_others() {
     assert_eq!(received, posted, "the reader got every chat");
     assert_eq!(slow.close_code().await, Some(CloseCode::Library(4008)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_closes_sockets_with_going_away() {
+    let app = crate::helpers::TestApp::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let mut ws = app.user().ws().await;
+    app.state.hub.close_all();
+    assert_eq!(ws.close_code().await, Some(CloseCode::Away));
+    assert_eq!(app.state.hub.connections(), 0);
+}

@@ -1,0 +1,65 @@
+// The typed HTTP client: paths and shapes come from openapi.yaml.
+import createClient, { type Middleware } from "openapi-fetch";
+import type { components, paths } from "./schema";
+
+export type Schemas = components["schemas"];
+export type User = Schemas["UserResponse"];
+export type Room = Schemas["RoomResponse"];
+export type Chat = Schemas["ChatResponse"];
+export type ServerEnvelope = Schemas["ServerEnvelope"];
+export type ClientEnvelope = Schemas["ClientEnvelope"];
+
+/** Every non-2xx answer, as the API's error body describes it. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fields: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+type ErrorBody = { error?: { code?: string; message?: string; fields?: Record<string, string> } };
+
+async function toApiError(response: Response): Promise<ApiError> {
+  const body = (await response.clone().json().catch(() => null)) as ErrorBody | null;
+  const e = body?.error;
+  return new ApiError(response.status, e?.code ?? "internal", e?.message ?? response.statusText, e?.fields ?? {});
+}
+
+const throwOnError: Middleware = {
+  async onResponse({ response }) {
+    if (!response.ok) throw await toApiError(response);
+    return undefined;
+  },
+};
+
+export function makeApi(baseUrl = "", fetchImpl?: typeof fetch) {
+  const client = createClient<paths>({ baseUrl, credentials: "same-origin", ...(fetchImpl ? { fetch: fetchImpl } : {}) });
+  client.use(throwOnError);
+  return client;
+}
+
+export const api = makeApi();
+
+/** Uploads a GIF with progress (fetch cannot report upload progress). */
+export function uploadGif(roomId: string, file: Blob, onProgress: (fraction: number) => void): Promise<Chat> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/rooms/${encodeURIComponent(roomId)}/gifs`);
+    xhr.responseType = "json";
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    xhr.onload = () => {
+      const body = xhr.response as ({ chat?: Chat } & ErrorBody) | null;
+      if (xhr.status === 201 && body?.chat) return resolve(body.chat);
+      const e = body?.error;
+      reject(new ApiError(xhr.status, e?.code ?? "internal", e?.message ?? xhr.statusText, e?.fields ?? {}));
+    };
+    xhr.onerror = () => reject(new ApiError(0, "unavailable", "network error"));
+    const form = new FormData();
+    form.append("gif", file, "upload.gif");
+    xhr.send(form);
+  });
+}

@@ -1,0 +1,219 @@
+// The one socket: reconnects with backoff and jitter, and resumes every
+// joined room with `since_seq`, so a drop, a server restart or a laptop
+// waking up loses and duplicates nothing.
+import type { ClientEnvelope, ServerEnvelope } from "./api/client";
+
+export type Status = "connecting" | "open" | "reconnecting";
+
+/** Delay before reconnect attempt `attempt` (0-based): exponential, capped,
+ *  with "equal jitter" so a server restart is not met by a thundering herd. */
+export function backoffDelay(attempt: number, random: () => number = Math.random, baseMs = 500, capMs = 15_000): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 16));
+  return ceiling / 2 + random() * (ceiling / 2);
+}
+
+/** The highest chat seq seen per room; drops chats already seen. */
+export class SeqTracker {
+  private readonly last = new Map<string, number>();
+
+  /** Records a chat; false when it was already seen. */
+  accept(roomId: string, seq: number): boolean {
+    const last = this.last.get(roomId);
+    if (last !== undefined && seq <= last) return false;
+    this.last.set(roomId, seq);
+    return true;
+  }
+
+  /** Raises the floor without a chat (history loaded over HTTP). */
+  advance(roomId: string, seq: number): void {
+    if (seq > (this.last.get(roomId) ?? -1)) this.last.set(roomId, seq);
+  }
+
+  since(roomId: string): number | undefined {
+    return this.last.get(roomId);
+  }
+
+  forget(roomId: string): void {
+    this.last.delete(roomId);
+  }
+}
+
+/** What the client needs of a WebSocket; the browser's and `ws`'s both fit. */
+export interface SocketLike {
+  readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code: number }) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number): void;
+}
+
+export interface SocketOptions {
+  url: string;
+  open?: (url: string) => SocketLike;
+  random?: () => number;
+}
+
+type Listener = (env: ServerEnvelope & { ref?: string }) => void;
+
+export class SocketClient {
+  status: Status = "connecting";
+  readonly seqs = new SeqTracker();
+  private ws: SocketLike | null = null;
+  private attempt = 0;
+  private stopped = false;
+  private lobby = false;
+  private readonly rooms = new Set<string>();
+  private readonly listeners = new Set<Listener>();
+  private readonly statusListeners = new Set<(s: Status) => void>();
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private lastHeard = Date.now();
+  private heartbeatMs = 15_000;
+  private nextRef = 0;
+  /** Joins sent and not yet answered, by ref. */
+  private readonly pendingJoins = new Map<string, string>();
+
+  constructor(private readonly opts: SocketOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.open();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.watchdog);
+    this.ws?.close(1000);
+    this.ws = null;
+  }
+
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onStatus(listener: (s: Status) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  subscribeLobby(on = true): void {
+    this.lobby = on;
+    this.send({ type: on ? "subscribe_lobby" : "unsubscribe_lobby", data: {} });
+  }
+
+  /** Joins a room; `sinceSeq` is the last chat already shown (from history). */
+  join(roomId: string, sinceSeq?: number): string {
+    this.rooms.add(roomId);
+    if (sinceSeq !== undefined) this.seqs.advance(roomId, sinceSeq);
+    return this.sendJoin(roomId);
+  }
+
+  leave(roomId: string): void {
+    this.rooms.delete(roomId);
+    this.seqs.forget(roomId);
+    this.send({ type: "leave", data: { room_id: roomId } });
+  }
+
+  typing(roomId: string): void {
+    this.send({ type: "typing", data: { room_id: roomId } });
+  }
+
+  private sendJoin(roomId: string): string {
+    const since = this.seqs.since(roomId);
+    const ref = this.send({ type: "join", data: { room_id: roomId, since_seq: since ?? null } });
+    this.pendingJoins.set(ref, roomId);
+    return ref;
+  }
+
+  private send(env: ClientEnvelope): string {
+    const ref = `c${++this.nextRef}`;
+    if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify({ ...env, ref }));
+    return ref;
+  }
+
+  private setStatus(s: Status): void {
+    if (this.status === s) return;
+    this.status = s;
+    this.statusListeners.forEach((l) => l(s));
+  }
+
+  private open(): void {
+    const make = this.opts.open ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
+    const ws = make(this.opts.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.attempt = 0;
+      this.lastHeard = Date.now();
+      this.setStatus("open");
+      if (this.lobby) this.send({ type: "subscribe_lobby", data: {} });
+      this.rooms.forEach((room) => this.sendJoin(room));
+      clearInterval(this.watchdog);
+      // A sleeping laptop or a dead route shows as silence: probe, then give up.
+      this.watchdog = setInterval(() => {
+        const silent = Date.now() - this.lastHeard;
+        if (silent > this.heartbeatMs * 2.5) ws.close(4000);
+        else if (silent > this.heartbeatMs) this.send({ type: "ping", data: {} });
+      }, Math.max(1000, this.heartbeatMs / 3));
+    };
+    ws.onmessage = (ev) => {
+      this.lastHeard = Date.now();
+      if (typeof ev.data !== "string") return;
+      let env: ServerEnvelope & { ref?: string };
+      try {
+        env = JSON.parse(ev.data) as ServerEnvelope & { ref?: string };
+      } catch {
+        return;
+      }
+      this.handle(env);
+    };
+    ws.onclose = () => {
+      clearInterval(this.watchdog);
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.stopped) return;
+      this.setStatus("reconnecting");
+      const delay = backoffDelay(this.attempt++, this.opts.random);
+      this.retryTimer = setTimeout(() => this.open(), delay);
+    };
+    ws.onerror = () => {};
+  }
+
+  private handle(env: ServerEnvelope & { ref?: string }): void {
+    switch (env.type) {
+      case "hello":
+        this.heartbeatMs = env.data.heartbeat_secs * 1000;
+        break;
+      case "chat":
+        if (!this.seqs.accept(env.data.chat.room_id, env.data.chat.seq)) return;
+        break;
+      case "kicked":
+        this.rooms.delete(env.data.room_id);
+        break;
+      case "room_deleted":
+        this.rooms.delete(env.data.room_id);
+        this.seqs.forget(env.data.room_id);
+        break;
+      case "ack":
+        if (env.ref) this.pendingJoins.delete(env.ref);
+        break;
+      case "error":
+        // A failed join (room gone, full, banned) must not be retried on reconnect.
+        if (env.data.code !== "rate_limited") this.forgetPendingJoin(env.ref);
+        break;
+      default:
+        break;
+    }
+    this.listeners.forEach((l) => l(env));
+  }
+
+  private forgetPendingJoin(ref: string | undefined): void {
+    if (!ref) return;
+    const room = this.pendingJoins.get(ref);
+    if (room) this.rooms.delete(room);
+    this.pendingJoins.delete(ref);
+  }
+}
