@@ -74,6 +74,15 @@ test("two people share a secret room from creation to deletion", async ({ browse
     await expect(messages(a.page).getByText("always <b>awake</b>")).toBeVisible();
   });
 
+  await test.step("a whisper is marked and reaches its recipient", async () => {
+    const bName = (await b.page.getByTestId("my-name").textContent()) ?? "";
+    await a.page.getByTestId("whisper-to").selectOption({ label: `🤫 ${bName}` });
+    await say(a.page, "just between us");
+    const got = messages(b.page).getByTestId("message").filter({ hasText: "just between us" });
+    await expect(got).toHaveClass(/whisper/);
+    await a.page.getByTestId("whisper-to").selectOption({ label: "Everyone" });
+  });
+
   await test.step("the typing indicator shows", async () => {
     await b.page.getByTestId("composer-input").pressSequentially("typing", { delay: 20 });
     await expect(a.page.getByTestId("typing")).toContainText("is typing");
@@ -166,6 +175,13 @@ test("Korean and phone-width screenshots", async ({ browser }) => {
   await expect(host.page.getByTestId("messages")).toContainText("님이 입장하셨습니다.");
   await say(guest.page, "반가워요");
   await host.page.screenshot({ path: `${SHOTS}room-ko.png`, fullPage: true });
+
+  const dark = await browser.newContext({ colorScheme: "dark", viewport: { width: 1100, height: 800 }, baseURL: server.base });
+  const darkPage = await dark.newPage();
+  await darkPage.goto(host.page.url());
+  await expect(darkPage.getByTestId("room")).toHaveAttribute("data-ready", "yes");
+  await darkPage.screenshot({ path: `${SHOTS}room-dark.png`, fullPage: true });
+  await dark.close();
 
   const phone = await person(browser, "en-US", 360);
   await phone.page.screenshot({ path: `${SHOTS}lobby-phone.png`, fullPage: true });
