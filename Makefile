@@ -6,7 +6,7 @@ PG_PORT ?= 5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WEB_DEPS := frontend/node_modules/.installed
 
-.PHONY: run build web test test-rust test-web check-pg browser lint fmt openapi api-fuzz clean
+.PHONY: run build web test test-rust test-web check-pg browser bench bench-quick bench-build lint fmt openapi api-fuzz clean
 
 ## Build the web app and the server, and serve on http://localhost:8005
 ## with SQLite under ./data.
@@ -64,6 +64,20 @@ fmt:
 openapi:
 	$(CARGO) run -q -p gifchat -- openapi > openapi.yaml
 	cd frontend && npm run gen:api
+
+## Benchmarks against the Socket.IO original and a bare transport ceiling:
+## every server pinned to core 0, the load generator to core 1. Prints one
+## table and writes it to bench/results/latest.md. See BENCHMARKS.md.
+bench: bench-build
+	taskset -c 1 target/release/gifchat-bench
+
+## The same in about two minutes, with shorter runs and fewer sizes.
+bench-quick: bench-build
+	taskset -c 1 target/release/gifchat-bench --quick --out bench/results/quick.md
+
+bench-build:
+	$(CARGO) build --release -p gifchat -p gifchat-bench -p gifchat-ceiling
+	cd bench/peer-socketio && ( [ -d node_modules ] || npm ci --no-audit --no-fund )
 
 ## Property-based API testing against a live server with schemathesis.
 api-fuzz:

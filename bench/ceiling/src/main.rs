@@ -1,0 +1,95 @@
+//! The benchmark ceiling: what actix-web and actix-ws reach on this machine
+//! with no application logic. `GET /ws?room=R` joins a room;
+//! `POST /rooms/R/chat` sends its body, as is, to everyone in R.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use actix_web::web::{self, Bytes, Data, Path, Payload};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
+use bytestring::ByteString;
+use tokio::sync::mpsc;
+
+#[derive(Default)]
+struct Rooms {
+    next: Mutex<u64>,
+    rooms: Mutex<HashMap<String, HashMap<u64, mpsc::Sender<ByteString>>>>,
+}
+
+async fn ws(
+    req: HttpRequest,
+    body: Payload,
+    rooms: Data<Rooms>,
+) -> actix_web::Result<HttpResponse> {
+    let room = req
+        .query_string()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("room="))
+        .unwrap_or("")
+        .to_owned();
+    let (res, mut session, mut stream) = actix_ws::handle(&req, body)?;
+    let (tx, mut rx) = mpsc::channel::<ByteString>(1024);
+    let id = {
+        let mut next = rooms.next.lock().unwrap();
+        *next += 1;
+        *next
+    };
+    rooms
+        .rooms
+        .lock()
+        .unwrap()
+        .entry(room.clone())
+        .or_default()
+        .insert(id, tx);
+    actix_web::rt::spawn(async move {
+        loop {
+            tokio::select! {
+                out = rx.recv() => match out {
+                    Some(frame) => if session.text(frame).await.is_err() { break },
+                    None => break,
+                },
+                msg = stream.recv() => match msg {
+                    Some(Ok(actix_ws::Message::Ping(b))) => { let _ = session.pong(&b).await; }
+                    Some(Ok(actix_ws::Message::Close(_))) | None | Some(Err(_)) => break,
+                    _ => {}
+                },
+            }
+        }
+        if let Some(members) = rooms.rooms.lock().unwrap().get_mut(&room) {
+            members.remove(&id);
+        }
+    });
+    Ok(res)
+}
+
+async fn chat(room: Path<String>, body: Bytes, rooms: Data<Rooms>) -> HttpResponse {
+    let Ok(frame) = ByteString::try_from(body) else {
+        return HttpResponse::BadRequest().finish();
+    };
+    if let Some(members) = rooms.rooms.lock().unwrap().get(room.as_str()) {
+        for tx in members.values() {
+            let _ = tx.try_send(frame.clone());
+        }
+    }
+    HttpResponse::Ok().body("ok")
+}
+
+fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(8020);
+    let rooms = Data::new(Rooms::default());
+    actix_web::rt::System::new().block_on(async move {
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(rooms.clone())
+                .route("/ws", web::get().to(ws))
+                .route("/rooms/{room}/chat", web::post().to(chat))
+        })
+        .workers(1)
+        .bind(("127.0.0.1", port))?;
+        println!("ceiling listening on port {port}");
+        server.run().await
+    })
+}

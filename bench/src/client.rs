@@ -1,0 +1,346 @@
+//! Speaking each server's protocol the same way: sessions, rooms, posts and
+//! joined WebSocket members that count (and time) the chats they receive.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+use tokio::net::TcpSocket;
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::servers::Kind;
+
+/// Every chat a benchmark posts reads `bench<N>x`, so receivers can find N
+/// in any protocol's frame without parsing it.
+pub fn chat_text(n: u64) -> String {
+    format!("bench{n}x")
+}
+
+fn chat_number(frame: &str) -> Option<u64> {
+    let at = frame.find("bench")? + 5;
+    let digits = &frame[at..];
+    let end = digits.find('x')?;
+    digits[..end].parse().ok()
+}
+
+#[derive(Clone)]
+pub struct Target {
+    pub kind: Kind,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+/// One person: a session cookie (empty where the server has none).
+#[derive(Clone, Default)]
+pub struct Person {
+    pub cookie: String,
+}
+
+/// Source addresses for client sockets: each batch of connections uses
+/// fresh 127.x.y.z addresses, so earlier runs' TIME_WAIT ports never run out.
+static NEXT_IP: AtomicU64 = AtomicU64::new(0);
+
+pub fn fresh_ip() -> Ipv4Addr {
+    let n = NEXT_IP.fetch_add(1, Ordering::Relaxed);
+    Ipv4Addr::new(
+        127,
+        1 + (n / 62500) as u8,
+        ((n / 250) % 250) as u8,
+        (n % 250 + 1) as u8,
+    )
+}
+
+impl Target {
+    pub fn new(kind: Kind, port: u16) -> Self {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("http client");
+        Self {
+            kind,
+            base: format!("http://127.0.0.1:{port}"),
+            http,
+        }
+    }
+
+    pub async fn person(&self) -> anyhow::Result<Person> {
+        let path = match self.kind {
+            Kind::GifchatSqlite | Kind::GifchatPostgres => "/api/me",
+            Kind::Peer => "/room",
+            Kind::Ceiling => return Ok(Person::default()),
+        };
+        let res = self.http.get(format!("{}{path}", self.base)).send().await?;
+        let cookie = res
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Person { cookie })
+    }
+
+    pub async fn create_room(&self, who: &Person, title: &str, max: u32) -> anyhow::Result<String> {
+        static CEILING_ROOMS: AtomicUsize = AtomicUsize::new(0);
+        let (path, body) = match self.kind {
+            Kind::GifchatSqlite | Kind::GifchatPostgres => {
+                ("/api/rooms", json!({"title": title, "max_members": max}))
+            }
+            Kind::Peer => ("/room", json!({"title": title, "max": max})),
+            Kind::Ceiling => {
+                return Ok(format!(
+                    "r{}",
+                    CEILING_ROOMS.fetch_add(1, Ordering::Relaxed)
+                ))
+            }
+        };
+        let res: Value = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &who.cookie)
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let id = res["room"]["id"]
+            .as_str()
+            .or_else(|| res["room"]["_id"].as_str());
+        id.map(str::to_owned)
+            .ok_or_else(|| anyhow!("no room id in {res}"))
+    }
+
+    /// Posts one chat; true when the server accepted it.
+    pub async fn post(&self, who: &Person, room: &str, text: &str) -> bool {
+        let req = match self.kind {
+            Kind::GifchatSqlite | Kind::GifchatPostgres => self
+                .http
+                .post(format!("{}/api/rooms/{room}/chats", self.base))
+                .json(&json!({ "text": text })),
+            Kind::Peer => self
+                .http
+                .post(format!("{}/room/{room}/chat", self.base))
+                .json(&json!({ "chat": text })),
+            Kind::Ceiling => self
+                .http
+                .post(format!("{}/rooms/{room}/chat", self.base))
+                .body(text.to_owned()),
+        };
+        match req.header("cookie", &who.cookie).send().await {
+            Ok(res) => {
+                let ok = res.status().is_success();
+                let _ = res.bytes().await;
+                ok
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn list_path(&self) -> Option<String> {
+        match self.kind {
+            Kind::GifchatSqlite | Kind::GifchatPostgres => Some("/api/rooms".into()),
+            Kind::Peer => Some("/room".into()),
+            Kind::Ceiling => None,
+        }
+    }
+
+    pub fn history_path(&self, room: &str) -> Option<String> {
+        match self.kind {
+            Kind::GifchatSqlite | Kind::GifchatPostgres => {
+                Some(format!("/api/rooms/{room}/chats?limit=50"))
+            }
+            Kind::Peer => Some(format!("/room/{room}/chats")),
+            Kind::Ceiling => None,
+        }
+    }
+
+    /// The last seq of a gifchat room: how many chats were committed.
+    pub async fn last_seq(&self, who: &Person, room: &str) -> anyhow::Result<i64> {
+        let res: Value = self
+            .http
+            .get(format!("{}/api/rooms/{room}/chats?limit=1", self.base))
+            .header("cookie", &who.cookie)
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(res["chats"][0]["seq"].as_i64().unwrap_or(0))
+    }
+
+    /// Opens a socket from `local`, joins `room`, and returns once joined.
+    pub async fn member(
+        &self,
+        who: &Person,
+        room: &str,
+        local: Ipv4Addr,
+    ) -> anyhow::Result<Member> {
+        let port: u16 = self
+            .base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .context("port")?;
+        let url = match self.kind {
+            Kind::GifchatSqlite | Kind::GifchatPostgres => format!("ws://127.0.0.1:{port}/api/ws"),
+            Kind::Peer => {
+                format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket&roomId={room}")
+            }
+            Kind::Ceiling => format!("ws://127.0.0.1:{port}/ws?room={room}"),
+        };
+        let mut req = url.into_client_request()?;
+        if !who.cookie.is_empty() {
+            req.headers_mut()
+                .insert("cookie", HeaderValue::from_str(&who.cookie)?);
+        }
+        let socket = TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(IpAddr::V4(local), 0))?;
+        let stream = socket
+            .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await?;
+        stream.set_nodelay(true)?;
+        let (mut ws, _) = tokio_tungstenite::client_async(req, stream).await?;
+        match self.kind {
+            Kind::GifchatSqlite | Kind::GifchatPostgres => {
+                let join = json!({"type": "join", "data": {"room_id": room}});
+                ws.send(Message::text(join.to_string())).await?;
+                wait_for(&mut ws, |t| {
+                    t.starts_with(r#"{"type":"joined""#) || t.starts_with(r#"{"type":"error""#)
+                })
+                .await?;
+            }
+            Kind::Peer => {
+                wait_for(&mut ws, |t| t.starts_with('0')).await?;
+                ws.send(Message::text("40/chat,")).await?;
+                wait_for(&mut ws, |t| t.starts_with("40/chat")).await?;
+            }
+            Kind::Ceiling => {}
+        }
+        Ok(Member {
+            ws,
+            peer: self.kind == Kind::Peer,
+        })
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+async fn wait_for(ws: &mut Ws, done: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .context("handshake timed out")?;
+        match msg {
+            Some(Ok(Message::Text(t))) if t.starts_with(r#"{"type":"error""#) => {
+                bail!("refused: {t}")
+            }
+            Some(Ok(Message::Text(t))) if done(&t) => return Ok(()),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.into()),
+            None => bail!("closed during handshake"),
+        }
+    }
+}
+
+pub struct Member {
+    ws: Ws,
+    peer: bool,
+}
+
+/// What every member's reader shares: when each chat was (meant to be)
+/// sent, and the tallies.
+pub struct Tally {
+    pub start: Instant,
+    /// Nanoseconds after `start` at which chat N was scheduled; 0 = not timed.
+    pub sent_at: Vec<AtomicU64>,
+    pub deliveries: AtomicU64,
+    pub last_delivery_ns: AtomicU64,
+}
+
+impl Tally {
+    pub fn new(capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
+            start: Instant::now(),
+            sent_at: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
+            deliveries: AtomicU64::new(0),
+            last_delivery_ns: AtomicU64::new(0),
+        })
+    }
+
+    pub fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+}
+
+impl Member {
+    /// Reads until `stop` turns true; returns delivery latencies in microseconds.
+    pub fn spawn(
+        self,
+        tally: Arc<Tally>,
+        mut stop: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<Histogram<u64>> {
+        tokio::spawn(async move {
+            let mut hist =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+            let Member { mut ws, peer } = self;
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    msg = ws.next() => {
+                        let text = match msg {
+                            Some(Ok(Message::Text(t))) => t,
+                            Some(Ok(_)) => continue,
+                            _ => break,
+                        };
+                        if peer && text.as_str() == "2" {
+                            let _ = ws.send(Message::text("3")).await;
+                            continue;
+                        }
+                        if let Some(n) = chat_number(&text) {
+                            let now = tally.now_ns();
+                            tally.deliveries.fetch_add(1, Ordering::Relaxed);
+                            tally.last_delivery_ns.fetch_max(now, Ordering::Relaxed);
+                            let sent = tally.sent_at.get(n as usize).map_or(0, |s| s.load(Ordering::Relaxed));
+                            if sent > 0 && now > sent {
+                                let _ = hist.record((now - sent) / 1000);
+                            }
+                        }
+                    }
+                }
+            }
+            let _ = ws.close(None).await;
+            hist
+        })
+    }
+
+    /// Holds the connection open, answering pings, until `stop`.
+    pub fn hold(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<Histogram<u64>> {
+        self.spawn(Tally::new(0), stop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chat_numbers_are_found_in_every_protocol() {
+        assert_eq!(
+            super::chat_number(r#"{"type":"chat","data":{"chat":{"text":"bench42x"}}}"#),
+            Some(42)
+        );
+        assert_eq!(
+            super::chat_number(r#"42/chat,["chat",{"chat":"bench7x"}]"#),
+            Some(7)
+        );
+        assert_eq!(super::chat_number("bench0x"), Some(0));
+        assert_eq!(super::chat_number(r#"{"type":"member_joined"}"#), None);
+    }
+}

@@ -1,0 +1,404 @@
+//! The scenarios. Each runs against a fresh server process and database.
+
+use std::sync::atomic::Ordering;
+
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, StreamExt};
+use hdrhistogram::Histogram;
+use tokio::sync::watch;
+
+use crate::client::{chat_text, fresh_ip, Member, Person, Tally, Target};
+use crate::servers::{Kind, Paths, Server};
+
+pub struct Ctx {
+    pub quick: bool,
+    pub paths: Paths,
+    pub pg_admin: String,
+}
+
+impl Ctx {
+    pub fn secs(&self, full: u64) -> Duration {
+        Duration::from_secs(if self.quick { (full / 4).max(2) } else { full })
+    }
+
+    async fn start(&self, kind: Kind) -> anyhow::Result<(Server, Target)> {
+        let server = Server::start(kind, &self.paths, &self.pg_admin).await?;
+        let target = Target::new(kind, server.port);
+        Ok((server, target))
+    }
+}
+
+async fn people(target: &Target, n: usize) -> anyhow::Result<Vec<Person>> {
+    stream::iter(0..n)
+        .map(|_| target.person())
+        .buffer_unordered(64)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Connects one member per person, `per_room` to a room, from fresh source addresses.
+async fn members(
+    target: &Target,
+    people: &[Person],
+    rooms: &[String],
+    per_room: usize,
+) -> anyhow::Result<Vec<Member>> {
+    let ips: Vec<_> = (0..people.len().div_ceil(10_000))
+        .map(|_| fresh_ip())
+        .collect();
+    let joins = people.iter().enumerate().map(|(i, p)| {
+        let (t, room, ip) = (target.clone(), rooms[i / per_room].clone(), ips[i / 10_000]);
+        let p = p.clone();
+        async move { t.member(&p, &room, ip).await }
+    });
+    stream::iter(joins)
+        .buffer_unordered(128)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect()
+}
+
+async fn finish(
+    stop: watch::Sender<bool>,
+    readers: Vec<tokio::task::JoinHandle<Histogram<u64>>>,
+) -> Histogram<u64> {
+    let _ = stop.send(true);
+    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+    for r in readers {
+        if let Ok(h) = r.await {
+            let _ = all.add(h);
+        }
+    }
+    all
+}
+
+/// Waits until deliveries stop growing (or `max` passes).
+async fn drain(tally: &Tally, max: Duration) {
+    let deadline = Instant::now() + max;
+    let mut last = u64::MAX;
+    while Instant::now() < deadline {
+        let now = tally.deliveries.load(Ordering::Relaxed);
+        if now == last {
+            return;
+        }
+        last = now;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+}
+
+pub struct Idle {
+    pub connections: usize,
+    pub rss_before: u64,
+    pub rss_after: u64,
+}
+
+impl Idle {
+    pub fn per_connection(&self) -> f64 {
+        self.rss_after.saturating_sub(self.rss_before) as f64 / self.connections as f64
+    }
+}
+
+pub async fn idle(ctx: &Ctx, kind: Kind, n: usize) -> anyhow::Result<Idle> {
+    let (server, target) = ctx.start(kind).await?;
+    let owner = target.person().await?;
+    let mut rooms = Vec::new();
+    for i in 0..n.div_ceil(1000) {
+        rooms.push(
+            target
+                .create_room(&owner, &format!("idle {i}"), 1000)
+                .await?,
+        );
+    }
+    let people = people(&target, n).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = server.rss();
+    let joined = members(&target, &people, &rooms, 1000).await?;
+    let (stop, stopped) = watch::channel(false);
+    let readers: Vec<_> = joined
+        .into_iter()
+        .map(|m| m.hold(stopped.clone()))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = server.rss();
+    finish(stop, readers).await;
+    server.stop(&ctx.pg_admin);
+    Ok(Idle {
+        connections: n,
+        rss_before,
+        rss_after,
+    })
+}
+
+pub struct Fanout {
+    pub posts: u64,
+    pub deliveries: u64,
+    pub expected: u64,
+    pub per_sec: f64,
+    pub per_cpu_sec: f64,
+}
+
+pub async fn fanout(ctx: &Ctx, kind: Kind, room_size: usize) -> anyhow::Result<Fanout> {
+    let (server, target) = ctx.start(kind).await?;
+    let owner = target.person().await?;
+    let room = target
+        .create_room(&owner, "fan-out", room_size.max(2) as u32)
+        .await?;
+    let people = people(&target, room_size).await?;
+    let joined = members(&target, &people, std::slice::from_ref(&room), room_size).await?;
+    let tally = Tally::new(0);
+    let (stop, stopped) = watch::channel(false);
+    let readers: Vec<_> = joined
+        .into_iter()
+        .map(|m| m.spawn(tally.clone(), stopped.clone()))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tally.deliveries.store(0, Ordering::Relaxed);
+
+    let window = ctx.secs(8);
+    let cpu0 = server.cpu_secs();
+    let t0 = tally.now_ns();
+    let posters = people_for_posting(&target, 8).await?;
+    let until = Instant::now() + window;
+    let mut tasks = Vec::new();
+    for (i, p) in posters.into_iter().enumerate() {
+        let (t, room) = (target.clone(), room.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ok = 0u64;
+            let mut n = i as u64;
+            while Instant::now() < until {
+                if t.post(&p, &room, &chat_text(n)).await {
+                    ok += 1;
+                }
+                n += 8;
+            }
+            ok
+        }));
+    }
+    let mut posts = 0;
+    for t in tasks {
+        posts += t.await.unwrap_or(0);
+    }
+    drain(&tally, Duration::from_secs(10)).await;
+    let cpu = server.cpu_secs() - cpu0;
+    let deliveries = tally.deliveries.load(Ordering::Relaxed);
+    let elapsed = (tally
+        .last_delivery_ns
+        .load(Ordering::Relaxed)
+        .saturating_sub(t0)) as f64
+        / 1e9;
+    finish(stop, readers).await;
+    server.stop(&ctx.pg_admin);
+    Ok(Fanout {
+        posts,
+        deliveries,
+        expected: posts * room_size as u64,
+        per_sec: deliveries as f64 / elapsed.max(window.as_secs_f64()),
+        per_cpu_sec: deliveries as f64 / cpu.max(0.01),
+    })
+}
+
+async fn people_for_posting(target: &Target, n: usize) -> anyhow::Result<Vec<Person>> {
+    people(target, n).await
+}
+
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub delivered: u64,
+    pub expected: u64,
+}
+
+/// Open loop: `rate` posts a second into a room of `room_size`, each timed
+/// from its scheduled send to its receipt by every member.
+pub async fn latency(
+    ctx: &Ctx,
+    kind: Kind,
+    room_size: usize,
+    rate: u64,
+) -> anyhow::Result<Latency> {
+    let (server, target) = ctx.start(kind).await?;
+    let owner = target.person().await?;
+    let room = target
+        .create_room(&owner, "latency", room_size as u32)
+        .await?;
+    let people = people(&target, room_size).await?;
+    let joined = members(&target, &people, std::slice::from_ref(&room), room_size).await?;
+    let window = ctx.secs(12);
+    let total = rate * window.as_secs();
+    let tally = Tally::new(total as usize + 1);
+    let (stop, stopped) = watch::channel(false);
+    let readers: Vec<_> = joined
+        .into_iter()
+        .map(|m| m.spawn(tally.clone(), stopped.clone()))
+        .collect();
+    let posters = people_for_posting(&target, 8).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tally.deliveries.store(0, Ordering::Relaxed);
+
+    let period = Duration::from_nanos(1_000_000_000 / rate);
+    let first = tokio::time::Instant::now() + period;
+    let mut tick = tokio::time::interval_at(first, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut sends = Vec::new();
+    for n in 1..=total {
+        tick.tick().await;
+        // Timed from when it was due, so a stalled server cannot hide its stall.
+        let due = first + period * (n as u32 - 1);
+        let due_ns = tally.now_ns().saturating_sub(
+            tokio::time::Instant::now()
+                .saturating_duration_since(due)
+                .as_nanos() as u64,
+        );
+        tally.sent_at[n as usize].store(due_ns.max(1), Ordering::Relaxed);
+        let (t, p, room) = (
+            target.clone(),
+            posters[n as usize % posters.len()].clone(),
+            room.clone(),
+        );
+        sends.push(tokio::spawn(async move {
+            t.post(&p, &room, &chat_text(n)).await
+        }));
+    }
+    for s in sends {
+        let _ = s.await;
+    }
+    drain(&tally, Duration::from_secs(10)).await;
+    let hist = finish(stop, readers).await;
+    server.stop(&ctx.pg_admin);
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    Ok(Latency {
+        p50_ms: ms(0.5),
+        p99_ms: ms(0.99),
+        p999_ms: ms(0.999),
+        delivered: tally.deliveries.load(Ordering::Relaxed),
+        expected: total * room_size as u64,
+    })
+}
+
+pub struct Http {
+    pub list_rps: f64,
+    pub list_p99_ms: f64,
+    pub history_rps: f64,
+    pub history_p99_ms: f64,
+}
+
+pub async fn http(ctx: &Ctx, kind: Kind) -> anyhow::Result<Option<Http>> {
+    if kind == Kind::Ceiling {
+        return Ok(None);
+    }
+    let (server, target) = ctx.start(kind).await?;
+    let owner = target.person().await?;
+    let mut rooms = Vec::new();
+    for i in 0..20 {
+        rooms.push(target.create_room(&owner, &format!("room {i}"), 10).await?);
+    }
+    for i in 0..60 {
+        target.post(&owner, &rooms[0], &chat_text(i)).await;
+    }
+    let list = target.list_path().unwrap_or_default();
+    let history = target.history_path(&rooms[0]).unwrap_or_default();
+    let (list_rps, list_p99_ms) = hammer(&target, &owner, &list, ctx.secs(8)).await;
+    let (history_rps, history_p99_ms) = hammer(&target, &owner, &history, ctx.secs(8)).await;
+    server.stop(&ctx.pg_admin);
+    Ok(Some(Http {
+        list_rps,
+        list_p99_ms,
+        history_rps,
+        history_p99_ms,
+    }))
+}
+
+/// 32 keep-alive clients in a closed loop on one path.
+async fn hammer(target: &Target, who: &Person, path: &str, window: Duration) -> (f64, f64) {
+    let until = Instant::now() + window;
+    let url = format!("{}{path}", target.base);
+    let workers: Vec<_> = (0..32)
+        .map(|_| {
+            let (http, url, cookie) = (target.http.clone(), url.clone(), who.cookie.clone());
+            tokio::spawn(async move {
+                let mut hist =
+                    Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+                while Instant::now() < until {
+                    let t = Instant::now();
+                    let ok = match http.get(&url).header("cookie", &cookie).send().await {
+                        Ok(res) => res.status().is_success() && res.bytes().await.is_ok(),
+                        Err(_) => false,
+                    };
+                    if ok {
+                        let _ = hist.record(t.elapsed().as_micros() as u64);
+                    }
+                }
+                hist
+            })
+        })
+        .collect();
+    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+    for w in workers {
+        if let Ok(h) = w.await {
+            let _ = all.add(h);
+        }
+    }
+    (
+        all.len() as f64 / window.as_secs_f64(),
+        all.value_at_quantile(0.99) as f64 / 1000.0,
+    )
+}
+
+pub struct Persistence {
+    pub committed_per_sec: f64,
+    pub failed: u64,
+}
+
+/// 32 posters over 8 rooms as fast as they can; counts what was committed.
+pub async fn persistence(ctx: &Ctx, kind: Kind) -> anyhow::Result<Option<Persistence>> {
+    if !kind.is_gifchat() {
+        return Ok(None);
+    }
+    let (server, target) = ctx.start(kind).await?;
+    let owner = target.person().await?;
+    let mut rooms = Vec::new();
+    for i in 0..8 {
+        rooms.push(target.create_room(&owner, &format!("busy {i}"), 10).await?);
+    }
+    let posters = people(&target, 32).await?;
+    let window = ctx.secs(8);
+    let start = Instant::now();
+    let until = start + window;
+    let tasks: Vec<_> = posters
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (t, room) = (target.clone(), rooms[i % rooms.len()].clone());
+            tokio::spawn(async move {
+                let mut failed = 0u64;
+                let mut n = 0;
+                while Instant::now() < until {
+                    if !t.post(&p, &room, &chat_text(n)).await {
+                        failed += 1;
+                    }
+                    n += 1;
+                }
+                failed
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    for t in tasks {
+        failed += t.await.unwrap_or(0);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut committed = 0;
+    for room in &rooms {
+        committed += target.last_seq(&owner, room).await?;
+    }
+    server.stop(&ctx.pg_admin);
+    Ok(Some(Persistence {
+        committed_per_sec: committed as f64 / elapsed,
+        failed,
+    }))
+}

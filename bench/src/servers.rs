@@ -1,0 +1,203 @@
+//! Starting and measuring the servers under test, each pinned to core 0.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    GifchatSqlite,
+    GifchatPostgres,
+    Peer,
+    Ceiling,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [
+        Kind::GifchatSqlite,
+        Kind::GifchatPostgres,
+        Kind::Peer,
+        Kind::Ceiling,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::GifchatSqlite => "gifchat/sqlite",
+            Kind::GifchatPostgres => "gifchat/pg",
+            Kind::Peer => "socket.io peer",
+            Kind::Ceiling => "ceiling",
+        }
+    }
+
+    pub fn short(self) -> &'static str {
+        match self {
+            Kind::GifchatSqlite => "sqlite",
+            Kind::GifchatPostgres => "pg",
+            Kind::Peer => "peer",
+            Kind::Ceiling => "ceiling",
+        }
+    }
+
+    pub fn is_gifchat(self) -> bool {
+        matches!(self, Kind::GifchatSqlite | Kind::GifchatPostgres)
+    }
+}
+
+pub struct Paths {
+    pub root: PathBuf,
+}
+
+impl Paths {
+    fn release(&self, name: &str) -> PathBuf {
+        self.root.join("target/release").join(name)
+    }
+}
+
+/// A running server on core 0.
+pub struct Server {
+    pub kind: Kind,
+    pub port: u16,
+    child: Child,
+    data: Option<PathBuf>,
+    pg_db: Option<String>,
+}
+
+static NEXT_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(18100);
+
+impl Server {
+    pub async fn start(kind: Kind, paths: &Paths, pg_admin: &str) -> anyhow::Result<Server> {
+        let port = NEXT_PORT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut cmd = Command::new("taskset");
+        cmd.arg("-c").arg("0");
+        let mut data = None;
+        let mut pg_db = None;
+        match kind {
+            Kind::GifchatSqlite | Kind::GifchatPostgres => {
+                let dir = std::env::temp_dir()
+                    .join(format!("gifchat-bench-{port}-{}", std::process::id()));
+                std::fs::create_dir_all(&dir)?;
+                cmd.arg(paths.release("gifchat")).arg("serve");
+                cmd.env("PORT", port.to_string())
+                    .env("BIND_ADDR", "127.0.0.1")
+                    .env("DATA_DIR", &dir)
+                    .env("RATE_LIMITS", "off")
+                    .env("WORKERS", "1")
+                    .env("RUST_LOG", "warn")
+                    .env("STATIC_DIR", dir.join("no-web-app"));
+                if kind == Kind::GifchatPostgres {
+                    let name = format!("gifchat_bench_{port}_{}", std::process::id());
+                    psql(pg_admin, &format!("CREATE DATABASE {name}"))?;
+                    let base = pg_admin.rsplit_once('/').map_or(pg_admin, |(b, _)| b);
+                    cmd.env("DATABASE_URL", format!("{base}/{name}"));
+                    pg_db = Some(name);
+                } else {
+                    cmd.env("DATABASE_URL", dir.join("gifchat.db"));
+                }
+                data = Some(dir);
+            }
+            Kind::Peer => {
+                cmd.arg("node")
+                    .arg(paths.root.join("bench/peer-socketio/server.js"))
+                    .env("PORT", port.to_string());
+            }
+            Kind::Ceiling => {
+                cmd.arg(paths.release("gifchat-ceiling"))
+                    .env("PORT", port.to_string());
+            }
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", kind.label()))?;
+        let server = Server {
+            kind,
+            port,
+            child,
+            data,
+            pg_db,
+        };
+        server.wait_ready().await?;
+        Ok(server)
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("{} did not start on port {}", self.kind.label(), self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory in bytes.
+    pub fn rss(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+
+    /// CPU time used so far (user + system), in seconds.
+    pub fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are 14 and 15.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    pub fn stop(mut self, pg_admin: &str) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(dir) = self.data.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(db) = self.pg_db.take() {
+            let _ = psql(
+                pg_admin,
+                &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+            );
+        }
+    }
+}
+
+fn psql(admin: &str, sql: &str) -> anyhow::Result<()> {
+    let status = Command::new("psql")
+        .arg(admin)
+        .arg("-qc")
+        .arg(sql)
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("psql failed: {sql}");
+    }
+    Ok(())
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
