@@ -60,7 +60,7 @@ pub struct Settings {
     pub ws_heartbeat_secs: u64,
 
     /// Frames queued for one WebSocket before it is closed as too slow (4008).
-    #[arg(long, env = "WS_QUEUE", default_value_t = 1024)]
+    #[arg(long, env = "WS_QUEUE", default_value_t = 4096)]
     pub ws_queue: usize,
 
     /// Largest client WebSocket frame in bytes; larger ones close with 1009.

@@ -21,6 +21,7 @@ use crate::identity;
 use crate::net::client_ip;
 use crate::openapi;
 use crate::rate_limit::RateLimits;
+use crate::realtime::append::Appender;
 use crate::realtime::hub::Hub;
 use crate::routes::{self, fallback};
 use crate::state::AppState;
@@ -55,10 +56,14 @@ impl Application {
             limits: RateLimits::new(&settings),
             hub: Hub::new(settings.ws_queue),
             room_locks: Mutex::default(),
+            appender: std::sync::OnceLock::new(),
             settings,
             db,
             gifs,
         });
+
+        let appender = Appender::start(&state.clone().into_inner())?;
+        let _ = state.appender.set(appender);
 
         let spec = openapi::spec();
         let known = Data::new(fallback::KnownPaths::from_spec(&spec));
@@ -84,39 +89,46 @@ impl Application {
                 .configure(routes::root)
                 .split_for_parts();
             // Vite names built assets by content hash, so they never change.
-            let assets = web::scope("/assets")
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("Cache-Control", "public, max-age=31536000, immutable")),
-                )
-                .service(actix_files::Files::new(
-                    "",
-                    app_state.settings.static_dir.join("assets"),
-                ));
-            app.service(assets)
-                .default_service(web::to(fallback::not_found))
-                .wrap(from_fn(identity::ensure_identity))
-                .wrap(identity::session_middleware(
-                    key.clone(),
-                    app_state.settings.cookie_secure,
-                ))
-                .wrap(
-                    DefaultHeaders::new()
-                        .add(("X-Content-Type-Options", "nosniff"))
-                        .add(("Referrer-Policy", "same-origin"))
-                        .add(("X-Frame-Options", "DENY")),
-                )
-                .wrap(
-                    Logger::new(ACCESS_LOG).custom_request_replace("client_ip", move |req| {
-                        let peer = req.peer_addr().map(|a| a.ip());
-                        client_ip(peer, req.headers(), &trusted)
-                            .map_or_else(|| "-".to_owned(), |ip| ip.to_string())
-                    }),
-                )
+            // Without a built web app the service is the API alone.
+            let assets_dir = app_state.settings.static_dir.join("assets");
+            app.configure(|cfg| {
+                if assets_dir.is_dir() {
+                    cfg.service(
+                        web::scope("/assets")
+                            .wrap(
+                                DefaultHeaders::new()
+                                    .add(("Cache-Control", "public, max-age=31536000, immutable")),
+                            )
+                            .service(actix_files::Files::new("", assets_dir)),
+                    );
+                }
+            })
+            .default_service(web::to(fallback::not_found))
+            .wrap(from_fn(identity::ensure_identity))
+            .wrap(identity::session_middleware(
+                key.clone(),
+                app_state.settings.cookie_secure,
+            ))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "same-origin"))
+                    .add(("X-Frame-Options", "DENY")),
+            )
+            .wrap(
+                Logger::new(ACCESS_LOG).custom_request_replace("client_ip", move |req| {
+                    let peer = req.peer_addr().map(|a| a.ip());
+                    client_ip(peer, req.headers(), &trusted)
+                        .map_or_else(|| "-".to_owned(), |ip| ip.to_string())
+                }),
+            )
         })
         .listen(listener)?
         // Signals are handled in `run_until_stopped`, which closes sockets first.
         .disable_signals()
+        // Blocking work is almost all database work, which cannot run wider
+        // than the pool; more threads would only wait, each holding a stack.
+        .worker_max_blocking_threads(state.settings.db_pool_size as usize + 4)
         .shutdown_timeout(state.settings.shutdown_timeout_secs);
         if let Some(workers) = state.settings.workers {
             server = server.workers(workers);

@@ -3,9 +3,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::error::{AppError, AppResult};
+
 use crate::config::Settings;
 use crate::db::Db;
 use crate::rate_limit::RateLimits;
+use crate::realtime::append::Appender;
 use crate::realtime::hub::Hub;
 use crate::storage::gifs::GifStore;
 
@@ -19,9 +22,17 @@ pub struct AppState {
     /// One lock per room, held from a chat's insert to its publication so
     /// sockets receive chats in seq order.
     pub room_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Group commit for text chats; set once the state exists.
+    pub appender: std::sync::OnceLock<Appender>,
 }
 
 impl AppState {
+    pub fn appender(&self) -> AppResult<&Appender> {
+        self.appender
+            .get()
+            .ok_or_else(|| AppError::Unavailable(anyhow::anyhow!("starting up")))
+    }
+
     pub fn member_count(&self, room_id: &str) -> usize {
         self.hub.member_count(room_id)
     }

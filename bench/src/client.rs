@@ -321,11 +321,6 @@ impl Member {
             hist
         })
     }
-
-    /// Holds the connection open, answering pings, until `stop`.
-    pub fn hold(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<Histogram<u64>> {
-        self.spawn(Tally::new(0), stop)
-    }
 }
 
 #[cfg(test)]

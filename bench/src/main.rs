@@ -29,6 +29,9 @@ struct Args {
     /// Only these servers: any of sqlite, pg, peer, ceiling (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Only these scenarios: any of idle, fanout, latency, http, persistence (default: all).
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Vec<String>,
     /// Where to write the results as Markdown.
     #[arg(long, default_value = "bench/results/latest.md")]
     out: String,
@@ -111,14 +114,15 @@ fn fmt(v: f64) -> String {
     }
 }
 
-async fn run_kind(ctx: &Ctx, kind: Kind, table: &mut Table) -> anyhow::Result<()> {
+async fn run_kind(ctx: &Ctx, kind: Kind, table: &mut Table, only: &[String]) -> anyhow::Result<()> {
     let label = kind.label();
+    let wanted = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
     let sizes: &[usize] = if ctx.quick {
         &[1000]
     } else {
         &[1000, 5000, 10_000, 19_000]
     };
-    for &n in sizes {
+    for &n in sizes.iter().filter(|_| wanted("idle")) {
         eprintln!("[{label}] idle connections: {n}");
         let idle = scenarios::idle(ctx, kind, n).await?;
         table.set(
@@ -136,7 +140,10 @@ async fn run_kind(ctx: &Ctx, kind: Kind, table: &mut Table) -> anyhow::Result<()
             idle.rss_after as f64 / 1048576.0,
         );
     }
-    for size in [10usize, 100, 1000] {
+    for size in [10usize, 100, 1000]
+        .into_iter()
+        .filter(|_| wanted("fanout"))
+    {
         eprintln!("[{label}] fan-out into {size}");
         let f = scenarios::fanout(ctx, kind, size).await?;
         table.set(
@@ -199,7 +206,8 @@ async fn run_kind(ctx: &Ctx, kind: Kind, table: &mut Table) -> anyhow::Result<()
         );
         table.set("HTTP history page: p99", "ms", true, kind, h.history_p99_ms);
     }
-    if let Some(p) = scenarios::persistence(ctx, kind).await? {
+    if !wanted("persistence") {
+    } else if let Some(p) = scenarios::persistence(ctx, kind).await? {
         eprintln!("[{label}] persistence");
         table.set(
             "persistence: chats committed/s",
@@ -233,7 +241,7 @@ async fn main() -> anyhow::Result<()> {
         if !args.only.is_empty() && !args.only.iter().any(|o| kind.short() == o) {
             continue;
         }
-        if let Err(e) = run_kind(&ctx, kind, &mut table).await {
+        if let Err(e) = run_kind(&ctx, kind, &mut table, &args.scenarios).await {
             eprintln!("[{}] failed: {e:#}", kind.label());
         }
     }

@@ -1,6 +1,7 @@
 //! The scenarios. Each runs against a fresh server process and database.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use std::time::{Duration, Instant};
 
@@ -39,20 +40,30 @@ async fn people(target: &Target, n: usize) -> anyhow::Result<Vec<Person>> {
         .collect()
 }
 
-/// Connects one member per person, `per_room` to a room, from fresh source addresses.
+type Reader = tokio::task::JoinHandle<Histogram<u64>>;
+
+/// Connects one member per person, `per_room` to a room, from fresh source
+/// addresses. Each starts reading the moment it has joined, as a real client
+/// does.
 async fn members(
     target: &Target,
     people: &[Person],
     rooms: &[String],
     per_room: usize,
-) -> anyhow::Result<Vec<Member>> {
+    tally: &Arc<Tally>,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<Vec<Reader>> {
     let ips: Vec<_> = (0..people.len().div_ceil(10_000))
         .map(|_| fresh_ip())
         .collect();
     let joins = people.iter().enumerate().map(|(i, p)| {
         let (t, room, ip) = (target.clone(), rooms[i / per_room].clone(), ips[i / 10_000]);
-        let p = p.clone();
-        async move { t.member(&p, &room, ip).await }
+        let (p, tally, stop) = (p.clone(), tally.clone(), stop.clone());
+        async move {
+            t.member(&p, &room, ip)
+                .await
+                .map(|m: Member| m.spawn(tally, stop))
+        }
     });
     stream::iter(joins)
         .buffer_unordered(128)
@@ -102,11 +113,14 @@ impl Idle {
     }
 }
 
+/// Members per room in the idle scenario.
+pub const IDLE_ROOM: usize = 100;
+
 pub async fn idle(ctx: &Ctx, kind: Kind, n: usize) -> anyhow::Result<Idle> {
     let (server, target) = ctx.start(kind).await?;
     let owner = target.person().await?;
     let mut rooms = Vec::new();
-    for i in 0..n.div_ceil(1000) {
+    for i in 0..n.div_ceil(IDLE_ROOM) {
         rooms.push(
             target
                 .create_room(&owner, &format!("idle {i}"), 1000)
@@ -116,14 +130,19 @@ pub async fn idle(ctx: &Ctx, kind: Kind, n: usize) -> anyhow::Result<Idle> {
     let people = people(&target, n).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = server.rss();
-    let joined = members(&target, &people, &rooms, 1000).await?;
     let (stop, stopped) = watch::channel(false);
-    let readers: Vec<_> = joined
-        .into_iter()
-        .map(|m| m.hold(stopped.clone()))
-        .collect();
+    let readers = members(
+        &target,
+        &people,
+        &rooms,
+        IDLE_ROOM,
+        &Tally::new(0),
+        &stopped,
+    )
+    .await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_after = server.rss();
+    eprintln!("  {} threads with {n} joined", server.threads());
     finish(stop, readers).await;
     server.stop(&ctx.pg_admin);
     Ok(Idle {
@@ -148,13 +167,17 @@ pub async fn fanout(ctx: &Ctx, kind: Kind, room_size: usize) -> anyhow::Result<F
         .create_room(&owner, "fan-out", room_size.max(2) as u32)
         .await?;
     let people = people(&target, room_size).await?;
-    let joined = members(&target, &people, std::slice::from_ref(&room), room_size).await?;
     let tally = Tally::new(0);
     let (stop, stopped) = watch::channel(false);
-    let readers: Vec<_> = joined
-        .into_iter()
-        .map(|m| m.spawn(tally.clone(), stopped.clone()))
-        .collect();
+    let readers = members(
+        &target,
+        &people,
+        std::slice::from_ref(&room),
+        room_size,
+        &tally,
+        &stopped,
+    )
+    .await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     tally.deliveries.store(0, Ordering::Relaxed);
 
@@ -227,15 +250,19 @@ pub async fn latency(
         .create_room(&owner, "latency", room_size as u32)
         .await?;
     let people = people(&target, room_size).await?;
-    let joined = members(&target, &people, std::slice::from_ref(&room), room_size).await?;
     let window = ctx.secs(12);
     let total = rate * window.as_secs();
     let tally = Tally::new(total as usize + 1);
     let (stop, stopped) = watch::channel(false);
-    let readers: Vec<_> = joined
-        .into_iter()
-        .map(|m| m.spawn(tally.clone(), stopped.clone()))
-        .collect();
+    let readers = members(
+        &target,
+        &people,
+        std::slice::from_ref(&room),
+        room_size,
+        &tally,
+        &stopped,
+    )
+    .await?;
     let posters = people_for_posting(&target, 8).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     tally.deliveries.store(0, Ordering::Relaxed);

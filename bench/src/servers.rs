@@ -151,6 +151,17 @@ impl Server {
             .map_or(0, |kb| kb * 1024)
     }
 
+    /// Threads the server process runs.
+    pub fn threads(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// CPU time used so far (user + system), in seconds.
     pub fn cpu_secs(&self) -> f64 {
         let stat =

@@ -1,7 +1,8 @@
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::models::{Chat, NewChat};
-use super::schema::{chats, rooms};
+use super::schema::chats;
 use super::{now_millis, users, DbConnection};
 
 /// Appends a chat with the room's next `seq`.
@@ -15,41 +16,62 @@ pub fn append(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat> {
 }
 
 /// As [`append`], for a caller that already holds a transaction.
+///
+/// Plain SQL with `RETURNING` (SQLite 3.35+ and PostgreSQL): one statement
+/// bumps and reads the seq, one inserts and returns the id.
 pub fn append_in_tx(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat> {
-    let bumped = diesel::update(rooms::table.find(&chat.room_id))
-        .set(rooms::last_seq.eq(rooms::last_seq + 1))
-        .execute(conn)?;
-    if bumped == 0 {
-        return Err(diesel::result::Error::NotFound);
+    #[derive(QueryableByName)]
+    struct Seq {
+        #[diesel(sql_type = BigInt)]
+        last_seq: i64,
     }
-    let seq: i64 = rooms::table
-        .find(&chat.room_id)
-        .select(rooms::last_seq)
-        .first(conn)?;
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let seq = diesel::sql_query(
+        "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+    )
+    .bind::<Text, _>(&chat.room_id)
+    .get_result::<Seq>(conn)?
+    .last_seq;
     for user in [&chat.user_id, &chat.to_user_id, &chat.subject_id]
         .into_iter()
         .flatten()
     {
         users::ensure(conn, user)?;
     }
-    diesel::insert_into(chats::table)
-        .values((
-            chats::room_id.eq(&chat.room_id),
-            chats::seq.eq(seq),
-            chats::kind.eq(chat.kind),
-            chats::user_id.eq(&chat.user_id),
-            chats::body.eq(&chat.body),
-            chats::gif_file.eq(&chat.gif_file),
-            chats::to_user_id.eq(&chat.to_user_id),
-            chats::event.eq(chat.event),
-            chats::subject_id.eq(&chat.subject_id),
-            chats::created_at.eq(now_millis()),
-        ))
-        .execute(conn)?;
-    chats::table
-        .filter(chats::room_id.eq(&chat.room_id).and(chats::seq.eq(seq)))
-        .select(Chat::as_select())
-        .first(conn)
+    let created_at = now_millis();
+    let id = diesel::sql_query(
+        "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind::<Text, _>(&chat.room_id)
+    .bind::<BigInt, _>(seq)
+    .bind::<Text, _>(chat.kind)
+    .bind::<Nullable<Text>, _>(&chat.user_id)
+    .bind::<Nullable<Text>, _>(&chat.body)
+    .bind::<Nullable<Text>, _>(&chat.gif_file)
+    .bind::<Nullable<Text>, _>(&chat.to_user_id)
+    .bind::<Nullable<Text>, _>(chat.event)
+    .bind::<Nullable<Text>, _>(&chat.subject_id)
+    .bind::<BigInt, _>(created_at)
+    .get_result::<Id>(conn)?
+    .id;
+    Ok(Chat {
+        id,
+        room_id: chat.room_id.clone(),
+        seq,
+        kind: chat.kind.to_owned(),
+        user_id: chat.user_id.clone(),
+        body: chat.body.clone(),
+        gif_file: chat.gif_file.clone(),
+        to_user_id: chat.to_user_id.clone(),
+        event: chat.event.map(str::to_owned),
+        subject_id: chat.subject_id.clone(),
+        created_at,
+    })
 }
 
 /// The latest `limit` chats after `after` visible to `viewer`, ascending,

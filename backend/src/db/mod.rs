@@ -75,6 +75,10 @@ pub type Pool = r2d2::Pool<Manager>;
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// SQLite allows one writer at a time, and a writer that finds the lock
+    /// taken sleeps in whole milliseconds. All writes therefore queue for one
+    /// connection in-process instead. PostgreSQL writes use the main pool.
+    writer: Option<Pool>,
     kind: DbKind,
 }
 
@@ -104,6 +108,18 @@ impl Db {
                 target: target.clone(),
             })
             .context("connecting to the database")?;
+        let writer = match kind {
+            DbKind::Sqlite => Some(
+                r2d2::Pool::builder()
+                    .max_size(1)
+                    .connection_timeout(Duration::from_secs(10))
+                    .build(Manager {
+                        target: target.clone(),
+                    })
+                    .context("opening the SQLite writer")?,
+            ),
+            DbKind::Postgres => None,
+        };
         let mut conn = pool.get().context("connecting to the database")?;
         let applied = match &mut *conn {
             DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
@@ -113,20 +129,45 @@ impl Db {
         if applied > 0 {
             log::info!("applied {applied} database migration(s)");
         }
-        Ok(Db { pool, kind })
+        Ok(Db { pool, writer, kind })
     }
 
     pub fn kind(&self) -> DbKind {
         self.kind
     }
 
-    /// Runs `f` with a pooled connection on the blocking pool.
+    /// Runs `f`, which only reads, with a pooled connection on the blocking pool.
     pub async fn run<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        Self::on(self.pool.clone(), f).await
+    }
+
+    /// Runs `f`, which writes, on the writer connection (SQLite) or the pool.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        Self::on(self.writer.as_ref().unwrap_or(&self.pool).clone(), f).await
+    }
+
+    /// As [`Db::write`], from a thread that may block (the chat writer).
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mut conn = self.writer.as_ref().unwrap_or(&self.pool).get()?;
+        f(&mut conn)
+    }
+
+    async fn on<T, F>(pool: Pool, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
         actix_web::web::block(move || {
             let mut conn = pool.get()?;
             f(&mut conn)

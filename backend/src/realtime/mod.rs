@@ -1,6 +1,7 @@
 //! Real time: one multiplexed WebSocket per client (and SSE for watchers),
 //! a hub that fans events out, and the membership rules around it.
 
+pub mod append;
 pub mod envelope;
 pub mod hub;
 pub mod service;

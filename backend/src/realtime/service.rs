@@ -42,7 +42,7 @@ impl AppState {
         Ok(chat)
     }
 
-    fn publish_chat(&self, chat: &ChatResponse) {
+    pub(crate) fn publish_chat(&self, chat: &ChatResponse) {
         let out = Outbound {
             frame: ServerEnvelope::Chat { chat: chat.clone() }.frame(),
             chat: Some((Arc::from(chat.room_id.as_str()), chat.seq)),
@@ -54,7 +54,7 @@ impl AppState {
         self.hub.to_room(&chat.room_id, &out, parties);
     }
 
-    fn room_lock(&self, room_id: &str) -> Arc<std::sync::Mutex<()>> {
+    pub(crate) fn room_lock(&self, room_id: &str) -> Arc<std::sync::Mutex<()>> {
         let mut locks = self
             .room_locks
             .lock()
@@ -112,7 +112,7 @@ pub async fn system_chat(
     let (st, room, subject) = (state.clone(), room_id.to_owned(), subject.to_owned());
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let new = NewChat {
                 room_id: room.clone(),
                 kind: "system",
@@ -264,7 +264,7 @@ fn schedule_empty_room_deletion(state: &Data<AppState>, room: String, epoch: u64
             return;
         }
         let (store, id) = (state.gifs.clone(), room.clone());
-        match state.db.run(move |c| store.delete_room(c, &id)).await {
+        match state.db.write(move |c| store.delete_room(c, &id)).await {
             Ok(true) => {
                 log::info!("deleted room {room}: empty for {}s", grace.as_secs());
                 state.announce_room_deleted(&room);
@@ -279,7 +279,7 @@ async fn set_owner(state: &Data<AppState>, room_id: &str, user_id: &str) -> AppR
     let (id, uid) = (room_id.to_owned(), user_id.to_owned());
     state
         .db
-        .run(move |c| Ok(room_rows::set_owner(c, &id, &uid)?))
+        .write(move |c| Ok(room_rows::set_owner(c, &id, &uid)?))
         .await?;
     system_chat(state, room_id, SystemEvent::OwnerChanged, user_id).await
 }
@@ -317,7 +317,7 @@ pub async fn kick(
     let (id, uid) = (room_id.to_owned(), target.to_owned());
     state
         .db
-        .run(move |c| Ok(room_rows::ban(c, &id, &uid)?))
+        .write(move |c| Ok(room_rows::ban(c, &id, &uid)?))
         .await?;
     let kicked = plain(ServerEnvelope::Kicked {
         room_id: room_id.to_owned(),

@@ -3,13 +3,14 @@ use actix_web::{get, post, HttpResponse};
 
 use crate::api::{ChatEnvelope, ChatResponse, ChatsPage, ChatsQuery, PageMeta, PostChatRequest};
 use crate::db::chats::{self, PageQuery};
-use crate::db::models::{NewChat, Room};
+use crate::db::models::Room;
 use crate::db::{users, DbConnection};
 use crate::domain::ids;
 use crate::domain::validation::ChatText;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::identity::Identity;
+use crate::realtime::append::TextPost;
 use crate::routes::rooms::{ensure_can_read, find_readable_room};
 use crate::state::AppState;
 
@@ -74,7 +75,12 @@ pub async fn list_chats(
 }
 
 /// Checks that a whisper's recipient exists, is not the sender, and may read the room.
-fn check_recipient(conn: &mut DbConnection, room: &Room, from: &str, to: &str) -> AppResult<()> {
+pub(crate) fn check_recipient(
+    conn: &mut DbConnection,
+    room: &Room,
+    from: &str,
+    to: &str,
+) -> AppResult<()> {
     if to == from {
         return Err(AppError::field("to", "you cannot whisper to yourself"));
     }
@@ -112,24 +118,16 @@ pub async fn post_chat(
     let body = body.0;
     let text = ChatText::parse(&body.text)?;
     state.limits.chats.check(&me.user_id)?;
-    let st = state.clone();
-    let chat = state
-        .db
-        .run(move |conn| {
-            let (room, _) = find_readable_room(conn, &id, &me.user_id)?;
-            if let Some(to) = &body.to {
-                check_recipient(conn, &room, &me.user_id, to)?;
-            }
-            let new = NewChat {
-                room_id: room.id.clone(),
-                kind: "text",
-                user_id: Some(me.user_id),
-                body: Some(text.into_inner()),
-                to_user_id: body.to,
-                ..NewChat::default()
-            };
-            st.append_chat(conn, &room.id, |conn| Ok(chats::append(conn, &new)?))
-        })
-        .await?;
+    let id = id.into_inner();
+    if !ids::is_well_formed(&id) {
+        return Err(AppError::NotFound("room"));
+    }
+    let post = TextPost {
+        room_id: id,
+        user_id: me.user_id,
+        text: text.into_inner(),
+        to: body.to,
+    };
+    let chat = state.appender()?.post(post).await?;
     Ok(HttpResponse::Created().json(ChatEnvelope { chat }))
 }

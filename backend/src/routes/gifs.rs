@@ -100,10 +100,12 @@ pub async fn upload_gif(
     let store = state.gifs.clone();
     let st = state.clone();
     let room_id = req.match_info().get("id").unwrap_or_default().to_owned();
+    // Decoding is CPU work: keep it off the database connection.
+    let checker = store.clone();
+    let checked = actix_web::web::block(move || checker.check(received)).await??;
     let chat = state
         .db
-        .run(move |conn| {
-            let checked = store.check(received)?;
+        .write(move |conn| {
             // Access is checked again: the room may have gone while the file arrived.
             let (room, _) = find_readable_room(conn, &room_id, &me.user_id)?;
             let author = me.user_id;

@@ -57,7 +57,7 @@ pub async fn update_me(
     let nickname = Nickname::parse(&body.0.nickname)?;
     let user = state
         .db
-        .run(move |conn| Ok(users::set_nickname(conn, &me.user_id, nickname.as_str())?))
+        .write(move |conn| Ok(users::set_nickname(conn, &me.user_id, nickname.as_str())?))
         .await?;
     Ok(Json(UserEnvelope {
         user: UserResponse::from_row(&user),

@@ -119,7 +119,7 @@ pub async fn create_room(
     };
     let created = state
         .db
-        .run(move |conn| Ok(rooms::create(conn, &room)?))
+        .write(move |conn| Ok(rooms::create(conn, &room)?))
         .await?;
     let room = respond(&state, &created);
     state.announce_room_created(&room);
@@ -187,7 +187,7 @@ pub async fn delete_room(
     let room_id = id.clone();
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let (room, _) = find_room(conn, &room_id)?;
             if room.owner_id != me.user_id {
                 return Err(AppError::Forbidden(
@@ -264,7 +264,7 @@ pub async fn join_room(
         let (room_id, user_id) = (room.id.clone(), me.user_id.clone());
         state
             .db
-            .run(move |conn| Ok(rooms::grant_access(conn, &room_id, &user_id)?))
+            .write(move |conn| Ok(rooms::grant_access(conn, &room_id, &user_id)?))
             .await?;
     }
     Ok(Json(RoomEnvelope {

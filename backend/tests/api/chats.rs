@@ -44,6 +44,32 @@ on_both_databases! {
         assert_eq!(app.count("SELECT COUNT(DISTINCT seq) AS n FROM chats").await, 200);
     }
 
+    async fn a_bad_post_among_many_concurrent_ones_fails_alone(app) {
+        let id = app.user().public_room().await;
+        let posters: Vec<_> = (0..8).map(|_| app.user()).collect();
+        let mut tasks = Vec::new();
+        for i in 0..160 {
+            let (poster, id) = (posters[i % posters.len()].clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                // Every fourth is a whisper to a user who does not exist.
+                let to = (i % 4 == 0).then_some("0123456789abcdef0123456789abcdef");
+                poster.post(&format!("/api/rooms/{id}/chats"), json!({"text": format!("m{i}"), "to": to})).await
+            }));
+        }
+        let mut seqs = Vec::new();
+        for (i, t) in tasks.into_iter().enumerate() {
+            let res = t.await.unwrap();
+            if i % 4 == 0 {
+                assert_eq!((res.status, res.code()), (422, "validation_failed"), "{}", res.body);
+            } else {
+                assert_eq!(res.status, 201, "{}", res.body);
+                seqs.push(res.body["chat"]["seq"].as_i64().unwrap());
+            }
+        }
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=120).collect::<Vec<_>>());
+    }
+
     async fn history_pages_back_and_forth(app) {
         let alice = app.user();
         let id = alice.public_room().await;
