@@ -32,6 +32,12 @@ struct Args {
     /// Only these scenarios: any of idle, fanout, latency, http, persistence (default: all).
     #[arg(long, value_delimiter = ',')]
     scenarios: Vec<String>,
+    /// Members per room in the idle-connections scenario.
+    #[arg(long, default_value_t = 100)]
+    idle_room: usize,
+    /// Idle connection counts to measure (default: 1000,5000,10000,19000; quick: 1000).
+    #[arg(long, value_delimiter = ',')]
+    idle_sizes: Vec<usize>,
     /// Where to write the results as Markdown.
     #[arg(long, default_value = "bench/results/latest.md")]
     out: String,
@@ -117,10 +123,15 @@ fn fmt(v: f64) -> String {
 async fn run_kind(ctx: &Ctx, kind: Kind, table: &mut Table, only: &[String]) -> anyhow::Result<()> {
     let label = kind.label();
     let wanted = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
-    let sizes: &[usize] = if ctx.quick {
+    let default: &[usize] = if ctx.quick {
         &[1000]
     } else {
         &[1000, 5000, 10_000, 19_000]
+    };
+    let sizes = if ctx.idle_sizes.is_empty() {
+        default
+    } else {
+        &ctx.idle_sizes[..]
     };
     for &n in sizes.iter().filter(|_| wanted("idle")) {
         eprintln!("[{label}] idle connections: {n}");
@@ -232,6 +243,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let ctx = Ctx {
         quick: args.quick,
+        idle_room: args.idle_room.max(2),
+        idle_sizes: args.idle_sizes.clone(),
         paths: Paths { root: repo_root() },
         pg_admin: args.pg_admin,
     };

@@ -14,6 +14,10 @@ use crate::servers::{Kind, Paths, Server};
 
 pub struct Ctx {
     pub quick: bool,
+    /// Members per room in the idle scenario.
+    pub idle_room: usize,
+    /// Connection counts for the idle scenario.
+    pub idle_sizes: Vec<usize>,
     pub paths: Paths,
     pub pg_admin: String,
 }
@@ -113,14 +117,11 @@ impl Idle {
     }
 }
 
-/// Members per room in the idle scenario.
-pub const IDLE_ROOM: usize = 100;
-
 pub async fn idle(ctx: &Ctx, kind: Kind, n: usize) -> anyhow::Result<Idle> {
     let (server, target) = ctx.start(kind).await?;
     let owner = target.person().await?;
     let mut rooms = Vec::new();
-    for i in 0..n.div_ceil(IDLE_ROOM) {
+    for i in 0..n.div_ceil(ctx.idle_room) {
         rooms.push(
             target
                 .create_room(&owner, &format!("idle {i}"), 1000)
@@ -135,7 +136,7 @@ pub async fn idle(ctx: &Ctx, kind: Kind, n: usize) -> anyhow::Result<Idle> {
         &target,
         &people,
         &rooms,
-        IDLE_ROOM,
+        ctx.idle_room,
         &Tally::new(0),
         &stopped,
     )
