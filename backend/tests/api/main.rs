@@ -10,3 +10,4 @@ mod me;
 mod openapi;
 mod realtime;
 mod rooms;
+mod web_app;
