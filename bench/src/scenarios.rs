@@ -163,29 +163,15 @@ pub struct Fanout {
 
 pub async fn fanout(ctx: &Ctx, kind: Kind, room_size: usize) -> anyhow::Result<Fanout> {
     let (server, target) = ctx.start(kind).await?;
-    let owner = target.person().await?;
-    let room = target
-        .create_room(&owner, "fan-out", room_size.max(2) as u32)
-        .await?;
-    let people = people(&target, room_size).await?;
     let tally = Tally::new(0);
-    let (stop, stopped) = watch::channel(false);
-    let readers = members(
-        &target,
-        &people,
-        std::slice::from_ref(&room),
-        room_size,
-        &tally,
-        &stopped,
-    )
-    .await?;
+    let (room, stop, readers) = full_room(&target, "fan-out", room_size, &tally).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     tally.deliveries.store(0, Ordering::Relaxed);
 
     let window = ctx.secs(8);
     let cpu0 = server.cpu_secs();
     let t0 = tally.now_ns();
-    let posters = people_for_posting(&target, 8).await?;
+    let posters = people(&target, 8).await?;
     let until = Instant::now() + window;
     let mut tasks = Vec::new();
     for (i, p) in posters.into_iter().enumerate() {
@@ -225,8 +211,29 @@ pub async fn fanout(ctx: &Ctx, kind: Kind, room_size: usize) -> anyhow::Result<F
     })
 }
 
-async fn people_for_posting(target: &Target, n: usize) -> anyhow::Result<Vec<Person>> {
-    people(target, n).await
+/// A new room of `size` members, each reading into `tally` until `stop`.
+async fn full_room(
+    target: &Target,
+    title: &str,
+    size: usize,
+    tally: &Arc<Tally>,
+) -> anyhow::Result<(String, watch::Sender<bool>, Vec<Reader>)> {
+    let owner = target.person().await?;
+    let room = target
+        .create_room(&owner, title, size.max(2) as u32)
+        .await?;
+    let people = people(target, size).await?;
+    let (stop, stopped) = watch::channel(false);
+    let readers = members(
+        target,
+        &people,
+        std::slice::from_ref(&room),
+        size,
+        tally,
+        &stopped,
+    )
+    .await?;
+    Ok((room, stop, readers))
 }
 
 pub struct Latency {
@@ -246,25 +253,11 @@ pub async fn latency(
     rate: u64,
 ) -> anyhow::Result<Latency> {
     let (server, target) = ctx.start(kind).await?;
-    let owner = target.person().await?;
-    let room = target
-        .create_room(&owner, "latency", room_size as u32)
-        .await?;
-    let people = people(&target, room_size).await?;
     let window = ctx.secs(12);
     let total = rate * window.as_secs();
     let tally = Tally::new(total as usize + 1);
-    let (stop, stopped) = watch::channel(false);
-    let readers = members(
-        &target,
-        &people,
-        std::slice::from_ref(&room),
-        room_size,
-        &tally,
-        &stopped,
-    )
-    .await?;
-    let posters = people_for_posting(&target, 8).await?;
+    let (room, stop, readers) = full_room(&target, "latency", room_size, &tally).await?;
+    let posters = people(&target, 8).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     tally.deliveries.store(0, Ordering::Relaxed);
 
