@@ -38,6 +38,9 @@ struct Args {
     /// Idle connection counts to measure (default: 1000,5000,10000,19000; quick: 1000).
     #[arg(long, value_delimiter = ',')]
     idle_sizes: Vec<usize>,
+    /// Room sizes for the fan-out scenario (default: 10,100,1000).
+    #[arg(long, value_delimiter = ',')]
+    fanout_sizes: Vec<usize>,
     /// Where to write the results as Markdown.
     #[arg(long, default_value = "bench/results/latest.md")]
     out: String,
@@ -151,10 +154,13 @@ async fn run_kind(ctx: &Ctx, kind: Kind, table: &mut Table, only: &[String]) -> 
             idle.rss_after as f64 / 1048576.0,
         );
     }
-    for size in [10usize, 100, 1000]
-        .into_iter()
-        .filter(|_| wanted("fanout"))
-    {
+    let fanout_default = [10usize, 100, 1000];
+    let fanout_sizes = if ctx.fanout_sizes.is_empty() {
+        &fanout_default[..]
+    } else {
+        &ctx.fanout_sizes[..]
+    };
+    for &size in fanout_sizes.iter().filter(|_| wanted("fanout")) {
         eprintln!("[{label}] fan-out into {size}");
         let f = scenarios::fanout(ctx, kind, size).await?;
         table.set(
@@ -186,39 +192,46 @@ async fn run_kind(ctx: &Ctx, kind: Kind, table: &mut Table, only: &[String]) -> 
             100.0 * f.deliveries as f64 / f.expected.max(1) as f64,
         );
     }
-    eprintln!("[{label}] latency: 50 posts/s into 1000");
-    let l = scenarios::latency(ctx, kind, 1000, 50).await?;
-    table.set("latency 50/s × 1000: p50", "ms", true, kind, l.p50_ms);
-    table.set("latency 50/s × 1000: p99", "ms", true, kind, l.p99_ms);
-    table.set("latency 50/s × 1000: p99.9", "ms", true, kind, l.p999_ms);
-    table.set(
-        "latency 50/s × 1000: delivered of expected",
-        "%",
-        false,
-        kind,
-        100.0 * l.delivered as f64 / l.expected.max(1) as f64,
-    );
-    eprintln!("[{label}] HTTP");
-    if let Some(h) = scenarios::http(ctx, kind).await? {
+    if wanted("latency") {
+        eprintln!("[{label}] latency: 50 posts/s into 1000");
+        let l = scenarios::latency(ctx, kind, 1000, 50).await?;
+        table.set("latency 50/s × 1000: p50", "ms", true, kind, l.p50_ms);
+        table.set("latency 50/s × 1000: p99", "ms", true, kind, l.p99_ms);
+        table.set("latency 50/s × 1000: p99.9", "ms", true, kind, l.p999_ms);
+        let delivered = 100.0 * l.delivered as f64 / l.expected.max(1) as f64;
         table.set(
-            "HTTP list rooms: throughput",
-            "req/s",
+            "latency 50/s × 1000: delivered of expected",
+            "%",
             false,
             kind,
-            h.list_rps,
+            delivered,
         );
-        table.set("HTTP list rooms: p99", "ms", true, kind, h.list_p99_ms);
-        table.set(
-            "HTTP history page: throughput",
-            "req/s",
-            false,
-            kind,
-            h.history_rps,
-        );
-        table.set("HTTP history page: p99", "ms", true, kind, h.history_p99_ms);
+    }
+    if wanted("http") {
+        eprintln!("[{label}] HTTP");
+        if let Some(h) = scenarios::http(ctx, kind).await? {
+            table.set(
+                "HTTP list rooms: throughput",
+                "req/s",
+                false,
+                kind,
+                h.list_rps,
+            );
+            table.set("HTTP list rooms: p99", "ms", true, kind, h.list_p99_ms);
+            table.set(
+                "HTTP history page: throughput",
+                "req/s",
+                false,
+                kind,
+                h.history_rps,
+            );
+            table.set("HTTP history page: p99", "ms", true, kind, h.history_p99_ms);
+        }
     }
     if !wanted("persistence") {
-    } else if let Some(p) = scenarios::persistence(ctx, kind).await? {
+        return Ok(());
+    }
+    if let Some(p) = scenarios::persistence(ctx, kind).await? {
         eprintln!("[{label}] persistence");
         table.set(
             "persistence: chats committed/s",
@@ -245,6 +258,7 @@ async fn main() -> anyhow::Result<()> {
         quick: args.quick,
         idle_room: args.idle_room.max(2),
         idle_sizes: args.idle_sizes.clone(),
+        fanout_sizes: args.fanout_sizes.clone(),
         paths: Paths { root: repo_root() },
         pg_admin: args.pg_admin,
     };

@@ -18,6 +18,8 @@ pub struct Ctx {
     pub idle_room: usize,
     /// Connection counts for the idle scenario.
     pub idle_sizes: Vec<usize>,
+    /// Room sizes for the fan-out scenario.
+    pub fanout_sizes: Vec<usize>,
     pub paths: Paths,
     pub pg_admin: String,
 }
@@ -153,6 +155,9 @@ pub async fn idle(ctx: &Ctx, kind: Kind, n: usize) -> anyhow::Result<Idle> {
     })
 }
 
+/// Concurrent posters in the fan-out scenario.
+const POSTERS: usize = 32;
+
 pub struct Fanout {
     pub posts: u64,
     pub deliveries: u64,
@@ -171,7 +176,9 @@ pub async fn fanout(ctx: &Ctx, kind: Kind, room_size: usize) -> anyhow::Result<F
     let window = ctx.secs(8);
     let cpu0 = server.cpu_secs();
     let t0 = tally.now_ns();
-    let posters = people(&target, 8).await?;
+    // Enough concurrent posters that a server which batches or pipelines
+    // posts is kept busy: each waits for its post to be answered.
+    let posters = people(&target, POSTERS).await?;
     let until = Instant::now() + window;
     let mut tasks = Vec::new();
     for (i, p) in posters.into_iter().enumerate() {
@@ -183,7 +190,7 @@ pub async fn fanout(ctx: &Ctx, kind: Kind, room_size: usize) -> anyhow::Result<F
                 if t.post(&p, &room, &chat_text(n)).await {
                     ok += 1;
                 }
-                n += 8;
+                n += POSTERS as u64;
             }
             ok
         }));
