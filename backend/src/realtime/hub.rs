@@ -12,8 +12,9 @@ use std::sync::Mutex;
 use bytestring::ByteString;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::api::UserResponse;
+use crate::api::{ChatResponse, UserResponse};
 use crate::domain::membership::{Joined, Left, Membership, RoomFull};
+use crate::realtime::envelope::ServerEnvelope;
 
 pub type ConnId = u64;
 
@@ -23,6 +24,25 @@ pub type ConnId = u64;
 pub struct Outbound {
     pub frame: ByteString,
     pub chat: Option<(std::sync::Arc<str>, i64)>,
+}
+
+impl Outbound {
+    /// Any envelope but a chat.
+    pub fn plain(envelope: ServerEnvelope) -> Self {
+        Self {
+            frame: envelope.frame(),
+            chat: None,
+        }
+    }
+
+    /// A chat, marked with its room and seq.
+    pub fn chat(chat: ChatResponse) -> Self {
+        let marker = (std::sync::Arc::from(chat.room_id.as_str()), chat.seq);
+        Self {
+            frame: ServerEnvelope::Chat { chat }.frame(),
+            chat: Some(marker),
+        }
+    }
 }
 
 /// Why the hub closes a connection.

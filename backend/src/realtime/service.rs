@@ -18,13 +18,6 @@ use crate::realtime::hub::{ConnId, Expired, Outbound};
 use crate::routes::rooms::{ensure_can_read, find_room};
 use crate::state::AppState;
 
-fn plain(envelope: ServerEnvelope) -> Outbound {
-    Outbound {
-        frame: envelope.frame(),
-        chat: None,
-    }
-}
-
 impl AppState {
     /// Inserts a chat with `insert` and publishes it. Insert and publish
     /// happen under the room's lock, so chats reach sockets in seq order.
@@ -43,10 +36,7 @@ impl AppState {
     }
 
     pub(crate) fn publish_chat(&self, chat: &ChatResponse) {
-        let out = Outbound {
-            frame: ServerEnvelope::Chat { chat: chat.clone() }.frame(),
-            chat: Some((Arc::from(chat.room_id.as_str()), chat.seq)),
-        };
+        let out = Outbound::chat(chat.clone());
         let parties = match (&chat.user, &chat.to) {
             (Some(from), Some(to)) => Some([from.id.as_str(), to.id.as_str()]),
             _ => None,
@@ -71,12 +61,14 @@ impl AppState {
 
     pub fn announce_room_created(&self, room: &RoomResponse) {
         self.hub
-            .to_lobby(&plain(ServerEnvelope::RoomCreated { room: room.clone() }));
+            .to_lobby(&Outbound::plain(ServerEnvelope::RoomCreated {
+                room: room.clone(),
+            }));
     }
 
     /// Forgets a deleted room and tells its sockets and the lobby.
     pub fn announce_room_deleted(&self, room_id: &str) {
-        let out = plain(ServerEnvelope::RoomDeleted {
+        let out = Outbound::plain(ServerEnvelope::RoomDeleted {
             room_id: room_id.to_owned(),
         });
         self.hub.remove_room(room_id, &out);
@@ -98,7 +90,7 @@ pub async fn announce_room_updated(state: &Data<AppState>, room_id: &str) -> App
     let room = RoomResponse::new(&room, &owner, state.hub.member_count(room_id));
     state
         .hub
-        .to_lobby(&plain(ServerEnvelope::RoomUpdated { room }));
+        .to_lobby(&Outbound::plain(ServerEnvelope::RoomUpdated { room }));
     Ok(())
 }
 
@@ -155,7 +147,7 @@ pub async fn join(
         .join(conn, room_id, room.max_members as usize)
         .map_err(|_| AppError::RoomFull)?;
     if outcome.new_member {
-        let member_joined = plain(ServerEnvelope::MemberJoined {
+        let member_joined = Outbound::plain(ServerEnvelope::MemberJoined {
             room_id: room_id.to_owned(),
             user: user.clone(),
             member_count: outcome.member_count as u32,
@@ -231,7 +223,7 @@ async fn member_gone(
     gone: Expired,
     event: SystemEvent,
 ) -> AppResult<()> {
-    let left = plain(ServerEnvelope::MemberLeft {
+    let left = Outbound::plain(ServerEnvelope::MemberLeft {
         room_id: room_id.to_owned(),
         user: gone.user.clone(),
         member_count: gone.member_count as u32,
@@ -319,7 +311,7 @@ pub async fn kick(
         .db
         .write(move |c| Ok(room_rows::ban(c, &id, &uid)?))
         .await?;
-    let kicked = plain(ServerEnvelope::Kicked {
+    let kicked = Outbound::plain(ServerEnvelope::Kicked {
         room_id: room_id.to_owned(),
     });
     if let Some(gone) = state.hub.kick(room_id, target, &kicked) {

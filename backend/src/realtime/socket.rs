@@ -247,10 +247,7 @@ impl Connection {
                     room_id: room_id.clone(),
                     user: self.user.clone(),
                 };
-                let out = crate::realtime::hub::Outbound {
-                    frame: typing.frame(),
-                    chat: None,
-                };
+                let out = crate::realtime::hub::Outbound::plain(typing);
                 state.hub.to_room_except_user(&room_id, &self.user.id, &out);
                 match reference {
                     Some(r) => self.send(ServerEnvelope::Ack {}, Some(r)).await,

@@ -10,7 +10,6 @@ use crate::api::{ChatResponse, UserResponse};
 use crate::db::chats;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
-use crate::realtime::envelope::ServerEnvelope;
 use crate::realtime::hub::Outbound;
 use crate::routes::rooms::find_readable_room;
 use crate::state::AppState;
@@ -102,11 +101,7 @@ pub async fn watch_room(
     queued.push_back(Bytes::from_static(b"retry: 2000\n\n"));
     for chat in replay {
         last = last.max(chat.seq);
-        let out = Outbound {
-            chat: Some((room_id.as_str().into(), chat.seq)),
-            frame: ServerEnvelope::Chat { chat }.frame(),
-        };
-        queued.push_back(sse(&out));
+        queued.push_back(sse(&Outbound::chat(chat)));
     }
     let deduplicate = since.is_some();
     let rx = registration.rx;
