@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api, type Room, type User } from "./api/client";
+import { ApiError, api, errorCode, type Room, type User } from "./api/client";
 import { navigate, notice } from "./app";
 import { PasswordDialog } from "./dialog";
 import { errorText, t } from "./i18n";
@@ -40,7 +40,7 @@ export function Lobby({ me, socket }: { me: User | null; socket: SocketClient })
       setAsking(null);
       navigate(`/rooms/${room.id}`);
     } catch (err) {
-      const code = err instanceof ApiError ? err.code : "internal";
+      const code = errorCode(err);
       if (code === "wrong_password" && !asking && room.secret && !password) {
         setAsking(room);
         return;
@@ -113,7 +113,7 @@ function CreateRoom() {
       if (data) navigate(`/rooms/${data.room.id}`);
     } catch (err) {
       if (err instanceof ApiError && err.code === "validation_failed") setFields(err.fields);
-      else setError(errorText(err instanceof ApiError ? err.code : "internal"));
+      else setError(errorText(errorCode(err)));
     }
   };
 

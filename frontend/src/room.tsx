@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { ApiError, api, uploadGif, type Chat, type Room, type User } from "./api/client";
+import { api, errorCode, uploadGif, type Chat, type Room, type User } from "./api/client";
 import { navigate } from "./app";
 import { PasswordDialog } from "./dialog";
 import { errorText, t } from "./i18n";
@@ -47,7 +47,7 @@ export function RoomView({ roomId, me, socket }: { roomId: string; me: User; soc
       socket.join(roomId, loaded.at(-1)?.seq ?? 0);
       setReady(true);
     } catch (err) {
-      const code = err instanceof ApiError ? err.code : "internal";
+      const code = errorCode(err);
       if (code === "wrong_password") {
         if (password) setPwError(errorText(code));
         else void refreshRoom();
@@ -270,7 +270,7 @@ function Composer({ roomId, socket, members, whisperTo, setWhisperTo }: {
       // keystroke must tell them again straight away.
       lastTyping.current = 0;
     } catch (err) {
-      setError(errorText(err instanceof ApiError ? err.code : "internal"));
+      setError(errorText(errorCode(err)));
     }
   };
 
@@ -281,7 +281,7 @@ function Composer({ roomId, socket, members, whisperTo, setWhisperTo }: {
     try {
       await uploadGif(roomId, file, setProgress);
     } catch (err) {
-      setError(errorText(err instanceof ApiError ? err.code : "internal"));
+      setError(errorText(errorCode(err)));
     } finally {
       setProgress(null);
     }

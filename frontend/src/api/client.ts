@@ -21,6 +21,11 @@ export class ApiError extends Error {
   }
 }
 
+/** The API error code of anything thrown; `internal` for what is not an ApiError. */
+export function errorCode(err: unknown): string {
+  return err instanceof ApiError ? err.code : "internal";
+}
+
 type ErrorBody = { error?: { code?: string; message?: string; fields?: Record<string, string> } };
 
 async function toApiError(response: Response): Promise<ApiError> {
