@@ -48,9 +48,10 @@ check-pg:
 	@if ! pg_isready -q -h $(PG_HOST) -p $(PG_PORT) 2>/dev/null; then \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	  echo "!!! PostgreSQL is not reachable on $(PG_HOST):$(PG_PORT):"; \
-	  echo "!!! the PostgreSQL half of every test will be SKIPPED (SQLite still runs)."; \
+	  echo "!!! the PostgreSQL half of every test, and the cluster tests, will be SKIPPED."; \
 	  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	fi
+	@command -v redis-server >/dev/null || echo "!!! redis-server is not installed: the cluster tests will be SKIPPED."
 
 lint: $(WEB_DEPS)
 	$(CARGO) fmt --all -- --check

@@ -45,6 +45,23 @@ pub struct Settings {
     #[arg(long, env = "COOKIE_SECURE", default_value = "false", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
     pub cookie_secure: bool,
 
+    /// `redis://…`: run as one of several instances sharing PostgreSQL, with
+    /// events and presence shared through this Redis. Needs `DATABASE_URL`
+    /// on PostgreSQL. Unset: a single instance with everything in-process.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// With `REDIS_URL`: the prefix of every Redis key and channel, so
+    /// several deployments can share one Redis.
+    #[arg(long, env = "REDIS_PREFIX", default_value = "gifchat")]
+    pub redis_prefix: String,
+
+    /// With `REDIS_URL`: seconds an instance's lease lasts without renewal.
+    /// When an instance dies, its members' presence ends this long after it
+    /// last renewed (then their leave grace runs as usual).
+    #[arg(long, env = "INSTANCE_LEASE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub instance_lease_secs: u64,
+
     /// Seconds a room that had members may stay empty before it is deleted
     /// (0 deletes it at once).
     #[arg(long, env = "ROOM_EMPTY_GRACE_SECS", default_value_t = 60)]

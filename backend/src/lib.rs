@@ -1,6 +1,7 @@
 //! gifchat: real-time GIF chat rooms over a JSON API and one WebSocket.
 
 pub mod api;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -2,7 +2,7 @@
 //! ask for port 0.
 
 use std::net::TcpListener;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -13,6 +13,7 @@ use anyhow::Context;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::cluster::Cluster;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
@@ -52,7 +53,26 @@ impl Application {
         let listener = TcpListener::bind((settings.bind_addr, settings.port))
             .with_context(|| format!("binding {}:{}", settings.bind_addr, settings.port))?;
         let port = listener.local_addr()?.port();
+        let cluster = match &settings.redis_url {
+            None => None,
+            Some(url) => {
+                if db.kind() != crate::db::DbKind::Postgres {
+                    anyhow::bail!(
+                        "REDIS_URL needs DATABASE_URL on PostgreSQL: instances share one database"
+                    );
+                }
+                if settings.session_key.is_none() {
+                    anyhow::bail!("REDIS_URL needs SESSION_KEY: every instance must read the same session cookies");
+                }
+                let cluster = Cluster::connect(url, &settings.redis_prefix, &settings)
+                    .await
+                    .context("connecting to Redis (REDIS_URL)")?;
+                log::info!("instance {} joining the cluster", cluster.instance);
+                Some(Arc::new(cluster))
+            }
+        };
         let state = Data::new(AppState {
+            cluster: cluster.clone(),
             limits: RateLimits::new(&settings),
             hub: Hub::new(settings.ws_queue),
             room_locks: Mutex::default(),
@@ -64,6 +84,9 @@ impl Application {
 
         let appender = Appender::start(&state.clone().into_inner())?;
         let _ = state.appender.set(appender);
+        if let Some(cluster) = &cluster {
+            cluster.start(&state.clone().into_inner()).await?;
+        }
 
         let spec = openapi::spec();
         let known = Data::new(fallback::KnownPaths::from_spec(&spec));
@@ -173,6 +196,13 @@ impl Application {
             wait_for_shutdown_signal().await;
             log::info!("shutting down: closing sockets, finishing requests");
             state.hub.close_all();
+            if let Some(cluster) = &state.cluster {
+                // Members here start their leave grace now, so they can
+                // reconnect to another instance without being announced gone.
+                if let Err(e) = cluster.release().await {
+                    log::warn!("could not release this instance's presence: {e}");
+                }
+            }
             handle.stop(true).await;
         });
         self.server.await

@@ -22,6 +22,9 @@ pub struct AppState {
     /// One lock per room, held from a chat's insert to its publication so
     /// sockets receive chats in seq order.
     pub room_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Several instances: the event bus and shared presence. `None` for a
+    /// single instance, where the hub alone holds presence.
+    pub cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
     /// Group commit for text chats; set once the state exists.
     pub appender: std::sync::OnceLock<Appender>,
 }
@@ -31,9 +34,5 @@ impl AppState {
         self.appender
             .get()
             .ok_or_else(|| AppError::Unavailable(anyhow::anyhow!("starting up")))
-    }
-
-    pub fn member_count(&self, room_id: &str) -> usize {
-        self.hub.member_count(room_id)
     }
 }

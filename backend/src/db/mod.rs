@@ -122,7 +122,19 @@ impl Db {
         };
         let mut conn = pool.get().context("connecting to the database")?;
         let applied = match &mut *conn {
-            DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Pg(c) => {
+                // Instances starting together take turns; the later ones find nothing to do.
+                const MIGRATIONS_LOCK: i64 = 0x6769_6663_6861_7402;
+                diesel::sql_query("SELECT pg_advisory_lock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(MIGRATIONS_LOCK)
+                    .execute(c)
+                    .context("waiting for other instances' migrations")?;
+                let applied = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len());
+                let _ = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(MIGRATIONS_LOCK)
+                    .execute(c);
+                applied
+            }
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         }
         .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
@@ -186,6 +198,19 @@ impl Db {
 }
 
 /// Milliseconds since the Unix epoch: how every table stores time.
+/// Inside a transaction: excludes every other instance's GIF file changes
+/// until it ends (PostgreSQL advisory lock; SQLite's one writer already does).
+pub fn lock_gif_files(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    /// Any fixed number, the same in every instance.
+    const GIF_FILES_LOCK: i64 = 0x6769_6663_6861_7401;
+    if let DbConnection::Pg(_) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(GIF_FILES_LOCK)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

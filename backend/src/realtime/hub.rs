@@ -361,6 +361,18 @@ impl Hub {
         inner.empty_epoch.remove(room);
     }
 
+    /// Every `(room, user)` with a connection here, for shared presence.
+    pub fn local_presence(&self) -> Vec<(String, String)> {
+        let inner = self.lock();
+        inner
+            .conns
+            .values()
+            .flat_map(|c| c.rooms.iter().map(|r| (r.clone(), c.user.id.clone())))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
     pub fn member_count(&self, room: &str) -> usize {
         self.lock().membership.count(room)
     }
@@ -385,22 +397,30 @@ impl Hub {
     }
 
     /// To every connection in the room; a whisper only to its two parties.
+    /// The others get a seq marker (no frame), so they know the seq was
+    /// taken and is not missing.
     pub fn to_room(&self, room: &str, out: &Outbound, only_users: Option<[&str; 2]>) {
         let mut inner = self.lock();
-        let targets: Vec<ConnId> = match only_users {
-            None => inner.room_targets(room),
-            Some(parties) => inner
-                .room_targets(room)
-                .into_iter()
-                .filter(|id| {
-                    inner
-                        .conns
-                        .get(id)
-                        .is_some_and(|c| parties.contains(&c.user.id.as_str()))
-                })
-                .collect(),
+        let Some(parties) = only_users else {
+            let targets = inner.room_targets(room);
+            inner.deliver(targets, out);
+            return;
         };
-        inner.deliver(targets, out);
+        let (to_parties, others): (Vec<ConnId>, Vec<ConnId>) =
+            inner.room_targets(room).into_iter().partition(|id| {
+                inner
+                    .conns
+                    .get(id)
+                    .is_some_and(|c| parties.contains(&c.user.id.as_str()))
+            });
+        inner.deliver(to_parties, out);
+        if out.chat.is_some() {
+            let marker = Outbound {
+                frame: ByteString::new(),
+                chat: out.chat.clone(),
+            };
+            inner.deliver(others, &marker);
+        }
     }
 
     /// To every connection in the room except those of `user_id`.

@@ -3,6 +3,7 @@
 
 pub mod append;
 pub mod envelope;
+pub mod fanout;
 pub mod hub;
 pub mod service;
 pub mod socket;

@@ -14,7 +14,7 @@ use crate::db::rooms as room_rows;
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::realtime::envelope::ServerEnvelope;
-use crate::realtime::hub::{ConnId, Expired, Outbound};
+use crate::realtime::hub::{ConnId, Expired, JoinOutcome, Outbound};
 use crate::routes::rooms::{ensure_can_read, find_room};
 use crate::state::AppState;
 
@@ -41,7 +41,7 @@ impl AppState {
             (Some(from), Some(to)) => Some([from.id.as_str(), to.id.as_str()]),
             _ => None,
         };
-        self.hub.to_room(&chat.room_id, &out, parties);
+        self.to_room(&chat.room_id, &out, parties);
     }
 
     pub(crate) fn room_lock(&self, room_id: &str) -> Arc<std::sync::Mutex<()>> {
@@ -60,20 +60,29 @@ impl AppState {
     }
 
     pub fn announce_room_created(&self, room: &RoomResponse) {
-        self.hub
-            .to_lobby(&Outbound::plain(ServerEnvelope::RoomCreated {
-                room: room.clone(),
-            }));
+        self.to_lobby(&Outbound::plain(ServerEnvelope::RoomCreated {
+            room: room.clone(),
+        }));
     }
 
-    /// Forgets a deleted room and tells its sockets and the lobby.
+    /// Forgets a deleted room and tells its sockets and the lobby, on every
+    /// instance.
     pub fn announce_room_deleted(&self, room_id: &str) {
         let out = Outbound::plain(ServerEnvelope::RoomDeleted {
             room_id: room_id.to_owned(),
         });
-        self.hub.remove_room(room_id, &out);
-        self.hub.to_lobby(&out);
+        self.room_deleted_everywhere(room_id, &out);
         self.forget_room_lock(room_id);
+        if let Some(cluster) = self.cluster.clone() {
+            let room = room_id.to_owned();
+            tokio::spawn(async move {
+                if let Err(e) = cluster.forget_room(&room).await {
+                    log::warn!(
+                        "deleted room {room} stays in shared presence until it expires: {e}"
+                    );
+                }
+            });
+        }
     }
 }
 
@@ -87,10 +96,8 @@ pub async fn announce_room_updated(state: &Data<AppState>, room_id: &str) -> App
     else {
         return Ok(());
     };
-    let room = RoomResponse::new(&room, &owner, state.hub.member_count(room_id));
-    state
-        .hub
-        .to_lobby(&Outbound::plain(ServerEnvelope::RoomUpdated { room }));
+    let room = RoomResponse::new(&room, &owner, state.member_count(room_id).await);
+    state.to_lobby(&Outbound::plain(ServerEnvelope::RoomUpdated { room }));
     Ok(())
 }
 
@@ -142,17 +149,21 @@ pub async fn join(
             Ok(found)
         })
         .await?;
-    let outcome = state
-        .hub
-        .join(conn, room_id, room.max_members as usize)
-        .map_err(|_| AppError::RoomFull)?;
+    let capacity = room.max_members as usize;
+    let outcome = match &state.cluster {
+        None => state
+            .hub
+            .join(conn, room_id, capacity)
+            .map_err(|_| AppError::RoomFull)?,
+        Some(cluster) => join_shared(state, cluster, conn, &user.id, room_id, capacity).await?,
+    };
     if outcome.new_member {
         let member_joined = Outbound::plain(ServerEnvelope::MemberJoined {
             room_id: room_id.to_owned(),
             user: user.clone(),
             member_count: outcome.member_count as u32,
         });
-        state.hub.to_room_except_conn(room_id, conn, &member_joined);
+        state.to_room_except_conn(room_id, conn, &member_joined);
         system_chat(state, room_id, SystemEvent::Joined, &user.id).await?;
         announce_room_updated(state, room_id).await?;
     }
@@ -174,16 +185,78 @@ pub async fn join(
         })
         .await?;
     let last_seq = room.last_seq;
-    let room = RoomResponse::new(&room, &owner, state.hub.member_count(room_id));
+    let room = RoomResponse::new(&room, &owner, state.member_count(room_id).await);
     Ok(JoinReply {
         joined: ServerEnvelope::Joined {
             room,
-            members: state.hub.members(room_id),
+            members: state.members(room_id).await?,
             last_seq,
             replay_truncated: truncated,
         },
         replay,
     })
+}
+
+/// Takes the seat in Redis first (where the capacity check for the whole
+/// cluster happens), then registers the connection here.
+async fn join_shared(
+    state: &Data<AppState>,
+    cluster: &Arc<crate::cluster::Cluster>,
+    conn: ConnId,
+    user_id: &str,
+    room_id: &str,
+    capacity: usize,
+) -> AppResult<JoinOutcome> {
+    if state.hub.is_in(conn, room_id) {
+        return Ok(JoinOutcome {
+            new_member: false,
+            member_count: state.member_count(room_id).await,
+            members: Vec::new(),
+        });
+    }
+    let (new_member, member_count) = cluster
+        .join(room_id, user_id, capacity)
+        .await?
+        .ok_or(AppError::RoomFull)?;
+    if state.hub.join(conn, room_id, usize::MAX).is_err() {
+        // The socket closed meanwhile: give the seat back unless another
+        // of the user's sockets here holds it.
+        if !state.hub.is_member(room_id, user_id) {
+            cluster.leave(room_id, user_id).await?;
+        }
+        return Err(AppError::BadRequest("the connection closed".into()));
+    }
+    Ok(JoinOutcome {
+        new_member,
+        member_count,
+        members: Vec::new(),
+    })
+}
+
+/// The chats `viewer` may see with `after < seq < before`: what a socket
+/// missed when a later chat reached it first (from another instance, or
+/// after the event bus lost messages).
+pub async fn missed(
+    state: &Data<AppState>,
+    room_id: &str,
+    viewer: &str,
+    after: i64,
+    before: i64,
+) -> AppResult<Vec<ChatResponse>> {
+    let (id, uid) = (room_id.to_owned(), viewer.to_owned());
+    let limit = (before - after - 1).clamp(1, state.settings.replay_max.max(1) as i64);
+    state
+        .db
+        .run(move |c| {
+            let q = chats::PageQuery {
+                before_seq: Some(before),
+                after_seq: Some(after),
+                limit,
+            };
+            let (rows, _) = chats::page(c, &id, &uid, q, None)?;
+            Ok(ChatResponse::load_all(c, &rows)?)
+        })
+        .await
 }
 
 /// Connection `conn` leaves the room; the user's last one starts the grace.
@@ -203,6 +276,21 @@ pub fn disconnect(state: &Data<AppState>, conn: ConnId) {
 }
 
 fn start_leave_grace(state: &Data<AppState>, room: String, user: UserResponse) {
+    if let Some(cluster) = state.cluster.clone() {
+        // The grace runs in Redis, where every instance's sweep sees it.
+        state.hub.expire(&room, &user.id);
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = cluster.leave(&room, &user.id).await {
+                log::warn!("{} left room {room}, not yet recorded: {e}", user.id);
+            }
+            // A socket of theirs may have joined here while that ran.
+            if state.hub.is_member(&room, &user.id) {
+                let _ = cluster.restore(&[(room, user.id)]).await;
+            }
+        });
+        return;
+    }
     let state = state.clone();
     let grace = Duration::from_secs(state.settings.leave_grace_secs);
     tokio::spawn(async move {
@@ -228,7 +316,7 @@ async fn member_gone(
         user: gone.user.clone(),
         member_count: gone.member_count as u32,
     });
-    state.hub.to_room(room_id, &left, None);
+    state.to_room(room_id, &left, None);
     system_chat(state, room_id, event, &gone.user.id).await?;
     let id = room_id.to_owned();
     let owner = state
@@ -236,7 +324,7 @@ async fn member_gone(
         .run(move |c| Ok(room_rows::find(c, &id)?.map(|(r, _)| r.owner_id)))
         .await?;
     if owner.as_deref() == Some(gone.user.id.as_str()) {
-        if let Some(next) = state.hub.longest_present_except(room_id, &gone.user.id) {
+        if let Some(next) = state.longest_present_except(room_id, &gone.user.id).await? {
             set_owner(state, room_id, &next.id).await?;
         }
     }
@@ -252,17 +340,59 @@ fn schedule_empty_room_deletion(state: &Data<AppState>, room: String, epoch: u64
     let grace = Duration::from_secs(state.settings.room_empty_grace_secs);
     tokio::spawn(async move {
         tokio::time::sleep(grace).await;
-        if !state.hub.still_empty(&room, epoch) {
-            return;
+        if state.hub.still_empty(&room, epoch) {
+            delete_now(&state, room).await;
         }
-        let (store, id) = (state.gifs.clone(), room.clone());
-        match state.db.write(move |c| store.delete_room(c, &id)).await {
-            Ok(true) => {
-                log::info!("deleted room {room}: empty for {}s", grace.as_secs());
-                state.announce_room_deleted(&room);
-            }
-            Ok(false) => {}
-            Err(e) => log::warn!("could not delete empty room {room}: {e}"),
+    });
+}
+
+async fn delete_now(state: &Data<AppState>, room: String) {
+    let (store, id) = (state.gifs.clone(), room.clone());
+    match state.db.write(move |c| store.delete_room(c, &id)).await {
+        Ok(true) => {
+            log::info!(
+                "deleted room {room}: empty for {}s",
+                state.settings.room_empty_grace_secs
+            );
+            state.announce_room_deleted(&room);
+        }
+        Ok(false) => {}
+        Err(e) => log::warn!("could not delete empty room {room}: {e}"),
+    }
+}
+
+/// A cluster sweep found `room` empty for its whole grace, and handed it to
+/// this instance alone.
+pub fn delete_empty_room(state: &Data<AppState>, room: String) {
+    let state = state.clone();
+    tokio::spawn(async move { delete_now(&state, room).await });
+}
+
+/// A cluster sweep found that `user_id`'s leave grace ended, and handed the
+/// announcement to this instance alone.
+pub fn member_left_everywhere(
+    state: &Data<AppState>,
+    room: String,
+    user_id: String,
+    member_count: usize,
+) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let gone = async {
+            let user = state
+                .users_in_order(vec![user_id.clone()])
+                .await?
+                .pop()
+                .unwrap_or_else(|| UserResponse::new(&user_id, None));
+            let gone = Expired {
+                user,
+                member_count,
+                empty_epoch: None,
+            };
+            member_gone(&state, &room, gone, SystemEvent::Left).await
+        };
+        if let Err(e) = gone.await {
+            log::warn!("after {user_id} left room {room}: {e}");
         }
     });
 }
@@ -314,7 +444,26 @@ pub async fn kick(
     let kicked = Outbound::plain(ServerEnvelope::Kicked {
         room_id: room_id.to_owned(),
     });
-    if let Some(gone) = state.hub.kick(room_id, target, &kicked) {
+    let gone = match &state.cluster {
+        None => state.hub.kick(room_id, target, &kicked),
+        Some(cluster) => {
+            let count = cluster.kick(room_id, target).await?;
+            state.kick_sockets(room_id, target, &kicked);
+            match count {
+                None => None,
+                Some(member_count) => Some(Expired {
+                    user: state
+                        .users_in_order(vec![target.to_owned()])
+                        .await?
+                        .pop()
+                        .unwrap_or_else(|| UserResponse::new(target, None)),
+                    member_count,
+                    empty_epoch: None,
+                }),
+            }
+        }
+    };
+    if let Some(gone) = gone {
         member_gone(state, room_id, gone, SystemEvent::Kicked).await?;
     }
     Ok(())
@@ -331,7 +480,7 @@ pub async fn transfer_owner(
     if target == actor {
         return Ok(());
     }
-    if !state.hub.is_member(room_id, target) {
+    if !state.is_member(room_id, target).await? {
         return Err(AppError::field(
             "user_id",
             "must be a member of the room now",

@@ -114,13 +114,22 @@ impl Connection {
                 out = rx.recv() => {
                     let out = out?;
                     if let Some((room, seq)) = &out.chat {
+                        match self.last_sent.get(&**room).copied() {
+                            Some(last) if last >= *seq => continue,
+                            Some(last) if *seq > last + 1 => self.fill_gap(room, last, *seq).await.ok()?,
+                            _ => {}
+                        }
                         match self.last_sent.get_mut(&**room) {
-                            Some(last) if *last >= *seq => continue,
                             Some(last) => *last = *seq,
-                            None => {}
+                            None => {
+                                self.last_sent.insert(room.to_string(), *seq);
+                            }
                         }
                     }
-                    self.session.text(out.frame).await.ok()?;
+                    // A seq marker (someone else's whisper) has no frame.
+                    if !out.frame.is_empty() {
+                        self.session.text(out.frame).await.ok()?;
+                    }
                 }
                 msg = stream.recv() => {
                     last_heard = Instant::now();
@@ -146,6 +155,20 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Sends the chats between `last` and `next` that never arrived live.
+    /// When the database cannot say, the client still has `since_seq`.
+    async fn fill_gap(&mut self, room: &str, last: i64, next: i64) -> Result<(), actix_ws::Closed> {
+        match service::missed(&self.state, room, &self.user.id, last, next).await {
+            Ok(chats) => {
+                for chat in chats {
+                    self.send(ServerEnvelope::Chat { chat }, None).await?;
+                }
+            }
+            Err(e) => log::warn!("could not fill a gap in room {room} ({last}..{next}): {e}"),
+        }
+        Ok(())
     }
 
     async fn send(
@@ -248,7 +271,7 @@ impl Connection {
                     user: self.user.clone(),
                 };
                 let out = crate::realtime::hub::Outbound::plain(typing);
-                state.hub.to_room_except_user(&room_id, &self.user.id, &out);
+                state.to_room_except_user(&room_id, &self.user.id, &out);
                 match reference {
                     Some(r) => self.send(ServerEnvelope::Ack {}, Some(r)).await,
                     None => Ok(()),

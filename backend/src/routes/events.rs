@@ -11,6 +11,7 @@ use crate::db::chats;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
 use crate::realtime::hub::Outbound;
+use crate::realtime::service;
 use crate::routes::rooms::find_readable_room;
 use crate::state::AppState;
 
@@ -20,6 +21,7 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 struct Watch {
     state: Data<AppState>,
     id: u64,
+    viewer: String,
 }
 
 impl Drop for Watch {
@@ -81,6 +83,7 @@ pub async fn watch_room(
     let watch = Watch {
         state: state.clone(),
         id: registration.id,
+        viewer: user_id.clone(),
     };
     let cap = state.settings.replay_max as i64;
     let replay: Vec<ChatResponse> = match since {
@@ -96,14 +99,14 @@ pub async fn watch_room(
         }
         None => Vec::new(),
     };
-    let mut last = since.unwrap_or(0);
+    // The last chat seq sent: known after a replay, else from the first live chat.
+    let mut last = since;
     let mut queued: VecDeque<Bytes> = VecDeque::new();
     queued.push_back(Bytes::from_static(b"retry: 2000\n\n"));
     for chat in replay {
-        last = last.max(chat.seq);
+        last = last.max(Some(chat.seq));
         queued.push_back(sse(&Outbound::chat(chat)));
     }
-    let deduplicate = since.is_some();
     let rx = registration.rx;
     let body = stream::unfold(
         (queued, rx, watch, last, false),
@@ -128,15 +131,33 @@ pub async fn watch_room(
                     Ok(None) => return None,
                     Ok(Some(out)) => out,
                 };
-                if let Some((_, seq)) = &out.chat {
-                    if deduplicate && *seq <= last {
-                        continue;
+                if let Some((room, seq)) = &out.chat {
+                    match last {
+                        Some(l) if l >= *seq => continue,
+                        Some(l) if *seq > l + 1 => {
+                            // Chats that never arrived live (see `service::missed`).
+                            let state = &watch.state;
+                            match service::missed(state, room, &watch.viewer, l, *seq).await {
+                                Ok(chats) => queued
+                                    .extend(chats.into_iter().map(|c| sse(&Outbound::chat(c)))),
+                                Err(e) => log::warn!("could not fill a gap in room {room}: {e}"),
+                            }
+                        }
+                        _ => {}
                     }
-                    last = *seq;
+                    last = Some(*seq);
+                }
+                if out.frame.is_empty() {
+                    if let Some(next) = queued.pop_front() {
+                        return Some((Ok(next), (queued, rx, watch, last, done)));
+                    }
+                    continue;
                 }
                 let ends = out.frame.starts_with(r#"{"type":"room_deleted""#)
                     || out.frame.starts_with(r#"{"type":"kicked""#);
-                return Some((Ok(sse(&out)), (queued, rx, watch, last, ends)));
+                queued.push_back(sse(&out));
+                let next = queued.pop_front().unwrap_or_default();
+                return Some((Ok(next), (queued, rx, watch, last, ends)));
             }
         },
     );

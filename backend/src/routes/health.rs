@@ -12,17 +12,20 @@ pub async fn healthz() -> Json<HealthResponse> {
     Json(HealthResponse { status: "ok" })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers, and with several instances, Redis too.
 #[utoipa::path(
     tag = "operations",
     operation_id = "get_readyz",
     responses(
         (status = 200, body = HealthResponse),
-        (status = 503, description = "`unavailable`: the database does not answer", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the database (or Redis) does not answer", body = ErrorBody),
     ),
 )]
 #[get("/readyz")]
 pub async fn readyz(state: Data<AppState>) -> AppResult<Json<HealthResponse>> {
     state.db.ping().await?;
+    if let Some(cluster) = &state.cluster {
+        cluster.ping().await?;
+    }
     Ok(Json(HealthResponse { status: "ready" }))
 }

@@ -55,8 +55,8 @@ pub(crate) fn ensure_can_read(
     Ok(())
 }
 
-fn respond(state: &AppState, (room, owner): &RoomWithOwner) -> RoomResponse {
-    RoomResponse::new(room, owner, state.member_count(&room.id))
+async fn respond(state: &AppState, (room, owner): &RoomWithOwner) -> RoomResponse {
+    RoomResponse::new(room, owner, state.member_count(&room.id).await)
 }
 
 /// All rooms, oldest first.
@@ -68,8 +68,14 @@ fn respond(state: &AppState, (room, owner): &RoomWithOwner) -> RoomResponse {
 #[get("/rooms")]
 pub async fn list_rooms(state: Data<AppState>) -> AppResult<Json<RoomsEnvelope>> {
     let rows = state.db.run(|conn| Ok(rooms::list(conn)?)).await?;
+    let ids: Vec<&str> = rows.iter().map(|(room, _)| room.id.as_str()).collect();
+    let counts = state.member_counts(&ids).await;
     Ok(Json(RoomsEnvelope {
-        rooms: rows.iter().map(|r| respond(&state, r)).collect(),
+        rooms: rows
+            .iter()
+            .zip(counts)
+            .map(|((room, owner), count)| RoomResponse::new(room, owner, count))
+            .collect(),
     }))
 }
 
@@ -121,7 +127,7 @@ pub async fn create_room(
         .db
         .write(move |conn| Ok(rooms::create(conn, &room)?))
         .await?;
-    let room = respond(&state, &created);
+    let room = respond(&state, &created).await;
     state.announce_room_created(&room);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/rooms/{}", room.id)))
@@ -161,7 +167,7 @@ pub(crate) fn client_key(req: &HttpRequest, state: &AppState) -> String {
 pub async fn get_room(state: Data<AppState>, id: Path<String>) -> AppResult<Json<RoomEnvelope>> {
     let found = state.db.run(move |conn| find_room(conn, &id)).await?;
     Ok(Json(RoomEnvelope {
-        room: respond(&state, &found),
+        room: respond(&state, &found).await,
     }))
 }
 
@@ -255,8 +261,8 @@ pub async fn join_room(
         }
     }
     if !state
-        .hub
         .has_seat_for(&room.id, &me.user_id, room.max_members as usize)
+        .await?
     {
         return Err(AppError::RoomFull);
     }
@@ -268,7 +274,7 @@ pub async fn join_room(
             .await?;
     }
     Ok(Json(RoomEnvelope {
-        room: respond(&state, &found),
+        room: respond(&state, &found).await,
     }))
 }
 
@@ -296,7 +302,7 @@ pub async fn list_members(
         .run(move |conn| find_readable_room(conn, &check, &me.user_id))
         .await?;
     Ok(Json(MembersEnvelope {
-        members: state.hub.members(&room_id),
+        members: state.members(&room_id).await?,
     }))
 }
 
@@ -354,6 +360,6 @@ pub async fn transfer_owner(
         .await?;
     let found = state.db.run(move |conn| find_room(conn, &room_id)).await?;
     Ok(Json(RoomEnvelope {
-        room: respond(&state, &found),
+        room: respond(&state, &found).await,
     }))
 }

@@ -6,7 +6,9 @@
 //! records its row and renames its file while holding it, and room deletion
 //! drops unreferenced rows and unlinks their files while holding it. No
 //! interleaving can therefore delete a file that a chat refers to, or leave
-//! a file without a row.
+//! a file without a row. The lock is a mutex in the process and, on
+//! PostgreSQL, also a transaction-scoped advisory lock, so instances sharing
+//! one `UPLOAD_DIR` and one database exclude each other too.
 
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -68,12 +70,20 @@ impl Checked {
 
 impl GifStore {
     /// Opens (creating) the upload folder and clears temporary files left by
-    /// a previous run that died mid-upload.
+    /// a run that died mid-upload. Only old ones: another instance sharing
+    /// the folder may be receiving an upload right now.
     pub fn open(dir: &Path, limits: GifLimits) -> std::io::Result<Self> {
         let tmp_dir = dir.join(".tmp");
         std::fs::create_dir_all(&tmp_dir)?;
+        let stale = std::time::Duration::from_secs(3600);
         for entry in std::fs::read_dir(&tmp_dir)?.flatten() {
-            let _ = std::fs::remove_file(entry.path());
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > stale));
+            if old {
+                let _ = std::fs::remove_file(entry.path());
+            }
         }
         Ok(Self {
             dir: dir.to_owned(),
@@ -155,8 +165,10 @@ impl GifStore {
             .lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let existed = path.exists();
+        let mut existed = true;
         let result = conn.transaction::<T, AppError, _>(|conn| {
+            db::lock_gif_files(conn)?;
+            existed = path.exists();
             gif_rows::insert_if_missing(conn, &row)?;
             let out = record(conn, &row)?;
             if !existed {
@@ -178,17 +190,20 @@ impl GifStore {
             .lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let deleted = db::rooms::delete(conn, room_id)?;
-        if deleted {
-            for file in gif_rows::delete_unreferenced(conn)? {
-                match std::fs::remove_file(self.dir.join(&file)) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => log::warn!("could not delete GIF {file}: {e}"),
+        conn.transaction::<_, AppError, _>(|conn| {
+            db::lock_gif_files(conn)?;
+            let deleted = db::rooms::delete(conn, room_id)?;
+            if deleted {
+                for file in gif_rows::delete_unreferenced(conn)? {
+                    match std::fs::remove_file(self.dir.join(&file)) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => log::warn!("could not delete GIF {file}: {e}"),
+                    }
                 }
             }
-        }
-        Ok(deleted)
+            Ok(deleted)
+        })
     }
 }
 

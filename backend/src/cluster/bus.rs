@@ -1,0 +1,209 @@
+//! The event bus between instances: one Redis pub/sub channel.
+//!
+//! A message is a one-line JSON header (origin and route), a newline, and
+//! the envelope's frame exactly as sockets receive it, so the frame is
+//! serialized once, by the instance where the event happened.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytestring::ByteString;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::Cluster;
+use crate::realtime::hub::Outbound;
+use crate::state::AppState;
+
+/// Events waiting to be published (Redis slow or away).
+pub const QUEUE: usize = 65_536;
+/// Published together in one pipeline.
+const BATCH: usize = 256;
+
+/// Which sockets an event is for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum Route {
+    /// Everyone receiving the room's events. A chat carries its seq; a
+    /// whisper names its two parties, and everyone else only learns its seq.
+    Room {
+        room: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parties: Option<[String; 2]>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        except_user: Option<String>,
+    },
+    Lobby,
+    /// The user's sockets leave the room and get the frame (`kicked`).
+    Kick {
+        room: String,
+        user: String,
+    },
+    /// The room is gone: its sockets and the lobby get the frame.
+    RoomDeleted {
+        room: String,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    from: String,
+    #[serde(flatten)]
+    route: Route,
+}
+
+pub struct Message(String);
+
+impl Message {
+    pub fn new(from: &str, route: Route, frame: &str) -> Self {
+        let header = Header {
+            from: from.to_owned(),
+            route,
+        };
+        let mut text = serde_json::to_string(&header).expect("headers are plain strings");
+        text.push('\n');
+        text.push_str(frame);
+        Self(text)
+    }
+}
+
+fn parse(payload: &[u8]) -> Option<(Header, ByteString)> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let (header, frame) = text.split_once('\n')?;
+    let header: Header = serde_json::from_str(header).ok()?;
+    Some((header, ByteString::from(frame.to_owned())))
+}
+
+/// Hands another instance's event to this instance's sockets.
+fn deliver(state: &AppState, route: Route, frame: ByteString) {
+    let hub = &state.hub;
+    match route {
+        Route::Room {
+            room,
+            seq,
+            parties,
+            except_user,
+        } => {
+            let out = Outbound {
+                frame,
+                chat: seq.map(|s| (Arc::from(room.as_str()), s)),
+            };
+            match (parties, except_user) {
+                (_, Some(except)) => hub.to_room_except_user(&room, &except, &out),
+                (Some([a, b]), None) => hub.to_room(&room, &out, Some([a.as_str(), b.as_str()])),
+                (None, None) => hub.to_room(&room, &out, None),
+            }
+        }
+        Route::Lobby => hub.to_lobby(&Outbound { frame, chat: None }),
+        Route::Kick { room, user } => {
+            hub.kick(&room, &user, &Outbound { frame, chat: None });
+        }
+        Route::RoomDeleted { room } => {
+            let out = Outbound { frame, chat: None };
+            hub.remove_room(&room, &out);
+            hub.to_lobby(&out);
+        }
+    }
+}
+
+/// Publishes queued events in order, a pipeline at a time.
+pub async fn publish_loop(cluster: Arc<Cluster>, mut rx: mpsc::Receiver<Message>) {
+    let channel = cluster.channel();
+    let mut redis = cluster.redis.clone();
+    let mut dropped = 0u64;
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let mut pipe = redis::pipe();
+        for Message(text) in batch.drain(..) {
+            pipe.publish(&channel, text).ignore();
+        }
+        match pipe.query_async::<()>(&mut redis).await {
+            Ok(()) if dropped > 0 => {
+                log::info!("event bus is back; {dropped} events were not published");
+                dropped = 0;
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if dropped == 0 {
+                    log::warn!("cannot publish to the event bus: {e}");
+                }
+                dropped += 1;
+            }
+        }
+    }
+}
+
+/// Receives other instances' events until the state goes, resubscribing
+/// after any loss of the connection.
+pub async fn subscribe_loop(cluster: Arc<Cluster>, state: Weak<AppState>) {
+    let channel = cluster.channel();
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        if state.strong_count() == 0 {
+            return;
+        }
+        let subscribed = async {
+            let mut pubsub = cluster.client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        let pubsub = match tokio::time::timeout(super::REDIS_TIMEOUT, subscribed).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                log::debug!("event bus: cannot subscribe: {e}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+            Err(_) => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        };
+        log::info!("event bus subscribed ({channel})");
+        cluster
+            .subscribed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        backoff = Duration::from_millis(100);
+        let mut messages = pubsub.into_on_message();
+        while let Some(msg) = messages.next().await {
+            let Some(state) = state.upgrade() else { return };
+            let Some((header, frame)) = parse(msg.get_payload_bytes()) else {
+                log::warn!("event bus: ignoring a malformed message");
+                continue;
+            };
+            if header.from != cluster.instance {
+                deliver(&state, header.route, frame);
+            }
+        }
+        cluster
+            .subscribed
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        log::warn!("event bus connection lost; resubscribing");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_carries_its_route_and_the_frame_untouched() {
+        let frame = r#"{"type":"chat","data":{"chat":{"text":"a\nb"}}}"#;
+        let route = Route::Room {
+            room: "r1".into(),
+            seq: Some(7),
+            parties: None,
+            except_user: None,
+        };
+        let Message(text) = Message::new("i1", route, frame);
+        let (header, got) = parse(text.as_bytes()).unwrap();
+        assert_eq!(header.from, "i1");
+        assert_eq!(&*got, frame);
+        assert!(matches!(header.route, Route::Room { seq: Some(7), .. }));
+    }
+}

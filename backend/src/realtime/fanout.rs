@@ -1,0 +1,183 @@
+//! Sending events and reading presence, on one instance or several.
+//!
+//! Every event goes to this instance's sockets at once through the hub; with
+//! a cluster it is also published for the other instances. Presence is read
+//! from the hub on a single instance and from Redis in a cluster.
+
+use std::collections::HashMap;
+
+use crate::api::UserResponse;
+use crate::cluster::Route;
+use crate::db::users;
+use crate::error::AppResult;
+use crate::realtime::hub::{ConnId, Outbound};
+use crate::state::AppState;
+
+impl AppState {
+    fn publish(&self, route: impl FnOnce() -> Route, out: &Outbound) {
+        if let Some(cluster) = &self.cluster {
+            cluster.publish(route(), &out.frame);
+        }
+    }
+
+    /// To every socket in the room; a whisper only to its two parties.
+    pub fn to_room(&self, room: &str, out: &Outbound, parties: Option<[&str; 2]>) {
+        self.hub.to_room(room, out, parties);
+        self.publish(
+            || Route::Room {
+                room: room.to_owned(),
+                seq: out.chat.as_ref().map(|(_, seq)| *seq),
+                parties: parties.map(|[a, b]| [a.to_owned(), b.to_owned()]),
+                except_user: None,
+            },
+            out,
+        );
+    }
+
+    /// To every socket in the room but the user's own.
+    pub fn to_room_except_user(&self, room: &str, user_id: &str, out: &Outbound) {
+        self.hub.to_room_except_user(room, user_id, out);
+        self.publish(
+            || Route::Room {
+                room: room.to_owned(),
+                seq: None,
+                parties: None,
+                except_user: Some(user_id.to_owned()),
+            },
+            out,
+        );
+    }
+
+    /// To every socket in the room but `conn` (which is on this instance).
+    pub fn to_room_except_conn(&self, room: &str, conn: ConnId, out: &Outbound) {
+        self.hub.to_room_except_conn(room, conn, out);
+        self.publish(
+            || Route::Room {
+                room: room.to_owned(),
+                seq: None,
+                parties: None,
+                except_user: None,
+            },
+            out,
+        );
+    }
+
+    pub fn to_lobby(&self, out: &Outbound) {
+        self.hub.to_lobby(out);
+        self.publish(|| Route::Lobby, out);
+    }
+
+    /// The user's sockets in the room, everywhere, get `out` and leave it.
+    pub fn kick_sockets(&self, room: &str, user_id: &str, out: &Outbound) {
+        self.hub.kick(room, user_id, out);
+        self.publish(
+            || Route::Kick {
+                room: room.to_owned(),
+                user: user_id.to_owned(),
+            },
+            out,
+        );
+    }
+
+    /// The room's sockets, everywhere, and the lobby get `out` (room_deleted).
+    pub fn room_deleted_everywhere(&self, room: &str, out: &Outbound) {
+        self.hub.remove_room(room, out);
+        self.hub.to_lobby(out);
+        self.publish(
+            || Route::RoomDeleted {
+                room: room.to_owned(),
+            },
+            out,
+        );
+    }
+
+    /// Members in the room now, counted in users on every instance.
+    pub async fn member_count(&self, room: &str) -> usize {
+        self.member_counts(&[room]).await.pop().unwrap_or(0)
+    }
+
+    /// [`Self::member_count`] for many rooms in one round trip. These counts
+    /// are for display: while Redis is unreachable they are this
+    /// instance's own, so room listings keep working.
+    pub async fn member_counts(&self, rooms: &[&str]) -> Vec<usize> {
+        let local = || rooms.iter().map(|r| self.hub.member_count(r)).collect();
+        match &self.cluster {
+            None => local(),
+            Some(cluster) => cluster.counts(rooms).await.unwrap_or_else(|e| {
+                log::debug!("member counts from this instance only: {e}");
+                local()
+            }),
+        }
+    }
+
+    /// Members in the order they arrived.
+    pub async fn members(&self, room: &str) -> AppResult<Vec<UserResponse>> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(self.hub.members(room));
+        };
+        let ids = cluster.members(room).await?;
+        self.users_in_order(ids).await
+    }
+
+    /// Users by id, in the order given (ids with no row get a default name).
+    pub async fn users_in_order(&self, ids: Vec<String>) -> AppResult<Vec<UserResponse>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.db
+            .run(move |conn| {
+                let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                let rows: HashMap<String, UserResponse> = users::find_many(conn, &refs)?
+                    .iter()
+                    .map(|u| (u.id.clone(), UserResponse::from_row(u)))
+                    .collect();
+                Ok(ids
+                    .iter()
+                    .map(|id| {
+                        rows.get(id)
+                            .cloned()
+                            .unwrap_or_else(|| UserResponse::new(id, None))
+                    })
+                    .collect())
+            })
+            .await
+    }
+
+    pub async fn is_member(&self, room: &str, user_id: &str) -> AppResult<bool> {
+        match &self.cluster {
+            None => Ok(self.hub.is_member(room, user_id)),
+            Some(cluster) => cluster.is_member(room, user_id).await,
+        }
+    }
+
+    /// Whether `user_id` could take a seat now (or holds one).
+    pub async fn has_seat_for(
+        &self,
+        room: &str,
+        user_id: &str,
+        capacity: usize,
+    ) -> AppResult<bool> {
+        match &self.cluster {
+            None => Ok(self.hub.has_seat_for(room, user_id, capacity)),
+            Some(cluster) => Ok(cluster.is_member(room, user_id).await?
+                || cluster.counts(&[room]).await?.first().copied().unwrap_or(0) < capacity),
+        }
+    }
+
+    /// The longest-present member other than `except`.
+    pub async fn longest_present_except(
+        &self,
+        room: &str,
+        except: &str,
+    ) -> AppResult<Option<UserResponse>> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(self.hub.longest_present_except(room, except));
+        };
+        let next = cluster
+            .members(room)
+            .await?
+            .into_iter()
+            .find(|id| id != except);
+        Ok(self.users_in_order(next.into_iter().collect()).await?.pop())
+    }
+}
