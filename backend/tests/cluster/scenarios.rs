@@ -270,13 +270,25 @@ async fn after_kill_9_clients_resume_elsewhere_and_presence_heals() {
         || async { room_json(&survivor, &poster, &room).await["member_count"] == 2 },
     )
     .await;
-    let history = survivor.as_user(&poster).history(&room, "?limit=200").await;
-    let left: Vec<&Value> = history.body["chats"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["event"] == "left")
-        .collect();
+    // The departure is announced (by whichever instance's sweep found it).
+    let departures = || async {
+        let history = survivor.as_user(&poster).history(&room, "?limit=200").await;
+        history.body["chats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["event"] == "left")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    eventually(
+        Duration::from_secs(5),
+        "the departure is announced",
+        || async { !departures().await.is_empty() },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let left = departures().await;
     assert_eq!(left.len(), 1, "one departure: {left:?}");
     assert_eq!(left[0]["subject"]["id"], leaver_id.as_str());
 }
@@ -309,7 +321,10 @@ async fn redis_stopped_and_restarted_loses_nothing() {
         .await;
     }
     // HTTP keeps working; the chat is committed though Bob is not told yet.
+    // Seats cannot be checked, so a join is refused as unavailable.
     assert_eq!(alice.get("/api/rooms").await.status, 200);
+    let other = alice.public_room().await;
+    assert_eq!(a.try_join(&other).await, "unavailable");
     let during = alice.say(&room, "during").await;
     assert_eq!(during.status, 201, "{}", during.body);
 
@@ -424,4 +439,57 @@ async fn gifs_and_kicks_work_across_instances() {
     let mut again = one.as_user(&guest).ws().await;
     assert_eq!(again.try_join(&room).await, "banned");
     assert_eq!(room_json(&two, &owner, &room).await["member_count"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leave_grace_and_owner_hand_over_span_instances() {
+    let Some(cluster) = Cluster::new(&[]) else {
+        return;
+    };
+    let (one, two) = tokio::join!(cluster.instance(), cluster.instance());
+    let (owner, heir, late) = (one.user(), two.user(), one.user());
+    let heir_id = heir.id().await;
+    let room = owner.public_room().await;
+    let mut o = owner.ws().await;
+    o.join(&room).await;
+    let mut h = heir.ws().await;
+    h.join(&room).await;
+    let mut l = late.ws().await;
+    l.join(&room).await;
+
+    // The heir has a second tab on the other instance; closing one is not a leave.
+    let mut h2 = one.as_user(&heir).ws().await;
+    h2.join(&room).await;
+    drop(h);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(room_json(&one, &owner, &room).await["member_count"], 3);
+
+    // The owner goes; after the grace the longest-present member owns the room.
+    drop(o);
+    eventually(Duration::from_secs(10), "ownership handed over", || async {
+        let (a, b) = (
+            room_json(&one, &late, &room).await,
+            room_json(&two, &late, &room).await,
+        );
+        a["owner"]["id"] == heir_id.as_str() && b["owner"]["id"] == heir_id.as_str()
+    })
+    .await;
+    assert_eq!(room_json(&two, &late, &room).await["member_count"], 2);
+    let events = || async {
+        let history = two.as_user(&late).history(&room, "").await;
+        history.body["chats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["event"].as_str().map(str::to_owned))
+            .collect::<Vec<String>>()
+    };
+    let expected = ["joined", "joined", "joined", "left", "owner_changed"];
+    eventually(
+        Duration::from_secs(5),
+        "the hand-over is announced",
+        || async { events().await.len() >= expected.len() },
+    )
+    .await;
+    assert_eq!(events().await, expected);
 }
