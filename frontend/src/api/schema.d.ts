@@ -256,7 +256,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers. */
+        /** Readiness: the database answers, and with several instances, Redis too. */
         get: operations["get_readyz"];
         put?: never;
         post?: never;
@@ -1510,7 +1510,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthResponse"];
                 };
             };
-            /** @description `unavailable`: the database does not answer */
+            /** @description `unavailable`: the database (or Redis) does not answer */
             503: {
                 headers: {
                     [name: string]: unknown;
