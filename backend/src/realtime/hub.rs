@@ -516,6 +516,24 @@ mod tests {
     }
 
     #[test]
+    fn others_learn_only_the_seq_of_a_whisper() {
+        let hub = Hub::new(8);
+        let mut a = hub.connect(user("a"));
+        let mut c = hub.connect(user("c"));
+        hub.join(a.id, "r", 10).unwrap();
+        hub.join(c.id, "r", 10).unwrap();
+        let whisper = Outbound {
+            frame: ByteString::from_static("psst"),
+            chat: Some((std::sync::Arc::from("r"), 7)),
+        };
+        hub.to_room("r", &whisper, Some(["a", "b"]));
+        assert_eq!(&*a.rx.try_recv().unwrap().frame, "psst");
+        let marker = c.rx.try_recv().unwrap();
+        assert!(marker.frame.is_empty(), "no text for a non-party");
+        assert_eq!(marker.chat.unwrap().1, 7);
+    }
+
+    #[test]
     fn last_connection_leaving_starts_the_grace() {
         let hub = Hub::new(8);
         let a1 = hub.connect(user("a"));
