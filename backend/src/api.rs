@@ -31,10 +31,11 @@ pub struct UserResponse {
 
 impl UserResponse {
     pub fn new(id: &str, nickname: Option<&str>) -> Self {
+        let color = color_for(id);
         Self {
             id: id.to_owned(),
-            name: display_name(id, nickname),
-            color: color_for(id),
+            name: display_name(nickname, &color),
+            color,
         }
     }
 
@@ -194,9 +195,10 @@ impl ChatResponse {
             .collect();
         user_ids.sort_unstable();
         user_ids.dedup();
-        let users: HashMap<String, User> = users::find_many(conn, &user_ids)?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
+        // Each user's response (and colour) is built once, then cloned per chat.
+        let users: HashMap<String, UserResponse> = users::find_many(conn, &user_ids)?
+            .iter()
+            .map(|u| (u.id.clone(), UserResponse::from_row(u)))
             .collect();
         let files: Vec<&str> = rows.iter().filter_map(|c| c.gif_file.as_deref()).collect();
         let gifs: HashMap<String, Gif> = gifs::find_many(conn, &files)?
@@ -207,7 +209,8 @@ impl ChatResponse {
             id.as_deref().map(|id| {
                 users
                     .get(id)
-                    .map_or_else(|| UserResponse::new(id, None), UserResponse::from_row)
+                    .cloned()
+                    .unwrap_or_else(|| UserResponse::new(id, None))
             })
         };
         Ok(rows

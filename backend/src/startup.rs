@@ -76,6 +76,7 @@ impl Application {
             limits: RateLimits::new(&settings),
             hub: Hub::new(settings.ws_queue),
             room_locks: Mutex::default(),
+            recent: Default::default(),
             appender: std::sync::OnceLock::new(),
             settings,
             db,

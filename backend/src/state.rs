@@ -25,6 +25,8 @@ pub struct AppState {
     /// Several instances: the event bus and shared presence. `None` for a
     /// single instance, where the hub alone holds presence.
     pub cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
+    /// The latest chats of active rooms, for the latest page of history.
+    pub recent: crate::realtime::recent::Recent,
     /// Group commit for text chats; set once the state exists.
     pub appender: std::sync::OnceLock<Appender>,
 }

@@ -7,13 +7,14 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::Cluster;
-use crate::realtime::hub::Outbound;
+use crate::realtime::hub::{chat_json_of_frame, Outbound};
 use crate::state::AppState;
 
 /// Events waiting to be published (Redis slow or away).
@@ -46,6 +47,8 @@ pub enum Route {
     RoomDeleted {
         room: String,
     },
+    /// A user's name changed: cached chats that show it are stale.
+    Renamed,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -87,6 +90,13 @@ fn deliver(state: &AppState, route: Route, frame: ByteString) {
             parties,
             except_user,
         } => {
+            if let Some(seq) = seq {
+                if let Some(json) = chat_json_of_frame(&frame) {
+                    let parties = parties.as_ref().map(|[a, b]| [a.as_str(), b.as_str()]);
+                    let json = Bytes::copy_from_slice(json.as_bytes());
+                    state.recent.record(&room, seq, parties, json);
+                }
+            }
             let out = Outbound {
                 frame,
                 chat: seq.map(|s| (Arc::from(room.as_str()), s)),
@@ -105,7 +115,9 @@ fn deliver(state: &AppState, route: Route, frame: ByteString) {
             let out = Outbound { frame, chat: None };
             hub.remove_room(&room, &out);
             hub.to_lobby(&out);
+            state.recent.forget_room(&room);
         }
+        Route::Renamed => state.recent.clear(),
     }
 }
 

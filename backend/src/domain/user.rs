@@ -15,11 +15,9 @@ pub fn color_for(user_id: &str) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
-/// The name shown for a user: their nickname, else their colour.
-pub fn display_name(user_id: &str, nickname: Option<&str>) -> String {
-    nickname
-        .map(str::to_owned)
-        .unwrap_or_else(|| color_for(user_id))
+/// The name shown for a user: their nickname, else their colour (`color_for`).
+pub fn display_name(nickname: Option<&str>, color: &str) -> String {
+    nickname.unwrap_or(color).to_owned()
 }
 
 fn hsl_to_rgb(h: f64, s: f64, l: f64) -> (u8, u8, u8) {
@@ -64,7 +62,7 @@ mod tests {
 
     #[test]
     fn default_name_is_the_colour() {
-        assert_eq!(display_name("x", None), color_for("x"));
-        assert_eq!(display_name("x", Some("kim")), "kim");
+        assert_eq!(display_name(None, &color_for("x")), color_for("x"));
+        assert_eq!(display_name(Some("kim"), &color_for("x")), "kim");
     }
 }

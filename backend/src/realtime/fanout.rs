@@ -91,6 +91,15 @@ impl AppState {
         );
     }
 
+    /// A user's name changed: every instance forgets the chats it keeps for
+    /// history, which show names as they were.
+    pub fn names_changed(&self) {
+        self.recent.clear();
+        if let Some(cluster) = &self.cluster {
+            cluster.publish(Route::Renamed, "");
+        }
+    }
+
     /// Members in the room now, counted in users on every instance.
     pub async fn member_count(&self, room: &str) -> usize {
         self.member_counts(&[room]).await.pop().unwrap_or(0)

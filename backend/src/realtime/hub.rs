@@ -37,13 +37,37 @@ impl Outbound {
 
     /// A chat, marked with its room and seq.
     pub fn chat(chat: ChatResponse) -> Self {
-        let marker = (std::sync::Arc::from(chat.room_id.as_str()), chat.seq);
+        Self::chat_json(&chat.room_id, chat.seq, &chat_json(&chat))
+    }
+
+    /// A chat already serialized by [`chat_json`].
+    pub fn chat_json(room: &str, seq: i64, json: &[u8]) -> Self {
+        let mut frame = Vec::with_capacity(CHAT_FRAME_PREFIX.len() + json.len() + 2);
+        frame.extend_from_slice(CHAT_FRAME_PREFIX.as_bytes());
+        frame.extend_from_slice(json);
+        frame.extend_from_slice(b"}}");
         Self {
-            frame: ServerEnvelope::Chat { chat }.frame(),
-            chat: Some(marker),
+            frame: ByteString::try_from(bytes::Bytes::from(frame))
+                .expect("serde_json output is UTF-8"),
+            chat: Some((std::sync::Arc::from(room), seq)),
         }
     }
 }
+
+/// How every chat frame starts: the chat's own JSON follows, then `}}`.
+pub const CHAT_FRAME_PREFIX: &str = r#"{"type":"chat","data":{"chat":"#;
+
+/// A chat as JSON, serialized once for its frame and for the history cache.
+pub fn chat_json(chat: &ChatResponse) -> bytes::Bytes {
+    bytes::Bytes::from(serde_json::to_vec(chat).expect("chats are plain data"))
+}
+
+/// The chat JSON inside a chat frame.
+pub fn chat_json_of_frame(frame: &str) -> Option<&str> {
+    frame.strip_prefix(CHAT_FRAME_PREFIX)?.strip_suffix("}}")
+}
+
+impl Outbound {}
 
 /// Why the hub closes a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -513,6 +537,32 @@ mod tests {
         hub.to_room("r", &out("psst"), Some(["a", "b"]));
         let got: Vec<bool> = regs.iter_mut().map(|r| r.rx.try_recv().is_ok()).collect();
         assert_eq!(got, [true, true, true, false]);
+    }
+
+    #[test]
+    fn a_chat_frame_is_the_envelope_serde_would_write() {
+        let chat = ChatResponse {
+            id: 9,
+            room_id: "r".into(),
+            seq: 3,
+            kind: crate::api::ChatKind::Text,
+            user: Some(user("a")),
+            text: Some("hi \"there\"\n".into()),
+            gif: None,
+            to: None,
+            event: None,
+            subject: None,
+            created_at: 1_764_000_000_123,
+        };
+        let built = Outbound::chat(chat.clone());
+        assert_eq!(
+            built.frame,
+            ServerEnvelope::Chat { chat: chat.clone() }.frame()
+        );
+        assert_eq!(
+            chat_json_of_frame(&built.frame).unwrap().as_bytes(),
+            &chat_json(&chat)[..]
+        );
     }
 
     #[test]

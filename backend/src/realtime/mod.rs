@@ -5,5 +5,6 @@ pub mod append;
 pub mod envelope;
 pub mod fanout;
 pub mod hub;
+pub mod recent;
 pub mod service;
 pub mod socket;

@@ -35,12 +35,15 @@ impl AppState {
         Ok(chat)
     }
 
+    /// Sends a committed chat to the room and keeps it for history reads.
     pub(crate) fn publish_chat(&self, chat: &ChatResponse) {
-        let out = Outbound::chat(chat.clone());
+        let json = crate::realtime::hub::chat_json(chat);
+        let out = Outbound::chat_json(&chat.room_id, chat.seq, &json);
         let parties = match (&chat.user, &chat.to) {
             (Some(from), Some(to)) => Some([from.id.as_str(), to.id.as_str()]),
             _ => None,
         };
+        self.recent.record(&chat.room_id, chat.seq, parties, json);
         self.to_room(&chat.room_id, &out, parties);
     }
 
@@ -73,6 +76,7 @@ impl AppState {
         });
         self.room_deleted_everywhere(room_id, &out);
         self.forget_room_lock(room_id);
+        self.recent.forget_room(room_id);
         if let Some(cluster) = self.cluster.clone() {
             let room = room_id.to_owned();
             tokio::spawn(async move {

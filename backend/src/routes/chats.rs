@@ -1,4 +1,4 @@
-use actix_web::web::{Data, Json, Path, Query};
+use actix_web::web::{Data, Path, Query};
 use actix_web::{get, post, HttpResponse};
 
 use crate::api::{ChatEnvelope, ChatResponse, ChatsPage, ChatsQuery, PageMeta, PostChatRequest};
@@ -11,6 +11,7 @@ use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::identity::Identity;
 use crate::realtime::append::TextPost;
+use crate::realtime::recent::Hit;
 use crate::routes::rooms::{ensure_can_read, find_readable_room};
 use crate::state::AppState;
 
@@ -37,6 +38,12 @@ fn page_query(q: &ChatsQuery) -> AppResult<PageQuery> {
     })
 }
 
+/// A page of history, from the database or from the latest chats in memory.
+enum Page {
+    Loaded(ChatsPage),
+    Cached(Hit),
+}
+
 /// A room's history, in ascending `seq`. Without a cursor: the latest `limit`
 /// chats. Whispers appear only to their two parties.
 #[utoipa::path(
@@ -57,21 +64,36 @@ pub async fn list_chats(
     me: Identity,
     id: Path<String>,
     query: Query<ChatsQuery>,
-) -> AppResult<Json<ChatsPage>> {
+) -> AppResult<HttpResponse> {
     let q = page_query(&query)?;
+    let latest = q.before_seq.is_none() && q.after_seq.is_none();
+    let st = state.clone();
     let page = state
         .db
         .run(move |conn| {
-            find_readable_room(conn, &id, &me.user_id)?;
+            let (room, _) = find_readable_room(conn, &id, &me.user_id)?;
+            if latest {
+                let hit = st
+                    .recent
+                    .latest(&id, &me.user_id, room.last_seq, q.limit as usize);
+                if let Some(hit) = hit {
+                    return Ok(Page::Cached(hit));
+                }
+            }
             let (rows, has_more) = chats::page(conn, &id, &me.user_id, q, None)?;
             let chats = ChatResponse::load_all(conn, &rows)?;
-            Ok(ChatsPage {
+            Ok(Page::Loaded(ChatsPage {
                 chats,
                 meta: PageMeta { has_more },
-            })
+            }))
         })
         .await?;
-    Ok(Json(page))
+    Ok(match page {
+        Page::Loaded(page) => HttpResponse::Ok().json(page),
+        Page::Cached(cached) => HttpResponse::Ok()
+            .content_type(mime::APPLICATION_JSON)
+            .body(cached.body()),
+    })
 }
 
 /// Checks that a whisper's recipient exists, is not the sender, and may read the room.

@@ -59,6 +59,7 @@ pub async fn update_me(
         .db
         .write(move |conn| Ok(users::set_nickname(conn, &me.user_id, nickname.as_str())?))
         .await?;
+    state.names_changed();
     Ok(Json(UserEnvelope {
         user: UserResponse::from_row(&user),
     }))

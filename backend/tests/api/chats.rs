@@ -142,6 +142,32 @@ on_both_databases! {
         assert!(carols.contains("public again"));
     }
 
+    async fn the_latest_page_is_the_same_whether_cached_or_read(app) {
+        let (alice, bob, carol) = (app.user(), app.user(), app.user());
+        let id = alice.public_room().await;
+        let bob_id = bob.id().await;
+        for i in 0..30 {
+            alice.say(&id, &format!("a{i}")).await;
+            bob.say(&id, &format!("b{i}")).await;
+            if i % 7 == 0 {
+                let res = alice.post(&format!("/api/rooms/{id}/chats"), json!({"text": format!("w{i}"), "to": bob_id})).await;
+                assert_eq!(res.status, 201);
+            }
+        }
+        let last = alice.say(&id, "last").await.body["chat"]["seq"].as_i64().unwrap();
+        for (who, limit) in [(&alice, 50), (&bob, 7), (&carol, 200), (&carol, 1)] {
+            // `before_seq` past the end always reads the database.
+            let latest = who.history(&id, &format!("?limit={limit}")).await;
+            let read = who.history(&id, &format!("?limit={limit}&before_seq={}", last + 1)).await;
+            assert_eq!(latest.status, 200);
+            assert_eq!(latest.body, read.body, "limit {limit}");
+        }
+        // A new nickname shows in history at once.
+        alice.patch("/api/me", json!({"nickname": "alice2"})).await;
+        let page = carol.history(&id, "?limit=1").await;
+        assert_eq!(page.body["chats"][0]["user"]["name"], "alice2");
+    }
+
     async fn a_whisper_needs_a_recipient_who_can_read_the_room(app) {
         let alice = app.user();
         let outsider = app.user();

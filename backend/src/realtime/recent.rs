@@ -1,0 +1,228 @@
+//! The latest chats of active rooms, as the JSON they are sent as, so the
+//! most-read page of history (the latest one, as a room opens) needs no
+//! chat, user or GIF query.
+//!
+//! Each room's tail is a run of consecutive seqs, fed by every chat this
+//! instance publishes or receives from other instances, always after it was
+//! committed. A tail is only trusted when it reaches the room's `last_seq`
+//! as just read from the database, so a tail that missed a chat (a lost
+//! bus message) is never served; the database answers instead, and the next
+//! chat that does not follow on starts the tail afresh.
+//!
+//! Chats embed their authors' names, so a nickname change clears every tail
+//! (on every instance).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+
+/// Chats kept per room: enough for the default page and more.
+const PER_ROOM: usize = 128;
+/// Rooms kept; the one written to longest ago goes first.
+const ROOMS: usize = 256;
+
+struct Entry {
+    seq: i64,
+    /// A whisper's two parties; everyone may see the others.
+    parties: Option<[Box<str>; 2]>,
+    json: Bytes,
+}
+
+struct Tail {
+    chats: VecDeque<Entry>,
+    touched: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    rooms: HashMap<String, Tail>,
+    clock: u64,
+}
+
+#[derive(Default)]
+pub struct Recent {
+    inner: Mutex<Inner>,
+}
+
+/// A page served from memory: chats' JSON in ascending seq.
+pub struct Hit {
+    pub chats: Vec<Bytes>,
+    pub has_more: bool,
+}
+
+impl Hit {
+    /// The body `GET /rooms/{id}/chats` answers with (`ChatsPage`).
+    pub fn body(&self) -> Bytes {
+        let size = self.chats.iter().map(|c| c.len() + 1).sum::<usize>() + 48;
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(b"{\"chats\":[");
+        for (i, chat) in self.chats.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(chat);
+        }
+        out.extend_from_slice(if self.has_more {
+            b"],\"meta\":{\"has_more\":true}}"
+        } else {
+            b"],\"meta\":{\"has_more\":false}}"
+        });
+        Bytes::from(out)
+    }
+}
+
+impl Recent {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a committed chat.
+    pub fn record(&self, room: &str, seq: i64, parties: Option<[&str; 2]>, json: Bytes) {
+        let entry = Entry {
+            seq,
+            parties: parties.map(|[a, b]| [a.into(), b.into()]),
+            json,
+        };
+        let mut inner = self.lock();
+        inner.clock += 1;
+        let touched = inner.clock;
+        if let Some(tail) = inner.rooms.get_mut(room) {
+            tail.touched = touched;
+            match tail.chats.back().map(|e| e.seq) {
+                Some(last) if seq <= last => {}
+                Some(last) if seq == last + 1 => {
+                    if tail.chats.len() == PER_ROOM {
+                        tail.chats.pop_front();
+                    }
+                    tail.chats.push_back(entry);
+                }
+                _ => {
+                    tail.chats.clear();
+                    tail.chats.push_back(entry);
+                }
+            }
+            return;
+        }
+        if inner.rooms.len() >= ROOMS {
+            let oldest = inner
+                .rooms
+                .iter()
+                .min_by_key(|(_, t)| t.touched)
+                .map(|(r, _)| r.clone());
+            if let Some(oldest) = oldest {
+                inner.rooms.remove(&oldest);
+            }
+        }
+        inner.rooms.insert(
+            room.to_owned(),
+            Tail {
+                chats: VecDeque::from([entry]),
+                touched,
+            },
+        );
+    }
+
+    /// The latest `limit` chats `viewer` may see, if the tail reaches the
+    /// room's `last_seq` and holds enough of them (or the whole room).
+    pub fn latest(&self, room: &str, viewer: &str, last_seq: i64, limit: usize) -> Option<Hit> {
+        let inner = self.lock();
+        let tail = inner.rooms.get(room)?;
+        if tail.chats.back()?.seq < last_seq {
+            return None;
+        }
+        let mut picked: Vec<Bytes> = Vec::with_capacity(limit);
+        for entry in tail.chats.iter().rev() {
+            let visible = entry
+                .parties
+                .as_ref()
+                .is_none_or(|p| p.iter().any(|u| &**u == viewer));
+            if !visible {
+                continue;
+            }
+            if picked.len() == limit {
+                picked.reverse();
+                return Some(Hit {
+                    chats: picked,
+                    has_more: true,
+                });
+            }
+            picked.push(entry.json.clone());
+        }
+        // The tail ran out: only an answer if it starts at the room's first chat.
+        (tail.chats.front()?.seq == 1).then(|| {
+            picked.reverse();
+            Hit {
+                chats: picked,
+                has_more: false,
+            }
+        })
+    }
+
+    pub fn forget_room(&self, room: &str) {
+        self.lock().rooms.remove(room);
+    }
+
+    /// Forgets everything (a user's name changed).
+    pub fn clear(&self) {
+        self.lock().rooms.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chat(recent: &Recent, seq: i64, parties: Option<[&str; 2]>) {
+        recent.record("r", seq, parties, Bytes::from(format!("{{\"seq\":{seq}}}")));
+    }
+
+    fn seqs(hit: &Hit) -> String {
+        let parts: Vec<String> = hit
+            .chats
+            .iter()
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect();
+        parts.join(",")
+    }
+
+    #[test]
+    fn serves_the_latest_page_only_when_it_is_complete() {
+        let recent = Recent::default();
+        for seq in 1..=5 {
+            chat(&recent, seq, None);
+        }
+        let hit = recent.latest("r", "v", 5, 3).unwrap();
+        assert_eq!(seqs(&hit), r#"{"seq":3},{"seq":4},{"seq":5}"#);
+        assert!(hit.has_more);
+        let all = recent.latest("r", "v", 5, 10).unwrap();
+        assert!(!all.has_more);
+        assert_eq!(
+            String::from_utf8(all.body().to_vec()).unwrap(),
+            r#"{"chats":[{"seq":1},{"seq":2},{"seq":3},{"seq":4},{"seq":5}],"meta":{"has_more":false}}"#
+        );
+        assert!(
+            recent.latest("r", "v", 6, 3).is_none(),
+            "the database knows a newer chat"
+        );
+    }
+
+    #[test]
+    fn a_gap_restarts_the_tail_and_whispers_stay_private() {
+        let recent = Recent::default();
+        chat(&recent, 1, None);
+        chat(&recent, 2, Some(["a", "b"]));
+        chat(&recent, 3, None);
+        let seen_by_c = recent.latest("r", "c", 3, 10).unwrap();
+        assert_eq!(seqs(&seen_by_c), r#"{"seq":1},{"seq":3}"#);
+        let seen_by_b = recent.latest("r", "b", 3, 10).unwrap();
+        assert_eq!(seen_by_b.chats.len(), 3);
+        chat(&recent, 5, None);
+        assert!(recent.latest("r", "c", 5, 10).is_none(), "seq 4 was missed");
+        chat(&recent, 4, None);
+        assert!(
+            recent.latest("r", "c", 5, 10).is_none(),
+            "late chats are not spliced in"
+        );
+    }
+}
