@@ -9,6 +9,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use bytestring::ByteString;
 use tokio::sync::{mpsc, oneshot};
 
@@ -92,10 +94,13 @@ struct Conn {
 #[derive(Default)]
 struct Inner {
     next_id: ConnId,
-    conns: HashMap<ConnId, Conn>,
+    // Fx hashing: every delivery looks its connection up, and the keys are
+    // ids this process hands out, or room ids checked against the database
+    // before they are inserted, never raw client input.
+    conns: FxHashMap<ConnId, Conn>,
     /// Every connection that receives a room's events, members and watchers.
-    rooms: HashMap<String, HashSet<ConnId>>,
-    lobby: HashSet<ConnId>,
+    rooms: FxHashMap<String, FxHashSet<ConnId>>,
+    lobby: FxHashSet<ConnId>,
     membership: Membership,
     /// Member details for each user in membership.
     users: HashMap<String, UserResponse>,

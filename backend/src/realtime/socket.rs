@@ -6,7 +6,6 @@
 //! 4008 too slow: the outbound queue (`WS_QUEUE` frames) filled up because
 //! the client was not reading.
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,26 @@ use crate::realtime::hub::{ConnId, Eviction, Registration};
 use crate::realtime::service;
 use crate::state::AppState;
 
+#[derive(Default)]
+struct LastSent(Vec<(Box<str>, i64)>);
+
+impl LastSent {
+    fn get(&self, room: &str) -> Option<i64> {
+        self.0.iter().find(|(r, _)| &**r == room).map(|(_, s)| *s)
+    }
+
+    fn set(&mut self, room: &str, seq: i64) {
+        match self.0.iter_mut().find(|(r, _)| &**r == room) {
+            Some((_, s)) => *s = seq,
+            None => self.0.push((room.into(), seq)),
+        }
+    }
+
+    fn remove(&mut self, room: &str) {
+        self.0.retain(|(r, _)| &**r != room);
+    }
+}
+
 /// Close code for a client that does not read fast enough.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 
@@ -32,8 +51,10 @@ struct Connection {
     id: ConnId,
     user: UserResponse,
     session: Session,
-    /// The highest chat seq sent per room, to drop live copies of replayed chats.
-    last_sent: HashMap<String, i64>,
+    /// The highest chat seq sent per room, to drop live copies of replayed
+    /// chats and to notice missed ones. A socket is in a few rooms at most,
+    /// so a list beats hashing the room id on every delivery.
+    last_sent: LastSent,
     limiter: Option<DefaultDirectRateLimiter>,
 }
 
@@ -67,7 +88,7 @@ pub async fn run(
         id,
         user,
         session,
-        last_sent: HashMap::new(),
+        last_sent: LastSent::default(),
         limiter,
     };
 
@@ -114,17 +135,12 @@ impl Connection {
                 out = rx.recv() => {
                     let out = out?;
                     if let Some((room, seq)) = &out.chat {
-                        match self.last_sent.get(&**room).copied() {
+                        match self.last_sent.get(room) {
                             Some(last) if last >= *seq => continue,
                             Some(last) if *seq > last + 1 => self.fill_gap(room, last, *seq).await.ok()?,
                             _ => {}
                         }
-                        match self.last_sent.get_mut(&**room) {
-                            Some(last) => *last = *seq,
-                            None => {
-                                self.last_sent.insert(room.to_string(), *seq);
-                            }
-                        }
+                        self.last_sent.set(room, *seq);
                     }
                     // A seq marker (someone else's whisper) has no frame.
                     if !out.frame.is_empty() {
@@ -238,7 +254,7 @@ impl Connection {
                             self.send(ServerEnvelope::Chat { chat }, None).await?;
                         }
                         if since_seq.is_some() {
-                            self.last_sent.insert(room_id, last);
+                            self.last_sent.set(&room_id, last);
                         }
                         self.send(ServerEnvelope::Ack {}, reference).await
                     }
