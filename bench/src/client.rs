@@ -35,6 +35,9 @@ fn chat_number(frame: &str) -> Option<u64> {
 pub struct Target {
     pub kind: Kind,
     pub base: String,
+    /// Where every other member connects: a second instance in a cluster,
+    /// else the same server.
+    pub second_base: String,
     pub http: reqwest::Client,
 }
 
@@ -59,7 +62,7 @@ pub fn fresh_ip() -> Ipv4Addr {
 }
 
 impl Target {
-    pub fn new(kind: Kind, port: u16) -> Self {
+    pub fn new(kind: Kind, port: u16, second_port: u16) -> Self {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(256)
             .build()
@@ -67,13 +70,22 @@ impl Target {
         Self {
             kind,
             base: format!("http://127.0.0.1:{port}"),
+            second_base: format!("http://127.0.0.1:{second_port}"),
             http,
+        }
+    }
+
+    /// The same people and rooms, through the second instance.
+    pub fn second(&self) -> Self {
+        Self {
+            base: self.second_base.clone(),
+            ..self.clone()
         }
     }
 
     pub async fn person(&self) -> anyhow::Result<Person> {
         let path = match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres => "/api/me",
+            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => "/api/me",
             Kind::Peer => "/room",
             Kind::Ceiling => return Ok(Person::default()),
         };
@@ -91,7 +103,7 @@ impl Target {
     pub async fn create_room(&self, who: &Person, title: &str, max: u32) -> anyhow::Result<String> {
         static CEILING_ROOMS: AtomicUsize = AtomicUsize::new(0);
         let (path, body) = match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres => {
+            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
                 ("/api/rooms", json!({"title": title, "max_members": max}))
             }
             Kind::Peer => ("/room", json!({"title": title, "max": max})),
@@ -122,7 +134,7 @@ impl Target {
     /// Posts one chat; true when the server accepted it.
     pub async fn post(&self, who: &Person, room: &str, text: &str) -> bool {
         let req = match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres => self
+            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => self
                 .http
                 .post(format!("{}/api/rooms/{room}/chats", self.base))
                 .json(&json!({ "text": text })),
@@ -147,7 +159,9 @@ impl Target {
 
     pub fn list_path(&self) -> Option<String> {
         match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres => Some("/api/rooms".into()),
+            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
+                Some("/api/rooms".into())
+            }
             Kind::Peer => Some("/room".into()),
             Kind::Ceiling => None,
         }
@@ -155,7 +169,7 @@ impl Target {
 
     pub fn history_path(&self, room: &str) -> Option<String> {
         match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres => {
+            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
                 Some(format!("/api/rooms/{room}/chats?limit=50"))
             }
             Kind::Peer => Some(format!("/room/{room}/chats")),
@@ -190,7 +204,9 @@ impl Target {
             .and_then(|p| p.parse().ok())
             .context("port")?;
         let url = match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres => format!("ws://127.0.0.1:{port}/api/ws"),
+            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
+                format!("ws://127.0.0.1:{port}/api/ws")
+            }
             Kind::Peer => {
                 format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket&roomId={room}")
             }
@@ -209,7 +225,7 @@ impl Target {
         stream.set_nodelay(true)?;
         let (mut ws, _) = tokio_tungstenite::client_async(req, stream).await?;
         match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres => {
+            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
                 let join = json!({"type": "join", "data": {"room_id": room}});
                 ws.send(Message::text(join.to_string())).await?;
                 wait_for(&mut ws, |t| {

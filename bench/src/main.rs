@@ -26,7 +26,7 @@ struct Args {
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
     pg_admin: String,
-    /// Only these servers: any of sqlite, pg, peer, ceiling (default: all).
+    /// Only these servers: any of sqlite, pg, peer, ceiling, cluster (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Only these scenarios: any of idle, fanout, latency, http, persistence (default: all).
@@ -87,9 +87,9 @@ impl Table {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "| scenario | unit | gifchat/sqlite | gifchat/pg | socket.io peer | ceiling | sqlite ÷ peer | sqlite ÷ ceiling |"
+            "| scenario | unit | gifchat/sqlite | gifchat/pg | gifchat/pg ×2 + redis | socket.io peer | ceiling | sqlite ÷ peer | sqlite ÷ ceiling |"
         );
-        let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|");
+        let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|");
         for (name, row) in &self.rows {
             let cell = |i: usize| row.values.get(&i).map_or("–".to_owned(), |v| fmt(*v));
             let ratio = |i: usize| match (row.values.get(&0), row.values.get(&i)) {
@@ -98,11 +98,12 @@ impl Table {
             };
             let _ = writeln!(
                 out,
-                "| {name} | {}{} | {} | {} | {} | {} | {} | {} |",
+                "| {name} | {}{} | {} | {} | {} | {} | {} | {} | {} |",
                 row.unit,
                 if row.lower_is_better { " ↓" } else { "" },
                 cell(0),
                 cell(1),
+                cell(4),
                 cell(2),
                 cell(3),
                 ratio(2),
@@ -125,7 +126,10 @@ fn fmt(v: f64) -> String {
 
 async fn run_kind(ctx: &Ctx, kind: Kind, table: &mut Table, only: &[String]) -> anyhow::Result<()> {
     let label = kind.label();
-    let wanted = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
+    // A cluster is measured where instances talk to each other: fan-out and latency.
+    let cluster_measures =
+        |s: &str| kind != Kind::GifchatCluster || matches!(s, "fanout" | "latency");
+    let wanted = |s: &str| (only.is_empty() || only.iter().any(|o| o == s)) && cluster_measures(s);
     let default: &[usize] = if ctx.quick {
         &[1000]
     } else {

@@ -12,14 +12,17 @@ pub enum Kind {
     GifchatPostgres,
     Peer,
     Ceiling,
+    /// Two instances on one PostgreSQL database and the machine's Redis.
+    GifchatCluster,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::GifchatSqlite,
         Kind::GifchatPostgres,
         Kind::Peer,
         Kind::Ceiling,
+        Kind::GifchatCluster,
     ];
 
     pub fn label(self) -> &'static str {
@@ -28,6 +31,7 @@ impl Kind {
             Kind::GifchatPostgres => "gifchat/pg",
             Kind::Peer => "socket.io peer",
             Kind::Ceiling => "ceiling",
+            Kind::GifchatCluster => "gifchat/pg ×2 + redis",
         }
     }
 
@@ -37,11 +41,15 @@ impl Kind {
             Kind::GifchatPostgres => "pg",
             Kind::Peer => "peer",
             Kind::Ceiling => "ceiling",
+            Kind::GifchatCluster => "cluster",
         }
     }
 
     pub fn is_gifchat(self) -> bool {
-        matches!(self, Kind::GifchatSqlite | Kind::GifchatPostgres)
+        matches!(
+            self,
+            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster
+        )
     }
 }
 
@@ -60,6 +68,8 @@ pub struct Server {
     pub kind: Kind,
     pub port: u16,
     child: Child,
+    /// A cluster's second instance.
+    second: Option<(Child, u16)>,
     data: Option<PathBuf>,
     pg_db: Option<String>,
 }
@@ -68,13 +78,13 @@ static NEXT_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::n
 
 impl Server {
     pub async fn start(kind: Kind, paths: &Paths, pg_admin: &str) -> anyhow::Result<Server> {
-        let port = NEXT_PORT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = NEXT_PORT.fetch_add(2, std::sync::atomic::Ordering::Relaxed);
         let mut cmd = Command::new("taskset");
         cmd.arg("-c").arg("0");
         let mut data = None;
         let mut pg_db = None;
         match kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres => {
+            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
                 let dir = std::env::temp_dir()
                     .join(format!("gifchat-bench-{port}-{}", std::process::id()));
                 std::fs::create_dir_all(&dir)?;
@@ -86,7 +96,16 @@ impl Server {
                     .env("WORKERS", "1")
                     .env("RUST_LOG", "warn")
                     .env("STATIC_DIR", dir.join("no-web-app"));
-                if kind == Kind::GifchatPostgres {
+                if kind == Kind::GifchatCluster {
+                    cmd.env("REDIS_URL", "redis://127.0.0.1:6379/")
+                        .env(
+                            "REDIS_PREFIX",
+                            format!("gifchat-bench-{port}-{}", std::process::id()),
+                        )
+                        .env("SESSION_KEY", "bench".repeat(16))
+                        .env("UPLOAD_DIR", dir.join("gifs"));
+                }
+                if kind != Kind::GifchatSqlite {
                     let name = format!("gifchat_bench_{port}_{}", std::process::id());
                     psql(pg_admin, &format!("CREATE DATABASE {name}"))?;
                     let base = pg_admin.rsplit_once('/').map_or(pg_admin, |(b, _)| b);
@@ -111,21 +130,31 @@ impl Server {
         let child = cmd
             .spawn()
             .with_context(|| format!("starting {}", kind.label()))?;
+        let second = if kind == Kind::GifchatCluster {
+            // The same command on the next port, on the same core.
+            cmd.env("PORT", (port + 1).to_string());
+            let child = cmd.spawn().context("starting the second instance")?;
+            Some((child, port + 1))
+        } else {
+            None
+        };
         let server = Server {
             kind,
             port,
             child,
+            second,
             data,
             pg_db,
         };
-        server.wait_ready().await?;
+        server.wait_ready(server.port).await?;
+        server.wait_ready(server.second_port()).await?;
         Ok(server)
     }
 
-    async fn wait_ready(&self) -> anyhow::Result<()> {
+    async fn wait_ready(&self, port: u16) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
             {
@@ -133,22 +162,38 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        bail!("{} did not start on port {}", self.kind.label(), self.port)
+        bail!("{} did not start on port {port}", self.kind.label())
+    }
+
+    /// Where half the members connect: the second instance, or this server.
+    pub fn second_port(&self) -> u16 {
+        self.second.as_ref().map_or(self.port, |(_, p)| *p)
     }
 
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    /// Resident memory in bytes.
+    fn pids(&self) -> Vec<u32> {
+        let mut pids = vec![self.child.id()];
+        pids.extend(self.second.as_ref().map(|(c, _)| c.id()));
+        pids
+    }
+
+    /// Resident memory in bytes (of both instances in a cluster).
     pub fn rss(&self) -> u64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map_or(0, |kb| kb * 1024)
+        self.pids()
+            .iter()
+            .map(|pid| {
+                let status =
+                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                    .map_or(0, |kb| kb * 1024)
+            })
+            .sum()
     }
 
     /// Threads the server process runs.
@@ -162,23 +207,16 @@ impl Server {
             .unwrap_or(0)
     }
 
-    /// CPU time used so far (user + system), in seconds.
+    /// CPU time used so far (user + system), in seconds, by every instance.
     pub fn cpu_secs(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are 14 and 15.
-        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        (ticks(11) + ticks(12)) / 100.0
+        self.pids().into_iter().map(cpu_secs_of).sum()
     }
 
     pub fn stop(mut self, pg_admin: &str) {
+        if let Some((mut child, _)) = self.second.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(dir) = self.data.take() {
@@ -191,6 +229,20 @@ impl Server {
             );
         }
     }
+}
+
+fn cpu_secs_of(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn psql(admin: &str, sql: &str) -> anyhow::Result<()> {
