@@ -105,7 +105,7 @@ async fn finish(
 /// second, or 20 s at most.
 async fn settle(server: &Server) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     while Instant::now() < deadline {
         let before = server.cpu_secs();
         tokio::time::sleep(Duration::from_millis(250)).await;
