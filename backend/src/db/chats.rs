@@ -3,7 +3,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::models::{Chat, NewChat};
 use super::schema::chats;
-use super::{now_millis, users, DbConnection};
+use super::{now_millis, users, DbConnection, Prepared};
 
 /// Appends a chat with the room's next `seq`.
 ///
@@ -30,10 +30,12 @@ pub fn append_in_tx(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
-    let seq = diesel::sql_query(
-        "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+    let seq = Prepared(
+        diesel::sql_query(
+            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+        )
+        .bind::<Text, _>(&chat.room_id),
     )
-    .bind::<Text, _>(&chat.room_id)
     .get_result::<Seq>(conn)?
     .last_seq;
     for user in [&chat.user_id, &chat.to_user_id, &chat.subject_id]
@@ -43,20 +45,22 @@ pub fn append_in_tx(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat
         users::ensure(conn, user)?;
     }
     let created_at = now_millis();
-    let id = diesel::sql_query(
-        "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    let id = Prepared(
+        diesel::sql_query(
+            "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind::<Text, _>(&chat.room_id)
+        .bind::<BigInt, _>(seq)
+        .bind::<Text, _>(chat.kind)
+        .bind::<Nullable<Text>, _>(&chat.user_id)
+        .bind::<Nullable<Text>, _>(&chat.body)
+        .bind::<Nullable<Text>, _>(&chat.gif_file)
+        .bind::<Nullable<Text>, _>(&chat.to_user_id)
+        .bind::<Nullable<Text>, _>(chat.event)
+        .bind::<Nullable<Text>, _>(&chat.subject_id)
+        .bind::<BigInt, _>(created_at),
     )
-    .bind::<Text, _>(&chat.room_id)
-    .bind::<BigInt, _>(seq)
-    .bind::<Text, _>(chat.kind)
-    .bind::<Nullable<Text>, _>(&chat.user_id)
-    .bind::<Nullable<Text>, _>(&chat.body)
-    .bind::<Nullable<Text>, _>(&chat.gif_file)
-    .bind::<Nullable<Text>, _>(&chat.to_user_id)
-    .bind::<Nullable<Text>, _>(chat.event)
-    .bind::<Nullable<Text>, _>(&chat.subject_id)
-    .bind::<BigInt, _>(created_at)
     .get_result::<Id>(conn)?
     .id;
     Ok(Chat {

@@ -3,17 +3,19 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::models::User;
 use super::schema::users;
-use super::{now_millis, DbConnection};
+use super::{now_millis, DbConnection, Prepared};
 
 /// Records an anonymous user the first time they do something that is stored.
 /// Plain SQL because diesel's upsert DSL does not go through `MultiConnection`;
 /// `$n` placeholders are understood by both SQLite and PostgreSQL.
 pub fn ensure(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    diesel::sql_query(
-        "INSERT INTO users (id, nickname, created_at) VALUES ($1, NULL, $2) ON CONFLICT (id) DO NOTHING",
+    Prepared(
+        diesel::sql_query(
+            "INSERT INTO users (id, nickname, created_at) VALUES ($1, NULL, $2) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind::<Text, _>(id)
+        .bind::<BigInt, _>(now_millis()),
     )
-    .bind::<Text, _>(id)
-    .bind::<BigInt, _>(now_millis())
     .execute(conn)
     .map(drop)
 }
