@@ -125,16 +125,7 @@ impl TestApp {
 
     /// A new person: a client with its own cookie jar.
     pub fn user(&self) -> Client {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        Client {
-            http: reqwest::Client::builder()
-                .cookie_provider(jar.clone())
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
-            base: self.base.clone(),
-            jar,
-        }
+        Client::new(&self.base)
     }
 
     /// Runs SQL against the app's own database and returns one count.
@@ -225,6 +216,20 @@ impl Res {
 }
 
 impl Client {
+    /// A new person talking to the server at `base`, with their own cookie jar.
+    pub fn new(base: &str) -> Client {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        Client {
+            http: reqwest::Client::builder()
+                .cookie_provider(jar.clone())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            jar,
+        }
+    }
+
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Res {
         let res = req.send().await.expect("request sent");
         let status = res.status().as_u16();

@@ -294,8 +294,7 @@ on_both_databases! {
     async fn the_lobby_hears_rooms_come_change_and_go(app) {
         let (alice, bob) = (app.user(), app.user());
         let mut lobby = bob.ws().await;
-        lobby.send(json!({"type": "subscribe_lobby", "ref": "l"})).await;
-        assert_eq!(lobby.recv().await["type"], "ack");
+        lobby.subscribe_lobby().await;
         let id = alice.public_room().await;
         assert_eq!(lobby.recv_type("room_created").await["data"]["room"]["id"], id.as_str());
         let mut a = alice.ws().await;

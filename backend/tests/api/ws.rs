@@ -106,6 +106,14 @@ impl Ws {
         }
     }
 
+    /// Subscribes to lobby events and waits for the answer.
+    pub async fn subscribe_lobby(&mut self) {
+        self.send(json!({"type": "subscribe_lobby", "data": {}, "ref": "lobby"}))
+            .await;
+        let answer = self.recv_ref("lobby").await;
+        assert_eq!(answer["type"], "ack", "{answer}");
+    }
+
     /// Joins and returns `joined`; fails on an error.
     pub async fn join(&mut self, room: &str) -> Value {
         self.join_since(room, None).await

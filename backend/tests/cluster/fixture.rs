@@ -230,24 +230,14 @@ impl Instance {
     /// A person whose cookie jar is `other`'s, talking to this instance.
     pub fn as_user(&self, other: &Client) -> Client {
         Client {
-            http: other.http.clone(),
             base: self.base.clone(),
-            jar: other.jar.clone(),
+            ..other.clone()
         }
     }
 
     /// A new person talking to this instance.
     pub fn user(&self) -> Client {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        Client {
-            http: reqwest::Client::builder()
-                .cookie_provider(jar.clone())
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
-            base: self.base.clone(),
-            jar,
-        }
+        Client::new(&self.base)
     }
 
     pub async fn ready_status(&self) -> u16 {

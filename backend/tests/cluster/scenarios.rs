@@ -82,10 +82,7 @@ async fn events_cross_instances_both_ways() {
     let (alice_id, bob_id) = (alice.id().await, bob.id().await);
 
     let mut lobby = carol.ws().await;
-    lobby
-        .send(json!({"type": "subscribe_lobby", "data": {}, "ref": "l"}))
-        .await;
-    lobby.recv_ref("l").await;
+    lobby.subscribe_lobby().await;
     let room = alice.public_room().await;
     let created = lobby.recv_type("room_created").await;
     assert_eq!(
@@ -364,10 +361,7 @@ async fn a_room_emptied_across_instances_is_deleted_once() {
     let mut watchers = Vec::new();
     for inst in [&one, &two, &three] {
         let mut lobby = inst.user().ws().await;
-        lobby
-            .send(json!({"type": "subscribe_lobby", "data": {}, "ref": "l"}))
-            .await;
-        lobby.recv_ref("l").await;
+        lobby.subscribe_lobby().await;
         watchers.push(lobby);
     }
     let mut members = Vec::new();
