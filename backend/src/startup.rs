@@ -64,7 +64,7 @@ impl Application {
                 if settings.session_key.is_none() {
                     anyhow::bail!("REDIS_URL needs SESSION_KEY: every instance must read the same session cookies");
                 }
-                let cluster = Cluster::connect(url, &settings.redis_prefix, &settings)
+                let cluster = Cluster::connect(url, &settings)
                     .await
                     .context("connecting to Redis (REDIS_URL)")?;
                 log::info!("instance {} joining the cluster", cluster.instance);

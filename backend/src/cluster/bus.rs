@@ -7,7 +7,6 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use bytes::Bytes;
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -93,7 +92,7 @@ fn deliver(state: &AppState, route: Route, frame: ByteString) {
             if let Some(seq) = seq {
                 if let Some(json) = chat_json_of_frame(&frame) {
                     let parties = parties.as_ref().map(|[a, b]| [a.as_str(), b.as_str()]);
-                    let json = Bytes::copy_from_slice(json.as_bytes());
+                    let json = frame.as_bytes().slice_ref(json.as_bytes());
                     state.recent.record(&room, seq, parties, json);
                 }
             }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::Script;
+use redis::{FromRedisValue, Script, ScriptInvocation};
 use tokio::sync::mpsc;
 
 use crate::error::{AppError, AppResult};
@@ -77,11 +77,7 @@ fn unavailable(e: redis::RedisError) -> AppError {
 }
 
 impl Cluster {
-    pub async fn connect(
-        url: &str,
-        prefix: &str,
-        settings: &crate::config::Settings,
-    ) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, settings: &crate::config::Settings) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(REDIS_TIMEOUT))
@@ -92,7 +88,7 @@ impl Cluster {
         let (bus, bus_rx) = mpsc::channel(bus::QUEUE);
         Ok(Self {
             instance: crate::domain::ids::new_id(),
-            prefix: format!("{prefix}:"),
+            prefix: format!("{}:", settings.redis_prefix),
             client,
             redis,
             scripts: Scripts {
@@ -122,6 +118,20 @@ impl Cluster {
         format!("{}m:{room}", self.prefix)
     }
 
+    /// A call of `script` with the key prefix as its first argument, as
+    /// every script in `scripts` expects.
+    fn call<'a>(&'a self, script: &'a Script) -> ScriptInvocation<'a> {
+        let mut call = script.prepare_invoke();
+        call.arg(&self.prefix);
+        call
+    }
+
+    async fn invoke<T: FromRedisValue>(&self, call: &ScriptInvocation<'_>) -> AppResult<T> {
+        call.invoke_async(&mut self.redis.clone())
+            .await
+            .map_err(unavailable)
+    }
+
     /// Starts the bus, the lease and the sweep. They hold the state weakly.
     pub async fn start(self: &Arc<Self>, state: &Arc<AppState>) -> anyhow::Result<()> {
         self.restore(&[]).await?;
@@ -147,117 +157,95 @@ impl Cluster {
         capacity: usize,
     ) -> AppResult<Option<(bool, usize)>> {
         let (status, count): (i64, i64) = self
-            .scripts
-            .join
-            .arg(&self.prefix)
-            .arg(room)
-            .arg(user)
-            .arg(capacity)
-            .arg(&self.instance)
-            .invoke_async(&mut self.redis.clone())
-            .await
-            .map_err(unavailable)?;
+            .invoke(
+                self.call(&self.scripts.join)
+                    .arg(room)
+                    .arg(user)
+                    .arg(capacity)
+                    .arg(&self.instance),
+            )
+            .await?;
         Ok((status >= 0).then_some((status == 1, count.max(0) as usize)))
     }
 
     /// The user's last connection to `room` on this instance went.
     pub async fn leave(&self, room: &str, user: &str) -> AppResult<()> {
         let _: i64 = self
-            .scripts
-            .leave
-            .arg(&self.prefix)
-            .arg(room)
-            .arg(user)
-            .arg(&self.instance)
-            .arg(self.leave_grace_ms)
-            .invoke_async(&mut self.redis.clone())
-            .await
-            .map_err(unavailable)?;
+            .invoke(
+                self.call(&self.scripts.leave)
+                    .arg(room)
+                    .arg(user)
+                    .arg(&self.instance)
+                    .arg(self.leave_grace_ms),
+            )
+            .await?;
         Ok(())
     }
 
     /// Registers this instance with its lease and asserts `present`.
     pub async fn restore(&self, present: &[(String, String)]) -> AppResult<()> {
-        let mut call = self.scripts.restore.prepare_invoke();
-        call.arg(&self.prefix)
-            .arg(&self.instance)
-            .arg(self.lease_ms);
+        let mut call = self.call(&self.scripts.restore);
+        call.arg(&self.instance).arg(self.lease_ms);
         for (room, user) in present {
             call.arg(room).arg(user);
         }
-        let _: i64 = call
-            .invoke_async(&mut self.redis.clone())
-            .await
-            .map_err(unavailable)?;
+        let _: i64 = self.invoke(&call).await?;
         Ok(())
     }
 
     /// Renews the lease; `false` if it had run out.
     async fn renew(&self) -> AppResult<bool> {
         let kept: i64 = self
-            .scripts
-            .renew
-            .arg(&self.prefix)
-            .arg(&self.instance)
-            .arg(self.lease_ms)
-            .invoke_async(&mut self.redis.clone())
-            .await
-            .map_err(unavailable)?;
+            .invoke(
+                self.call(&self.scripts.renew)
+                    .arg(&self.instance)
+                    .arg(self.lease_ms),
+            )
+            .await?;
         Ok(kept == 1)
     }
 
     /// Gives up this instance's presence on a clean shutdown.
     pub async fn release(&self) -> AppResult<()> {
         let _: i64 = self
-            .scripts
-            .release
-            .arg(&self.prefix)
-            .arg(&self.instance)
-            .arg(self.leave_grace_ms)
-            .invoke_async(&mut self.redis.clone())
-            .await
-            .map_err(unavailable)?;
+            .invoke(
+                self.call(&self.scripts.release)
+                    .arg(&self.instance)
+                    .arg(self.leave_grace_ms),
+            )
+            .await?;
         Ok(())
     }
 
     /// Removes `user` from `room` at once. `Some(member_count)` if they were in it.
     pub async fn kick(&self, room: &str, user: &str) -> AppResult<Option<usize>> {
         let count: i64 = self
-            .scripts
-            .kick
-            .arg(&self.prefix)
-            .arg(room)
-            .arg(user)
-            .arg(self.empty_grace_ms)
-            .invoke_async(&mut self.redis.clone())
-            .await
-            .map_err(unavailable)?;
+            .invoke(
+                self.call(&self.scripts.kick)
+                    .arg(room)
+                    .arg(user)
+                    .arg(self.empty_grace_ms),
+            )
+            .await?;
         Ok((count >= 0).then_some(count as usize))
     }
 
     pub async fn forget_room(&self, room: &str) -> AppResult<()> {
         let _: i64 = self
-            .scripts
-            .forget_room
-            .arg(&self.prefix)
-            .arg(room)
-            .invoke_async(&mut self.redis.clone())
-            .await
-            .map_err(unavailable)?;
+            .invoke(self.call(&self.scripts.forget_room).arg(room))
+            .await?;
         Ok(())
     }
 
     async fn sweep(&self) -> AppResult<Sweep> {
         let (left, empty): (Vec<String>, Vec<String>) = self
-            .scripts
-            .sweep
-            .arg(&self.prefix)
-            .arg(self.leave_grace_ms)
-            .arg(self.empty_grace_ms)
-            .arg(SWEEP_BATCH)
-            .invoke_async(&mut self.redis.clone())
-            .await
-            .map_err(unavailable)?;
+            .invoke(
+                self.call(&self.scripts.sweep)
+                    .arg(self.leave_grace_ms)
+                    .arg(self.empty_grace_ms)
+                    .arg(SWEEP_BATCH),
+            )
+            .await?;
         let left = left
             .chunks_exact(3)
             .map(|c| (c[0].clone(), c[1].clone(), c[2].parse().unwrap_or(0)))
@@ -298,6 +286,18 @@ impl Cluster {
             .await
             .map_err(unavailable)?;
         Ok(score.is_some())
+    }
+
+    /// Whether `user` holds a seat in `room` or one is free, in one round trip.
+    pub async fn has_seat_for(&self, room: &str, user: &str, capacity: usize) -> AppResult<bool> {
+        let key = self.members_key(room);
+        let (score, count): (Option<f64>, usize) = redis::pipe()
+            .zscore(&key, user)
+            .zcard(&key)
+            .query_async(&mut self.redis.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(score.is_some() || count < capacity)
     }
 
     /// Whether Redis answers and the bus is subscribed.

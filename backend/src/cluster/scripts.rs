@@ -24,8 +24,25 @@ local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 ";
 
+/// An instance's sockets are gone (it stopped, or its lease ran out): it
+/// leaves every member it held, and members left with no socket anywhere
+/// start their leave grace, which ends at `grace_ends`.
+const DROP_INSTANCE: &str = r"
+local function drop_instance(P, iid, grace_ends)
+  redis.call('SREM', P .. 'instances', iid)
+  for _, entry in ipairs(redis.call('SMEMBERS', P .. 'inst:' .. iid)) do
+    local p = P .. 'p:' .. entry
+    redis.call('SREM', p, iid)
+    if redis.call('SCARD', p) == 0 then
+      redis.call('ZADD', P .. 'leaving', grace_ends, entry)
+    end
+  end
+  redis.call('DEL', P .. 'inst:' .. iid)
+end
+";
+
 fn script(body: &str) -> Script {
-    Script::new(&format!("{NOW}{body}"))
+    Script::new(&format!("{NOW}{DROP_INSTANCE}{body}"))
 }
 
 /// ARGV: prefix, room, user, capacity, instance.
@@ -116,16 +133,8 @@ pub fn release() -> Script {
     script(
         r"
 local P, iid = ARGV[1], ARGV[2]
-redis.call('SREM', P .. 'instances', iid)
 redis.call('DEL', P .. 'lease:' .. iid)
-for _, entry in ipairs(redis.call('SMEMBERS', P .. 'inst:' .. iid)) do
-  local p = P .. 'p:' .. entry
-  redis.call('SREM', p, iid)
-  if redis.call('SCARD', p) == 0 then
-    redis.call('ZADD', P .. 'leaving', now_ms + tonumber(ARGV[3]), entry)
-  end
-end
-redis.call('DEL', P .. 'inst:' .. iid)
+drop_instance(P, iid, now_ms + tonumber(ARGV[3]))
 return 1
 ",
     )
@@ -184,15 +193,7 @@ local P = ARGV[1]
 local limit = tonumber(ARGV[4])
 for _, iid in ipairs(redis.call('SMEMBERS', P .. 'instances')) do
   if redis.call('EXISTS', P .. 'lease:' .. iid) == 0 then
-    redis.call('SREM', P .. 'instances', iid)
-    for _, entry in ipairs(redis.call('SMEMBERS', P .. 'inst:' .. iid)) do
-      local p = P .. 'p:' .. entry
-      redis.call('SREM', p, iid)
-      if redis.call('SCARD', p) == 0 then
-        redis.call('ZADD', P .. 'leaving', now_ms + tonumber(ARGV[2]), entry)
-      end
-    end
-    redis.call('DEL', P .. 'inst:' .. iid)
+    drop_instance(P, iid, now_ms + tonumber(ARGV[2]))
   end
 end
 local left = {}
