@@ -42,6 +42,24 @@ impl UserResponse {
     pub fn from_row(user: &User) -> Self {
         Self::new(&user.id, user.nickname.as_deref())
     }
+
+    /// The users with these ids, in one query, each built once. An id with
+    /// no row gets the default name.
+    pub fn load_many(
+        conn: &mut DbConnection,
+        ids: &[&str],
+    ) -> diesel::QueryResult<HashMap<String, UserResponse>> {
+        let mut found: HashMap<String, UserResponse> = users::find_many(conn, ids)?
+            .iter()
+            .map(|u| (u.id.clone(), UserResponse::from_row(u)))
+            .collect();
+        for id in ids {
+            if !found.contains_key(*id) {
+                found.insert((*id).to_owned(), UserResponse::new(id, None));
+            }
+        }
+        Ok(found)
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -196,23 +214,13 @@ impl ChatResponse {
         user_ids.sort_unstable();
         user_ids.dedup();
         // Each user's response (and colour) is built once, then cloned per chat.
-        let users: HashMap<String, UserResponse> = users::find_many(conn, &user_ids)?
-            .iter()
-            .map(|u| (u.id.clone(), UserResponse::from_row(u)))
-            .collect();
+        let users = UserResponse::load_many(conn, &user_ids)?;
         let files: Vec<&str> = rows.iter().filter_map(|c| c.gif_file.as_deref()).collect();
         let gifs: HashMap<String, Gif> = gifs::find_many(conn, &files)?
             .into_iter()
             .map(|g| (g.file.clone(), g))
             .collect();
-        let user = |id: &Option<String>| {
-            id.as_deref().map(|id| {
-                users
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_else(|| UserResponse::new(id, None))
-            })
-        };
+        let user = |id: &Option<String>| id.as_deref().and_then(|id| users.get(id).cloned());
         Ok(rows
             .iter()
             .map(|c| ChatResponse {

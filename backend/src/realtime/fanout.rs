@@ -4,11 +4,8 @@
 //! a cluster it is also published for the other instances. Presence is read
 //! from the hub on a single instance and from Redis in a cluster.
 
-use std::collections::HashMap;
-
 use crate::api::UserResponse;
 use crate::cluster::Route;
-use crate::db::users;
 use crate::error::AppResult;
 use crate::realtime::hub::{ConnId, Outbound};
 use crate::state::AppState;
@@ -136,20 +133,19 @@ impl AppState {
         self.db
             .run(move |conn| {
                 let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-                let rows: HashMap<String, UserResponse> = users::find_many(conn, &refs)?
-                    .iter()
-                    .map(|u| (u.id.clone(), UserResponse::from_row(u)))
-                    .collect();
-                Ok(ids
-                    .iter()
-                    .map(|id| {
-                        rows.get(id)
-                            .cloned()
-                            .unwrap_or_else(|| UserResponse::new(id, None))
-                    })
-                    .collect())
+                let mut found = UserResponse::load_many(conn, &refs)?;
+                Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
             })
             .await
+    }
+
+    /// One user by id (a default name if there is no row).
+    pub async fn user(&self, id: &str) -> AppResult<UserResponse> {
+        let found = self.users_in_order(vec![id.to_owned()]).await?;
+        Ok(found
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| UserResponse::new(id, None)))
     }
 
     pub async fn is_member(&self, room: &str, user_id: &str) -> AppResult<bool> {
@@ -168,8 +164,7 @@ impl AppState {
     ) -> AppResult<bool> {
         match &self.cluster {
             None => Ok(self.hub.has_seat_for(room, user_id, capacity)),
-            Some(cluster) => Ok(cluster.is_member(room, user_id).await?
-                || cluster.counts(&[room]).await?.first().copied().unwrap_or(0) < capacity),
+            Some(cluster) => cluster.has_seat_for(room, user_id, capacity).await,
         }
     }
 

@@ -56,6 +56,27 @@ impl Outbound {
     }
 }
 
+/// What a live chat is to a reader whose last chat in the room had `last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// Already sent (a replayed chat, or a late copy): skip it.
+    Duplicate,
+    /// The next one, or the first since the reader joined.
+    InOrder,
+    /// Chats after `last` are missing: send them first.
+    After(i64),
+}
+
+impl Arrival {
+    pub fn of(last: Option<i64>, seq: i64) -> Self {
+        match last {
+            Some(last) if last >= seq => Arrival::Duplicate,
+            Some(last) if seq > last + 1 => Arrival::After(last),
+            _ => Arrival::InOrder,
+        }
+    }
+}
+
 /// How every chat frame starts: the chat's own JSON follows, then `}}`.
 pub const CHAT_FRAME_PREFIX: &str = r#"{"type":"chat","data":{"chat":"#;
 
@@ -120,7 +141,6 @@ pub struct Registration {
 pub struct JoinOutcome {
     pub new_member: bool,
     pub member_count: usize,
-    pub members: Vec<UserResponse>,
 }
 
 #[derive(Debug)]
@@ -262,7 +282,6 @@ impl Hub {
             return Ok(JoinOutcome {
                 new_member: false,
                 member_count: inner.membership.count(room),
-                members: inner.members(room),
             });
         }
         let joined = inner.membership.join(room, &user.id, capacity)?;
@@ -277,7 +296,6 @@ impl Hub {
         Ok(JoinOutcome {
             new_member: joined == Joined::NewMember,
             member_count: inner.membership.count(room),
-            members: inner.members(room),
         })
     }
 

@@ -215,7 +215,6 @@ async fn join_shared(
         return Ok(JoinOutcome {
             new_member: false,
             member_count: state.member_count(room_id).await,
-            members: Vec::new(),
         });
     }
     let (new_member, member_count) = cluster
@@ -233,7 +232,6 @@ async fn join_shared(
     Ok(JoinOutcome {
         new_member,
         member_count,
-        members: Vec::new(),
     })
 }
 
@@ -383,11 +381,7 @@ pub fn member_left_everywhere(
     let state = state.clone();
     tokio::spawn(async move {
         let gone = async {
-            let user = state
-                .users_in_order(vec![user_id.clone()])
-                .await?
-                .pop()
-                .unwrap_or_else(|| UserResponse::new(&user_id, None));
+            let user = state.user(&user_id).await?;
             let gone = Expired {
                 user,
                 member_count,
@@ -456,11 +450,7 @@ pub async fn kick(
             match count {
                 None => None,
                 Some(member_count) => Some(Expired {
-                    user: state
-                        .users_in_order(vec![target.to_owned()])
-                        .await?
-                        .pop()
-                        .unwrap_or_else(|| UserResponse::new(target, None)),
+                    user: state.user(target).await?,
                     member_count,
                     empty_epoch: None,
                 }),

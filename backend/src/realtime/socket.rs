@@ -16,7 +16,7 @@ use governor::{DefaultDirectRateLimiter, Quota};
 use crate::api::UserResponse;
 use crate::error::AppError;
 use crate::realtime::envelope::{parse_client, ClientEnvelope, ServerEnvelope};
-use crate::realtime::hub::{ConnId, Eviction, Registration};
+use crate::realtime::hub::{Arrival, ConnId, Eviction, Registration};
 use crate::realtime::service;
 use crate::state::AppState;
 
@@ -135,10 +135,10 @@ impl Connection {
                 out = rx.recv() => {
                     let out = out?;
                     if let Some((room, seq)) = &out.chat {
-                        match self.last_sent.get(room) {
-                            Some(last) if last >= *seq => continue,
-                            Some(last) if *seq > last + 1 => self.fill_gap(room, last, *seq).await.ok()?,
-                            _ => {}
+                        match Arrival::of(self.last_sent.get(room), *seq) {
+                            Arrival::Duplicate => continue,
+                            Arrival::After(last) => self.fill_gap(room, last, *seq).await.ok()?,
+                            Arrival::InOrder => {}
                         }
                         self.last_sent.set(room, *seq);
                     }

@@ -10,7 +10,7 @@ use crate::api::{ChatResponse, UserResponse};
 use crate::db::chats;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
-use crate::realtime::hub::Outbound;
+use crate::realtime::hub::{Arrival, Outbound};
 use crate::realtime::service;
 use crate::routes::rooms::find_readable_room;
 use crate::state::AppState;
@@ -132,9 +132,9 @@ pub async fn watch_room(
                     Ok(Some(out)) => out,
                 };
                 if let Some((room, seq)) = &out.chat {
-                    match last {
-                        Some(l) if l >= *seq => continue,
-                        Some(l) if *seq > l + 1 => {
+                    match Arrival::of(last, *seq) {
+                        Arrival::Duplicate => continue,
+                        Arrival::After(l) => {
                             // Chats that never arrived live (see `service::missed`).
                             let state = &watch.state;
                             match service::missed(state, room, &watch.viewer, l, *seq).await {
@@ -143,7 +143,7 @@ pub async fn watch_room(
                                 Err(e) => log::warn!("could not fill a gap in room {room}: {e}"),
                             }
                         }
-                        _ => {}
+                        Arrival::InOrder => {}
                     }
                     last = Some(*seq);
                 }
