@@ -81,6 +81,9 @@ impl Server {
         let port = NEXT_PORT.fetch_add(2, std::sync::atomic::Ordering::Relaxed);
         let mut cmd = Command::new("taskset");
         cmd.arg("-c").arg("0");
+        if let Ok(wrap) = std::env::var("BENCH_SERVER_WRAP") {
+            cmd.args(wrap.split_whitespace());
+        }
         let mut data = None;
         let mut pg_db = None;
         match kind {

@@ -96,22 +96,19 @@ fn deliver(state: &AppState, route: Route, frame: ByteString) {
                     state.recent.record(&room, seq, parties, json);
                 }
             }
-            let out = Outbound {
-                frame,
-                chat: seq.map(|s| (Arc::from(room.as_str()), s)),
-            };
+            let out = Outbound::new(frame, seq.map(|s| (Arc::from(room.as_str()), s)));
             match (parties, except_user) {
                 (_, Some(except)) => hub.to_room_except_user(&room, &except, &out),
                 (Some([a, b]), None) => hub.to_room(&room, &out, Some([a.as_str(), b.as_str()])),
                 (None, None) => hub.to_room(&room, &out, None),
             }
         }
-        Route::Lobby => hub.to_lobby(&Outbound { frame, chat: None }),
+        Route::Lobby => hub.to_lobby(&Outbound::new(frame, None)),
         Route::Kick { room, user } => {
-            hub.kick(&room, &user, &Outbound { frame, chat: None });
+            hub.kick(&room, &user, &Outbound::new(frame, None));
         }
         Route::RoomDeleted { room } => {
-            let out = Outbound { frame, chat: None };
+            let out = Outbound::new(frame, None);
             hub.remove_room(&room, &out);
             hub.to_lobby(&out);
             state.recent.forget_room(&room);

@@ -12,29 +12,45 @@ use std::sync::Mutex;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use bytestring::ByteString;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::api::{ChatResponse, UserResponse};
 use crate::domain::membership::{Joined, Left, Membership, RoomFull};
 use crate::realtime::envelope::ServerEnvelope;
+use crate::realtime::queue;
 
 pub type ConnId = u64;
 
 /// A frame for one connection. `seq` marks a chat, so a connection that
 /// replayed history can drop live copies it already sent.
-#[derive(Debug, Clone)]
-pub struct Outbound {
+#[derive(Debug)]
+pub struct Frame {
     pub frame: ByteString,
     pub chat: Option<(std::sync::Arc<str>, i64)>,
 }
 
+/// A [`Frame`] shared by all its recipients. A queued frame is one pointer,
+/// which keeps every connection's queue small and a delivery one counter
+/// increment.
+#[derive(Debug, Clone)]
+pub struct Outbound(std::sync::Arc<Frame>);
+
+impl std::ops::Deref for Outbound {
+    type Target = Frame;
+
+    fn deref(&self) -> &Frame {
+        &self.0
+    }
+}
+
 impl Outbound {
+    pub fn new(frame: ByteString, chat: Option<(std::sync::Arc<str>, i64)>) -> Self {
+        Self(std::sync::Arc::new(Frame { frame, chat }))
+    }
+
     /// Any envelope but a chat.
     pub fn plain(envelope: ServerEnvelope) -> Self {
-        Self {
-            frame: envelope.frame(),
-            chat: None,
-        }
+        Self::new(envelope.frame(), None)
     }
 
     /// A chat, marked with its room and seq.
@@ -48,11 +64,10 @@ impl Outbound {
         frame.extend_from_slice(CHAT_FRAME_PREFIX.as_bytes());
         frame.extend_from_slice(json);
         frame.extend_from_slice(b"}}");
-        Self {
-            frame: ByteString::try_from(bytes::Bytes::from(frame))
-                .expect("serde_json output is UTF-8"),
-            chat: Some((std::sync::Arc::from(room), seq)),
-        }
+        Self::new(
+            ByteString::try_from(bytes::Bytes::from(frame)).expect("serde_json output is UTF-8"),
+            Some((std::sync::Arc::from(room), seq)),
+        )
     }
 }
 
@@ -90,8 +105,6 @@ pub fn chat_json_of_frame(frame: &str) -> Option<&str> {
     frame.strip_prefix(CHAT_FRAME_PREFIX)?.strip_suffix("}}")
 }
 
-impl Outbound {}
-
 /// Why the hub closes a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Eviction {
@@ -103,7 +116,7 @@ pub enum Eviction {
 
 struct Conn {
     user: UserResponse,
-    tx: mpsc::Sender<Outbound>,
+    tx: queue::Sender,
     evict: Option<oneshot::Sender<Eviction>>,
     /// Rooms this connection has joined as a member.
     rooms: HashSet<String>,
@@ -133,7 +146,7 @@ struct Inner {
 /// The receiving half a connection task owns.
 pub struct Registration {
     pub id: ConnId,
-    pub rx: mpsc::Receiver<Outbound>,
+    pub rx: queue::Receiver,
     pub evicted: oneshot::Receiver<Eviction>,
 }
 
@@ -162,7 +175,7 @@ impl Inner {
             let Some(conn) = self.conns.get_mut(&id) else {
                 continue;
             };
-            if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(out.clone()) {
+            if conn.tx.push(out.clone()).is_err() {
                 if let Some(evict) = conn.evict.take() {
                     let _ = evict.send(Eviction::TooSlow);
                 }
@@ -218,7 +231,7 @@ impl Hub {
     }
 
     pub fn connect(&self, user: UserResponse) -> Registration {
-        let (tx, rx) = mpsc::channel(self.queue);
+        let (tx, rx) = queue::channel(self.queue);
         let (evict_tx, evicted) = oneshot::channel();
         let mut inner = self.lock();
         inner.next_id += 1;
@@ -462,10 +475,7 @@ impl Hub {
             });
         inner.deliver(to_parties, out);
         if out.chat.is_some() {
-            let marker = Outbound {
-                frame: ByteString::new(),
-                chat: out.chat.clone(),
-            };
+            let marker = Outbound::new(ByteString::new(), out.chat.clone());
             inner.deliver(others, &marker);
         }
     }
@@ -526,10 +536,7 @@ mod tests {
     }
 
     fn out(s: &str) -> Outbound {
-        Outbound {
-            frame: ByteString::from(s.to_owned()),
-            chat: None,
-        }
+        Outbound::new(ByteString::from(s.to_owned()), None)
     }
 
     #[test]
@@ -558,7 +565,7 @@ mod tests {
             hub.join(r.id, "r", 10).unwrap();
         }
         hub.to_room("r", &out("psst"), Some(["a", "b"]));
-        let got: Vec<bool> = regs.iter_mut().map(|r| r.rx.try_recv().is_ok()).collect();
+        let got: Vec<bool> = regs.iter_mut().map(|r| r.rx.try_recv().is_some()).collect();
         assert_eq!(got, [true, true, true, false]);
     }
 
@@ -595,15 +602,15 @@ mod tests {
         let mut c = hub.connect(user("c"));
         hub.join(a.id, "r", 10).unwrap();
         hub.join(c.id, "r", 10).unwrap();
-        let whisper = Outbound {
-            frame: ByteString::from_static("psst"),
-            chat: Some((std::sync::Arc::from("r"), 7)),
-        };
+        let whisper = Outbound::new(
+            ByteString::from_static("psst"),
+            Some((std::sync::Arc::from("r"), 7)),
+        );
         hub.to_room("r", &whisper, Some(["a", "b"]));
         assert_eq!(&*a.rx.try_recv().unwrap().frame, "psst");
         let marker = c.rx.try_recv().unwrap();
         assert!(marker.frame.is_empty(), "no text for a non-party");
-        assert_eq!(marker.chat.unwrap().1, 7);
+        assert_eq!(marker.chat.as_ref().map(|c| c.1), Some(7));
     }
 
     #[test]

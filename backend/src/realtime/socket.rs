@@ -123,7 +123,7 @@ impl Connection {
     async fn serve(
         &mut self,
         hello: ServerEnvelope,
-        rx: &mut tokio::sync::mpsc::Receiver<crate::realtime::hub::Outbound>,
+        rx: &mut crate::realtime::queue::Receiver,
         stream: &mut actix_ws::AggregatedMessageStream,
         heartbeat: Duration,
     ) -> Option<CloseReason> {
@@ -137,20 +137,24 @@ impl Connection {
                     if let Some((room, seq)) = &out.chat {
                         match Arrival::of(self.last_sent.get(room), *seq) {
                             Arrival::Duplicate => continue,
-                            Arrival::After(last) => self.fill_gap(room, last, *seq).await.ok()?,
+                            Arrival::After(last) => Box::pin(self.fill_gap(room, last, *seq)).await.ok()?,
                             Arrival::InOrder => {}
                         }
                         self.last_sent.set(room, *seq);
                     }
                     // A seq marker (someone else's whisper) has no frame.
                     if !out.frame.is_empty() {
-                        self.session.text(out.frame).await.ok()?;
+                        self.session.text(out.frame.clone()).await.ok()?;
                     }
                 }
                 msg = stream.recv() => {
                     last_heard = Instant::now();
                     match msg {
-                        Some(Ok(AggregatedMessage::Text(text))) => self.handle_text(&text).await.ok()?,
+                        Some(Ok(AggregatedMessage::Text(text))) => {
+                            // Boxed: handling a command (a join above all) takes a large
+                            // future, and this task lives as long as the socket.
+                            Box::pin(self.handle_text(&text)).await.ok()?
+                        },
                         Some(Ok(AggregatedMessage::Binary(_))) => {
                             self.send_error(None, &AppError::BadRequest("frames must be JSON text".into())).await.ok()?
                         }
