@@ -48,9 +48,12 @@ impl ManageConnection for Manager {
             DatabaseTarget::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
+                // WAL is set once on the file, in `Db::connect`: switching
+                // needs the file to itself, which pooled connections opening
+                // side by side do not have.
                 conn.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -97,6 +100,10 @@ impl Db {
                     std::fs::create_dir_all(dir)
                         .with_context(|| format!("creating database folder {}", dir.display()))?;
                 }
+                SqliteConnection::establish(&path.to_string_lossy())
+                    .context("opening the SQLite database")?
+                    .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
+                    .context("switching the SQLite database to WAL")?;
                 DbKind::Sqlite
             }
             DatabaseTarget::Postgres(_) => DbKind::Postgres,
