@@ -99,26 +99,36 @@ impl Receiver {
     /// cancel: a frame is only ever taken in the same poll that returns it.
     pub async fn recv(&mut self) -> Option<Outbound> {
         loop {
-            if let Some(frame) = self.try_recv() {
+            if let Some(frame) = self.taken.pop_front() {
                 return Some(frame);
             }
-            if self.shared.lock().closed {
-                return None;
+            let closed = self.take_queued();
+            if self.taken.is_empty() {
+                if closed {
+                    return None;
+                }
+                self.shared.ready.notified().await;
             }
-            self.shared.ready.notified().await;
         }
     }
 
     /// The next frame if one is queued.
     pub fn try_recv(&mut self) -> Option<Outbound> {
-        if let Some(frame) = self.taken.pop_front() {
-            return Some(frame);
+        if self.taken.is_empty() {
+            self.take_queued();
         }
+        self.taken.pop_front()
+    }
+
+    /// Swaps the (empty) taken frames for the queued ones, under the one
+    /// lock that also says whether the queue is closed.
+    fn take_queued(&mut self) -> bool {
         if self.taken.capacity() > KEEP_CAPACITY {
             self.taken.shrink_to(KEEP_CAPACITY);
         }
-        std::mem::swap(&mut self.taken, &mut self.shared.lock().frames);
-        self.taken.pop_front()
+        let mut state = self.shared.lock();
+        std::mem::swap(&mut self.taken, &mut state.frames);
+        state.closed
     }
 }
 
