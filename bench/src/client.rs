@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::servers::Kind;
+use crate::servers::{Kind, Protocol};
 
 /// Every chat a benchmark posts reads `bench<N>x`, so receivers can find N
 /// in any protocol's frame without parsing it.
@@ -84,10 +84,10 @@ impl Target {
     }
 
     pub async fn person(&self) -> anyhow::Result<Person> {
-        let path = match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => "/api/me",
-            Kind::Peer => "/room",
-            Kind::Ceiling => return Ok(Person::default()),
+        let path = match self.kind.protocol() {
+            Protocol::Gifchat => "/api/me",
+            Protocol::SocketIo => "/room",
+            Protocol::Raw => return Ok(Person::default()),
         };
         let res = self.http.get(format!("{}{path}", self.base)).send().await?;
         let cookie = res
@@ -102,12 +102,10 @@ impl Target {
 
     pub async fn create_room(&self, who: &Person, title: &str, max: u32) -> anyhow::Result<String> {
         static CEILING_ROOMS: AtomicUsize = AtomicUsize::new(0);
-        let (path, body) = match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
-                ("/api/rooms", json!({"title": title, "max_members": max}))
-            }
-            Kind::Peer => ("/room", json!({"title": title, "max": max})),
-            Kind::Ceiling => {
+        let (path, body) = match self.kind.protocol() {
+            Protocol::Gifchat => ("/api/rooms", json!({"title": title, "max_members": max})),
+            Protocol::SocketIo => ("/room", json!({"title": title, "max": max})),
+            Protocol::Raw => {
                 return Ok(format!(
                     "r{}",
                     CEILING_ROOMS.fetch_add(1, Ordering::Relaxed)
@@ -133,16 +131,16 @@ impl Target {
 
     /// Posts one chat; true when the server accepted it.
     pub async fn post(&self, who: &Person, room: &str, text: &str) -> bool {
-        let req = match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => self
+        let req = match self.kind.protocol() {
+            Protocol::Gifchat => self
                 .http
                 .post(format!("{}/api/rooms/{room}/chats", self.base))
                 .json(&json!({ "text": text })),
-            Kind::Peer => self
+            Protocol::SocketIo => self
                 .http
                 .post(format!("{}/room/{room}/chat", self.base))
                 .json(&json!({ "chat": text })),
-            Kind::Ceiling => self
+            Protocol::Raw => self
                 .http
                 .post(format!("{}/rooms/{room}/chat", self.base))
                 .body(text.to_owned()),
@@ -158,22 +156,18 @@ impl Target {
     }
 
     pub fn list_path(&self) -> Option<String> {
-        match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
-                Some("/api/rooms".into())
-            }
-            Kind::Peer => Some("/room".into()),
-            Kind::Ceiling => None,
+        match self.kind.protocol() {
+            Protocol::Gifchat => Some("/api/rooms".into()),
+            Protocol::SocketIo => Some("/room".into()),
+            Protocol::Raw => None,
         }
     }
 
     pub fn history_path(&self, room: &str) -> Option<String> {
-        match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
-                Some(format!("/api/rooms/{room}/chats?limit=50"))
-            }
-            Kind::Peer => Some(format!("/room/{room}/chats")),
-            Kind::Ceiling => None,
+        match self.kind.protocol() {
+            Protocol::Gifchat => Some(format!("/api/rooms/{room}/chats?limit=50")),
+            Protocol::SocketIo => Some(format!("/room/{room}/chats")),
+            Protocol::Raw => None,
         }
     }
 
@@ -203,14 +197,14 @@ impl Target {
             .next()
             .and_then(|p| p.parse().ok())
             .context("port")?;
-        let url = match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
+        let url = match self.kind.protocol() {
+            Protocol::Gifchat => {
                 format!("ws://127.0.0.1:{port}/api/ws")
             }
-            Kind::Peer => {
+            Protocol::SocketIo => {
                 format!("ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket&roomId={room}")
             }
-            Kind::Ceiling => format!("ws://127.0.0.1:{port}/ws?room={room}"),
+            Protocol::Raw => format!("ws://127.0.0.1:{port}/ws?room={room}"),
         };
         let mut req = url.into_client_request()?;
         if !who.cookie.is_empty() {
@@ -224,8 +218,8 @@ impl Target {
             .await?;
         stream.set_nodelay(true)?;
         let (mut ws, _) = tokio_tungstenite::client_async(req, stream).await?;
-        match self.kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
+        match self.kind.protocol() {
+            Protocol::Gifchat => {
                 let join = json!({"type": "join", "data": {"room_id": room}});
                 ws.send(Message::text(join.to_string())).await?;
                 wait_for(&mut ws, |t| {
@@ -233,16 +227,16 @@ impl Target {
                 })
                 .await?;
             }
-            Kind::Peer => {
+            Protocol::SocketIo => {
                 wait_for(&mut ws, |t| t.starts_with('0')).await?;
                 ws.send(Message::text("40/chat,")).await?;
                 wait_for(&mut ws, |t| t.starts_with("40/chat")).await?;
             }
-            Kind::Ceiling => {}
+            Protocol::Raw => {}
         }
         Ok(Member {
             ws,
-            peer: self.kind == Kind::Peer,
+            peer: self.kind.protocol() == Protocol::SocketIo,
         })
     }
 }

@@ -45,12 +45,28 @@ impl Kind {
         }
     }
 
-    pub fn is_gifchat(self) -> bool {
-        matches!(
-            self,
-            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster
-        )
+    pub fn protocol(self) -> Protocol {
+        match self {
+            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => Protocol::Gifchat,
+            Kind::Peer => Protocol::SocketIo,
+            Kind::Ceiling => Protocol::Raw,
+        }
     }
+
+    pub fn is_gifchat(self) -> bool {
+        self.protocol() == Protocol::Gifchat
+    }
+}
+
+/// What a server speaks, which decides how the load talks to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// gifchat's HTTP API and envelopes, whatever it stores in.
+    Gifchat,
+    /// The Socket.IO peer.
+    SocketIo,
+    /// The ceiling's raw frames.
+    Raw,
 }
 
 pub struct Paths {
@@ -86,8 +102,8 @@ impl Server {
         }
         let mut data = None;
         let mut pg_db = None;
-        match kind {
-            Kind::GifchatSqlite | Kind::GifchatPostgres | Kind::GifchatCluster => {
+        match kind.protocol() {
+            Protocol::Gifchat => {
                 let dir = std::env::temp_dir()
                     .join(format!("gifchat-bench-{port}-{}", std::process::id()));
                 std::fs::create_dir_all(&dir)?;
@@ -119,12 +135,12 @@ impl Server {
                 }
                 data = Some(dir);
             }
-            Kind::Peer => {
+            Protocol::SocketIo => {
                 cmd.arg("node")
                     .arg(paths.root.join("bench/peer-socketio/server.js"))
                     .env("PORT", port.to_string());
             }
-            Kind::Ceiling => {
+            Protocol::Raw => {
                 cmd.arg(paths.release("gifchat-ceiling"))
                     .env("PORT", port.to_string());
             }
