@@ -108,8 +108,11 @@ impl Db {
             }
             DatabaseTarget::Postgres(_) => DbKind::Postgres,
         };
+        // A SQLite connection is an open file and cannot go stale, so it is
+        // not checked with a query each time it is taken from the pool.
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
+            .test_on_check_out(kind == DbKind::Postgres)
             .connection_timeout(Duration::from_secs(5))
             .build(Manager {
                 target: target.clone(),
@@ -119,6 +122,7 @@ impl Db {
             DbKind::Sqlite => Some(
                 r2d2::Pool::builder()
                     .max_size(1)
+                    .test_on_check_out(false)
                     .connection_timeout(Duration::from_secs(10))
                     .build(Manager {
                         target: target.clone(),
@@ -240,6 +244,12 @@ pub fn now_millis() -> i64 {
 /// same binds every time, so the hot ones (a chat's seq and insert, the
 /// user row) are wrapped in this and compiled once per connection instead
 /// of once per chat.
+///
+/// Run it with `load` or `get_result`, never `execute`: through
+/// `MultiConnection`, `execute` hands the statement on by reference, and a
+/// reference does not pass this promise on, so the statement would be
+/// compiled again every time. A statement without rows to return gets a
+/// `RETURNING` clause instead.
 pub struct Prepared<Q>(pub Q);
 
 impl<Q> diesel::query_builder::QueryId for Prepared<Q> {
@@ -269,3 +279,85 @@ impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<
 }
 
 impl<Q, Conn> diesel::RunQueryDsl<Conn> for Prepared<Q> {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+
+    use super::models::{NewChat, Room};
+    use super::*;
+    use crate::config::DatabaseTarget;
+
+    /// Records the SQL of every statement the connection compiles to keep.
+    struct Kept(Arc<Mutex<Vec<String>>>);
+
+    impl Instrumentation for Kept {
+        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+                self.0.lock().unwrap().push(sql.to_owned());
+            }
+        }
+    }
+
+    /// A chat's statements are compiled once per connection: the first post
+    /// prepares each of them, and later posts prepare nothing new.
+    #[test]
+    fn a_posts_statements_stay_prepared() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gifchat.db");
+        drop(Db::connect(&DatabaseTarget::Sqlite(path.clone()), 1).unwrap());
+        let mut conn = Manager {
+            target: DatabaseTarget::Sqlite(path),
+        }
+        .connect()
+        .unwrap();
+        let room = Room {
+            id: "r".repeat(12),
+            title: "room".into(),
+            max_members: 10,
+            password_hash: None,
+            owner_id: "owner".into(),
+            last_seq: 0,
+            created_at: 0,
+        };
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        conn.set_instrumentation(Kept(kept.clone()));
+        rooms::create(&mut conn, &room).unwrap();
+        let post = |conn: &mut DbConnection| {
+            rooms::find(conn, &room.id).unwrap().unwrap();
+            rooms::is_banned(conn, &room.id, "poster").unwrap();
+            users::ensure(conn, "poster").unwrap();
+            let chat = NewChat {
+                room_id: room.id.clone(),
+                kind: "text",
+                user_id: Some("poster".into()),
+                body: Some("hi".into()),
+                ..NewChat::default()
+            };
+            chats::append(conn, &chat).unwrap();
+        };
+        post(&mut conn);
+        let first: Vec<String> = kept.lock().unwrap().clone();
+        for needle in [
+            "FROM (`rooms`",
+            "`room_bans`",
+            "INSERT INTO users",
+            "UPDATE rooms",
+            "INSERT INTO chats",
+        ] {
+            assert!(
+                first.iter().any(|sql| sql.contains(needle)),
+                "`{needle}` was not kept prepared: {first:?}"
+            );
+        }
+        post(&mut conn);
+        post(&mut conn);
+        assert_eq!(
+            *kept.lock().unwrap(),
+            first,
+            "later posts compiled statements again"
+        );
+    }
+}

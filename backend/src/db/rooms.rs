@@ -16,12 +16,15 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<RoomWithOwner>> {
         .load(conn)
 }
 
+/// A lookup by primary key, so without `LIMIT`: SQLite plans a bound
+/// `LIMIT ?` with its value and recompiles the statement whenever it is bound
+/// again, which would undo the statement cache on this, the hottest read.
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RoomWithOwner>> {
     rooms::table
         .inner_join(users::table)
         .filter(rooms::id.eq(id))
         .select((Room::as_select(), User::as_select()))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -9,14 +9,21 @@ use super::{now_millis, DbConnection, Prepared};
 /// Plain SQL because diesel's upsert DSL does not go through `MultiConnection`;
 /// `$n` placeholders are understood by both SQLite and PostgreSQL.
 pub fn ensure(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    #[derive(QueryableByName)]
+    struct Inserted {
+        #[diesel(sql_type = Text)]
+        #[allow(dead_code)]
+        id: String,
+    }
     Prepared(
         diesel::sql_query(
-            "INSERT INTO users (id, nickname, created_at) VALUES ($1, NULL, $2) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO users (id, nickname, created_at) VALUES ($1, NULL, $2) \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
         )
         .bind::<Text, _>(id)
         .bind::<BigInt, _>(now_millis()),
     )
-    .execute(conn)
+    .load::<Inserted>(conn)
     .map(drop)
 }
 
@@ -24,7 +31,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
     users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -44,6 +51,9 @@ pub fn set_nickname(conn: &mut DbConnection, id: &str, nickname: &str) -> QueryR
         diesel::update(users::table.find(id))
             .set(users::nickname.eq(nickname))
             .execute(conn)?;
-        users::table.find(id).select(User::as_select()).first(conn)
+        users::table
+            .find(id)
+            .select(User::as_select())
+            .get_result(conn)
     })
 }
