@@ -16,33 +16,43 @@ pub fn append(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat> {
 }
 
 /// As [`append`], for a caller that already holds a transaction.
-///
-/// Plain SQL with `RETURNING` (SQLite 3.35+ and PostgreSQL): one statement
-/// bumps and reads the seq, one inserts and returns the id.
 pub fn append_in_tx(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat> {
-    #[derive(QueryableByName)]
-    struct Seq {
-        #[diesel(sql_type = BigInt)]
-        last_seq: i64,
-    }
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
-    let seq = Prepared(
-        diesel::sql_query(
-            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
-        )
-        .bind::<Text, _>(&chat.room_id),
-    )
-    .get_result::<Seq>(conn)?
-    .last_seq;
+    let seq = next_seq(conn, &chat.room_id)?;
     for user in [&chat.user_id, &chat.to_user_id, &chat.subject_id]
         .into_iter()
         .flatten()
     {
         users::ensure(conn, user)?;
+    }
+    insert(conn, chat, seq)
+}
+
+/// Takes the room's next `seq`, inside the caller's transaction. Plain SQL
+/// with `RETURNING` (SQLite 3.35+ and PostgreSQL) bumps and reads it in one
+/// statement.
+pub fn next_seq(conn: &mut DbConnection, room_id: &str) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Seq {
+        #[diesel(sql_type = BigInt)]
+        last_seq: i64,
+    }
+    Ok(Prepared(
+        diesel::sql_query(
+            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+        )
+        .bind::<Text, _>(room_id),
+    )
+    .get_result::<Seq>(conn)?
+    .last_seq)
+}
+
+/// Inserts a chat under a `seq` taken with [`next_seq`] in the same
+/// transaction; its users' rows must exist.
+pub fn insert(conn: &mut DbConnection, chat: &NewChat, seq: i64) -> QueryResult<Chat> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
     }
     let created_at = now_millis();
     let id = Prepared(
