@@ -12,10 +12,17 @@ pub mod ws;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The JSON API, mounted under `/api`.
+///
+/// The router tries routes in the order given here, and every route with an
+/// `{id}` costs a regular-expression match, so the busiest come first:
+/// posting and reading chats, then the room list.
 pub fn api(cfg: &mut ServiceConfig) {
-    cfg.service(me::get_me)
-        .service(me::update_me)
+    cfg.service(chats::post_chat)
+        .service(chats::list_chats)
         .service(rooms::list_rooms)
+        .service(ws::open_socket)
+        .service(me::get_me)
+        .service(me::update_me)
         .service(rooms::create_room)
         .service(rooms::get_room)
         .service(rooms::delete_room)
@@ -24,9 +31,6 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(rooms::kick_member)
         .service(rooms::transfer_owner)
         .service(events::watch_room)
-        .service(ws::open_socket)
-        .service(chats::list_chats)
-        .service(chats::post_chat)
         .service(gifs::upload_gif);
 }
 
