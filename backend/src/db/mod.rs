@@ -240,8 +240,8 @@ pub fn now_millis() -> i64 {
 /// A raw statement with fixed SQL that the connection may keep prepared.
 ///
 /// diesel never caches `sql_query` statements, since it cannot know that
-/// their text does not vary. Ours is a literal at each call site, with the
-/// same binds every time, so the hot ones (a chat's seq and insert, the
+/// their text does not vary. Ours is fixed at each call site (or one of a
+/// few), with the same binds every time, so the hot ones (a chat's seq and insert, the
 /// user row) are wrapped in this and compiled once per connection instead
 /// of once per chat.
 ///
@@ -301,18 +301,22 @@ mod tests {
         }
     }
 
+    fn connection(dir: &tempfile::TempDir) -> DbConnection {
+        let path = dir.path().join("gifchat.db");
+        drop(Db::connect(&DatabaseTarget::Sqlite(path.clone()), 1).unwrap());
+        Manager {
+            target: DatabaseTarget::Sqlite(path),
+        }
+        .connect()
+        .unwrap()
+    }
+
     /// A chat's statements are compiled once per connection: the first post
     /// prepares each of them, and later posts prepare nothing new.
     #[test]
     fn a_posts_statements_stay_prepared() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("gifchat.db");
-        drop(Db::connect(&DatabaseTarget::Sqlite(path.clone()), 1).unwrap());
-        let mut conn = Manager {
-            target: DatabaseTarget::Sqlite(path),
-        }
-        .connect()
-        .unwrap();
+        let mut conn = connection(&dir);
         let room = Room {
             id: "r".repeat(12),
             title: "room".into(),
@@ -359,5 +363,34 @@ mod tests {
             first,
             "later posts compiled statements again"
         );
+    }
+
+    #[test]
+    fn many_users_are_found_once_each_with_few_statements() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = connection(&dir);
+        let ids: Vec<String> = (0..300).map(|i| format!("user-{i:03}")).collect();
+        for id in &ids {
+            users::ensure(&mut conn, id).unwrap();
+        }
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        conn.set_instrumentation(Kept(kept.clone()));
+        for n in [1usize, 3, 5, 300] {
+            for _ in 0..2 {
+                let mut asked: Vec<&str> = ids[..n].iter().map(String::as_str).collect();
+                asked.push(ids[0].as_str());
+                asked.push("nobody");
+                let mut got: Vec<String> = users::find_many(&mut conn, &asked)
+                    .unwrap()
+                    .into_iter()
+                    .map(|u| u.id)
+                    .collect();
+                got.sort();
+                assert_eq!(got, ids[..n], "asking for {n}");
+            }
+        }
+        // Widths 2, 4 and 8 for 1 + 1, 3 + 1 and 5 + 1 ids, then 256 and
+        // 64 for 301: each compiled the first time only.
+        assert_eq!(kept.lock().unwrap().len(), 5, "{:?}", kept.lock().unwrap());
     }
 }

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::schema::{chats, gifs, room_access, room_bans, rooms, users};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: String,
