@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, DefaultHeaders, Logger};
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Logger};
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpServer};
 use anyhow::Context;
@@ -92,6 +92,8 @@ impl Application {
         let spec = openapi::spec();
         let known = Data::new(fallback::KnownPaths::from_spec(&spec));
         let app_state = state.clone();
+        let access_log =
+            log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let mut server = HttpServer::new(move || {
             let trusted = app_state.settings.trusted_proxies.clone();
             let (app, _) = App::new()
@@ -139,13 +141,16 @@ impl Application {
                     .add(("Referrer-Policy", "same-origin"))
                     .add(("X-Frame-Options", "DENY")),
             )
-            .wrap(
+            // Only when its lines would be written (`RUST_LOG` at `info` for
+            // it): formatting a line is a fair share of a small request.
+            .wrap(Condition::new(
+                access_log,
                 Logger::new(ACCESS_LOG).custom_request_replace("client_ip", move |req| {
                     let peer = req.peer_addr().map(|a| a.ip());
                     client_ip(peer, req.headers(), &trusted)
                         .map_or_else(|| "-".to_owned(), |ip| ip.to_string())
                 }),
-            )
+            ))
         })
         .listen(listener)?
         // Signals are handled in `run_until_stopped`, which closes sockets first.
