@@ -17,7 +17,7 @@ pub fn append(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat> {
 
 /// As [`append`], for a caller that already holds a transaction.
 pub fn append_in_tx(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat> {
-    let seq = next_seq(conn, &chat.room_id)?;
+    let seq = take_seqs(conn, &chat.room_id, 1)?;
     for user in [&chat.user_id, &chat.to_user_id, &chat.subject_id]
         .into_iter()
         .flatten()
@@ -27,26 +27,29 @@ pub fn append_in_tx(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat
     insert(conn, chat, seq)
 }
 
-/// Takes the room's next `seq`, inside the caller's transaction. Plain SQL
-/// with `RETURNING` (SQLite 3.35+ and PostgreSQL) bumps and reads it in one
-/// statement.
-pub fn next_seq(conn: &mut DbConnection, room_id: &str) -> QueryResult<i64> {
+/// Takes the room's next `count` seqs, inside the caller's transaction, and
+/// returns the last of them. Plain SQL with `RETURNING` (SQLite 3.35+ and
+/// PostgreSQL) bumps and reads in one statement.
+pub fn take_seqs(conn: &mut DbConnection, room_id: &str, count: i64) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct Seq {
         #[diesel(sql_type = BigInt)]
         last_seq: i64,
     }
     Ok(Prepared(
+        // SQLite numbers `$n` parameters in the order they appear, so they
+        // must appear in the order they are bound.
         diesel::sql_query(
-            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+            "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
         )
+        .bind::<BigInt, _>(count)
         .bind::<Text, _>(room_id),
     )
     .get_result::<Seq>(conn)?
     .last_seq)
 }
 
-/// Inserts a chat under a `seq` taken with [`next_seq`] in the same
+/// Inserts a chat under a `seq` taken with [`take_seqs`] in the same
 /// transaction; its users' rows must exist.
 pub fn insert(conn: &mut DbConnection, chat: &NewChat, seq: i64) -> QueryResult<Chat> {
     #[derive(QueryableByName)]

@@ -17,7 +17,7 @@
 //! the rooms' locks (taken in sorted order, after the connection, as every
 //! other chat path does), so sockets keep receiving chats in seq order.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Weak};
 
 use diesel::Connection;
@@ -126,22 +126,30 @@ fn new_chat(post: &TextPost) -> NewChat {
     }
 }
 
-/// Whether the author may post this chat to this room.
-fn check(conn: &mut DbConnection, room: &Room, post: &TextPost) -> AppResult<()> {
+/// Whether the author may post this chat to this room. `authors` are the
+/// batch's earlier authors whose posts passed, who are stored by the time
+/// this one is.
+fn check(
+    conn: &mut DbConnection,
+    room: &Room,
+    post: &TextPost,
+    authors: &HashSet<&str>,
+) -> AppResult<()> {
     ensure_can_read(conn, room, &post.user_id)?;
     if let Some(to) = &post.to {
-        check_recipient(conn, room, &post.user_id, to)?;
+        check_recipient(conn, room, &post.user_id, to, authors.contains(to.as_str()))?;
     }
     Ok(())
 }
 
-/// Writes a batch without savepoints: each post is checked, in order, and
-/// written if it passes. An `Err` means a statement failed and the caller
-/// must roll the whole transaction back.
+/// Writes a batch without savepoints: every post is checked, in order; the
+/// rooms' seqs are taken with one statement per room; then the authors'
+/// rows and the chats that passed are written. An `Err` means a statement
+/// failed and the caller must roll the whole transaction back.
 fn write_together(conn: &mut DbConnection, posts: &[&TextPost]) -> AppResult<Vec<AppResult<Chat>>> {
     let mut found: HashMap<&str, Option<Room>> = HashMap::new();
-    let mut stored_users: HashSet<&str> = HashSet::new();
-    let mut results = Vec::with_capacity(posts.len());
+    let mut authors: HashSet<&str> = HashSet::new();
+    let mut verdicts: Vec<AppResult<()>> = Vec::with_capacity(posts.len());
     for post in posts {
         let room = match found.get(post.room_id.as_str()) {
             Some(room) => room,
@@ -150,25 +158,51 @@ fn write_together(conn: &mut DbConnection, posts: &[&TextPost]) -> AppResult<Vec
                 found.entry(&post.room_id).or_insert(room)
             }
         };
-        let Some(room) = room else {
-            results.push(Err(AppError::NotFound("room")));
-            continue;
+        let verdict = match room {
+            Some(room) => check(conn, room, post, &authors),
+            None => Err(AppError::NotFound("room")),
         };
-        match check(conn, room, post) {
-            Ok(()) => {}
-            Err(e @ AppError::Internal(_)) => return Err(e),
-            Err(refused) => {
-                results.push(Err(refused));
-                continue;
+        match verdict {
+            Ok(()) => {
+                authors.insert(&post.user_id);
             }
+            Err(e @ AppError::Internal(_)) => return Err(e),
+            Err(_) => {}
+        }
+        verdicts.push(verdict);
+    }
+
+    // In sorted order, as every writer takes rooms, so that PostgreSQL
+    // writers never wait on each other's rows in a cycle.
+    let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
+    for (post, verdict) in posts.iter().zip(&verdicts) {
+        if verdict.is_ok() {
+            *counts.entry(&post.room_id).or_default() += 1;
+        }
+    }
+    let mut next_seq: HashMap<&str, i64> = HashMap::with_capacity(counts.len());
+    for (room, count) in counts {
+        let last = chats::take_seqs(conn, room, count)?;
+        next_seq.insert(room, last - count + 1);
+    }
+
+    let mut stored_users: HashSet<&str> = HashSet::new();
+    let mut results = Vec::with_capacity(posts.len());
+    for (post, verdict) in posts.iter().zip(verdicts) {
+        if let Err(refused) = verdict {
+            results.push(Err(refused));
+            continue;
         }
         for user in std::iter::once(&post.user_id).chain(&post.to) {
             if stored_users.insert(user) {
                 users::ensure(conn, user)?;
             }
         }
-        let seq = chats::next_seq(conn, &post.room_id)?;
-        results.push(Ok(chats::insert(conn, &new_chat(post), seq)?));
+        let seq = next_seq
+            .get_mut(post.room_id.as_str())
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a post's room was not counted")))?;
+        results.push(Ok(chats::insert(conn, &new_chat(post), *seq)?));
+        *seq += 1;
     }
     Ok(results)
 }
@@ -181,7 +215,7 @@ fn write_one_by_one(
 ) -> AppResult<Vec<AppResult<Chat>>> {
     let one = |conn: &mut DbConnection, post: &TextPost| -> AppResult<Chat> {
         let (room, _) = find_room(conn, &post.room_id)?;
-        check(conn, &room, post)?;
+        check(conn, &room, post, &HashSet::new())?;
         Ok(chats::append_in_tx(conn, &new_chat(post))?)
     };
     conn.transaction(|conn| {
