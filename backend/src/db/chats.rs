@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
@@ -89,6 +91,86 @@ pub fn insert(conn: &mut DbConnection, chat: &NewChat, seq: i64) -> QueryResult<
         subject_id: chat.subject_id.clone(),
         created_at,
     })
+}
+
+/// Inserts chats under seqs taken with [`take_seqs`] in the same
+/// transaction, in order; their users' rows must exist.
+///
+/// Rows go in as few statements as the statement cache allows: in groups
+/// whose sizes are powers of two (21 rows: 16, 4 and 1), each size one
+/// statement the connection keeps compiled. For PostgreSQL that is a few
+/// round trips per batch of chats instead of one per chat.
+pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryResult<Vec<Chat>> {
+    #[derive(QueryableByName)]
+    struct Inserted {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Text)]
+        room_id: String,
+        #[diesel(sql_type = BigInt)]
+        seq: i64,
+    }
+    const COLUMNS: usize = 10;
+    let created_at = now_millis();
+    let mut ids: HashMap<(String, i64), i64> = HashMap::with_capacity(rows.len());
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let (group, tail) = rest.split_at(1 << rest.len().ilog2());
+        let values: Vec<String> = (0..group.len())
+            .map(|row| {
+                let params: Vec<String> = (1..=COLUMNS)
+                    .map(|col| format!("${}", row * COLUMNS + col))
+                    .collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at) \
+             VALUES {} RETURNING id, room_id, seq",
+            values.join(", ")
+        );
+        let mut query = diesel::sql_query(sql).into_boxed();
+        for (chat, seq) in group {
+            query = query
+                .bind::<Text, _>(&chat.room_id)
+                .bind::<BigInt, _>(*seq)
+                .bind::<Text, _>(chat.kind)
+                .bind::<Nullable<Text>, _>(&chat.user_id)
+                .bind::<Nullable<Text>, _>(&chat.body)
+                .bind::<Nullable<Text>, _>(&chat.gif_file)
+                .bind::<Nullable<Text>, _>(&chat.to_user_id)
+                .bind::<Nullable<Text>, _>(chat.event)
+                .bind::<Nullable<Text>, _>(&chat.subject_id)
+                .bind::<BigInt, _>(created_at);
+        }
+        // Matched by (room, seq), which is unique: `RETURNING` does not
+        // promise the order of its rows.
+        for row in Prepared(query).load::<Inserted>(conn)? {
+            ids.insert((row.room_id, row.seq), row.id);
+        }
+        rest = tail;
+    }
+    rows.iter()
+        .map(|(chat, seq)| {
+            let id = ids
+                .get(&(chat.room_id.clone(), *seq))
+                .copied()
+                .ok_or(diesel::result::Error::NotFound)?;
+            Ok(Chat {
+                id,
+                room_id: chat.room_id.clone(),
+                seq: *seq,
+                kind: chat.kind.to_owned(),
+                user_id: chat.user_id.clone(),
+                body: chat.body.clone(),
+                gif_file: chat.gif_file.clone(),
+                to_user_id: chat.to_user_id.clone(),
+                event: chat.event.map(str::to_owned),
+                subject_id: chat.subject_id.clone(),
+                created_at,
+            })
+        })
+        .collect()
 }
 
 /// The latest `limit` chats after `after` visible to `viewer`, ascending,

@@ -393,4 +393,65 @@ mod tests {
         // 64 for 301: each compiled the first time only.
         assert_eq!(kept.lock().unwrap().len(), 5, "{:?}", kept.lock().unwrap());
     }
+
+    #[test]
+    fn many_chats_go_in_power_of_two_groups_and_keep_their_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = connection(&dir);
+        for id in ["a".repeat(32), "b".repeat(32)] {
+            let room = Room {
+                id,
+                title: "room".into(),
+                max_members: 10,
+                password_hash: None,
+                owner_id: "owner".into(),
+                last_seq: 0,
+                created_at: 0,
+            };
+            rooms::create(&mut conn, &room).unwrap();
+        }
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        conn.set_instrumentation(Kept(kept.clone()));
+        let insert = |conn: &mut DbConnection, round: usize| -> Vec<models::Chat> {
+            let rows: Vec<(NewChat, i64)> = (0..21)
+                .map(|i| {
+                    let room = if i % 3 == 0 { "b" } else { "a" }.repeat(32);
+                    let chat = NewChat {
+                        room_id: room,
+                        kind: "text",
+                        user_id: Some("owner".into()),
+                        body: Some(format!("chat {round}.{i}")),
+                        ..NewChat::default()
+                    };
+                    (chat, (round * 100 + i) as i64)
+                })
+                .collect();
+            let chats = chats::insert_many(conn, &rows).unwrap();
+            for ((row, seq), chat) in rows.iter().zip(&chats) {
+                let (room, body): (String, Option<String>) = schema::chats::table
+                    .find(chat.id)
+                    .select((schema::chats::room_id, schema::chats::body))
+                    .get_result(conn)
+                    .unwrap();
+                assert_eq!((&room, &body, chat.seq), (&row.room_id, &row.body, *seq));
+            }
+            chats
+        };
+        let inserts = |kept: &Mutex<Vec<String>>| {
+            kept.lock()
+                .unwrap()
+                .iter()
+                .filter(|sql| sql.starts_with("INSERT INTO chats"))
+                .count()
+        };
+        assert_eq!(insert(&mut conn, 1).len(), 21);
+        assert_eq!(
+            inserts(&kept),
+            3,
+            "16, 4 and 1 rows: {:?}",
+            kept.lock().unwrap()
+        );
+        insert(&mut conn, 2);
+        assert_eq!(inserts(&kept), 3, "the same sizes compiled again");
+    }
 }

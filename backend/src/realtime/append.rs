@@ -179,10 +179,9 @@ fn write_together(conn: &mut DbConnection, posts: &[&TextPost]) -> AppResult<Vec
     }
 
     let mut stored_users: HashSet<&str> = HashSet::new();
-    let mut results = Vec::with_capacity(posts.len());
-    for (post, verdict) in posts.iter().zip(verdicts) {
-        if let Err(refused) = verdict {
-            results.push(Err(refused));
+    let mut rows = Vec::with_capacity(posts.len());
+    for (post, verdict) in posts.iter().zip(&verdicts) {
+        if verdict.is_err() {
             continue;
         }
         for user in std::iter::once(&post.user_id).chain(&post.to) {
@@ -193,8 +192,18 @@ fn write_together(conn: &mut DbConnection, posts: &[&TextPost]) -> AppResult<Vec
         let seq = next_seq
             .get_mut(post.room_id.as_str())
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a post's room was not counted")))?;
-        results.push(Ok(chats::insert(conn, &new_chat(post), *seq)?));
+        rows.push((new_chat(post), *seq));
         *seq += 1;
+    }
+    let mut chats = chats::insert_many(conn, &rows)?.into_iter();
+    let mut results = Vec::with_capacity(posts.len());
+    for verdict in verdicts {
+        results.push(match verdict {
+            Ok(()) => Ok(chats
+                .next()
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("lost a chat")))?),
+            Err(refused) => Err(refused),
+        });
     }
     Ok(results)
 }
