@@ -5,7 +5,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::models::{Chat, NewChat};
 use super::schema::chats;
-use super::{now_millis, users, DbConnection, Prepared};
+use super::{now_millis, placeholders, users, DbConnection, Prepared};
 
 /// Appends a chat with the room's next `seq`.
 ///
@@ -26,7 +26,9 @@ pub fn append_in_tx(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat
     {
         users::ensure(conn, user)?;
     }
-    insert(conn, chat, seq)
+    insert_many(conn, &[(chat.clone(), seq)])?
+        .pop()
+        .ok_or(diesel::result::Error::NotFound)
 }
 
 /// Takes the room's next `count` seqs, inside the caller's transaction, and
@@ -49,48 +51,6 @@ pub fn take_seqs(conn: &mut DbConnection, room_id: &str, count: i64) -> QueryRes
     )
     .get_result::<Seq>(conn)?
     .last_seq)
-}
-
-/// Inserts a chat under a `seq` taken with [`take_seqs`] in the same
-/// transaction; its users' rows must exist.
-pub fn insert(conn: &mut DbConnection, chat: &NewChat, seq: i64) -> QueryResult<Chat> {
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
-    let created_at = now_millis();
-    let id = Prepared(
-        diesel::sql_query(
-            "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-        )
-        .bind::<Text, _>(&chat.room_id)
-        .bind::<BigInt, _>(seq)
-        .bind::<Text, _>(chat.kind)
-        .bind::<Nullable<Text>, _>(&chat.user_id)
-        .bind::<Nullable<Text>, _>(&chat.body)
-        .bind::<Nullable<Text>, _>(&chat.gif_file)
-        .bind::<Nullable<Text>, _>(&chat.to_user_id)
-        .bind::<Nullable<Text>, _>(chat.event)
-        .bind::<Nullable<Text>, _>(&chat.subject_id)
-        .bind::<BigInt, _>(created_at),
-    )
-    .get_result::<Id>(conn)?
-    .id;
-    Ok(Chat {
-        id,
-        room_id: chat.room_id.clone(),
-        seq,
-        kind: chat.kind.to_owned(),
-        user_id: chat.user_id.clone(),
-        body: chat.body.clone(),
-        gif_file: chat.gif_file.clone(),
-        to_user_id: chat.to_user_id.clone(),
-        event: chat.event.map(str::to_owned),
-        subject_id: chat.subject_id.clone(),
-        created_at,
-    })
 }
 
 /// Inserts chats under seqs taken with [`take_seqs`] in the same
@@ -117,12 +77,7 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
     while !rest.is_empty() {
         let (group, tail) = rest.split_at(1 << rest.len().ilog2());
         let values: Vec<String> = (0..group.len())
-            .map(|row| {
-                let params: Vec<String> = (1..=COLUMNS)
-                    .map(|col| format!("${}", row * COLUMNS + col))
-                    .collect();
-                format!("({})", params.join(", "))
-            })
+            .map(|row| format!("({})", placeholders(row * COLUMNS + 1, COLUMNS)))
             .collect();
         let sql = format!(
             "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at) \

@@ -237,6 +237,13 @@ pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// `count` numbered parameters from `$first` on, comma-separated, for SQL
+/// built with a given number of values.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    let params: Vec<String> = (first..first + count).map(|i| format!("${i}")).collect();
+    params.join(", ")
+}
+
 /// A raw statement with fixed SQL that the connection may keep prepared.
 ///
 /// diesel never caches `sql_query` statements, since it cannot know that
@@ -281,7 +288,7 @@ impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Prepared<
 impl<Q, Conn> diesel::RunQueryDsl<Conn> for Prepared<Q> {}
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
 
     use diesel::connection::{Instrumentation, InstrumentationEvent};
@@ -301,6 +308,19 @@ mod tests {
         }
     }
 
+    /// A public room with this id and owner, for tests to create.
+    pub(crate) fn room(id: &str, owner: &str) -> Room {
+        Room {
+            id: id.to_owned(),
+            title: "room".into(),
+            max_members: 10,
+            password_hash: None,
+            owner_id: owner.to_owned(),
+            last_seq: 0,
+            created_at: 0,
+        }
+    }
+
     fn connection(dir: &tempfile::TempDir) -> DbConnection {
         let path = dir.path().join("gifchat.db");
         drop(Db::connect(&DatabaseTarget::Sqlite(path.clone()), 1).unwrap());
@@ -317,15 +337,7 @@ mod tests {
     fn a_posts_statements_stay_prepared() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = connection(&dir);
-        let room = Room {
-            id: "r".repeat(12),
-            title: "room".into(),
-            max_members: 10,
-            password_hash: None,
-            owner_id: "owner".into(),
-            last_seq: 0,
-            created_at: 0,
-        };
+        let room = room(&"r".repeat(12), "owner");
         let kept = Arc::new(Mutex::new(Vec::new()));
         conn.set_instrumentation(Kept(kept.clone()));
         rooms::create(&mut conn, &room).unwrap();
@@ -399,16 +411,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = connection(&dir);
         for id in ["a".repeat(32), "b".repeat(32)] {
-            let room = Room {
-                id,
-                title: "room".into(),
-                max_members: 10,
-                password_hash: None,
-                owner_id: "owner".into(),
-                last_seq: 0,
-                created_at: 0,
-            };
-            rooms::create(&mut conn, &room).unwrap();
+            rooms::create(&mut conn, &room(&id, "owner")).unwrap();
         }
         let kept = Arc::new(Mutex::new(Vec::new()));
         conn.set_instrumentation(Kept(kept.clone()));

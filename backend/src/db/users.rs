@@ -3,7 +3,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::models::User;
 use super::schema::users;
-use super::{now_millis, DbConnection, Prepared};
+use super::{now_millis, placeholders, DbConnection, Prepared};
 
 /// Records an anonymous user the first time they do something that is stored.
 /// Plain SQL because diesel's upsert DSL does not go through `MultiConnection`;
@@ -52,10 +52,9 @@ pub fn find_many(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<User>
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(MANY) {
         let width = chunk.len().next_power_of_two();
-        let params: Vec<String> = (1..=width).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT id, nickname, created_at FROM users WHERE id IN ({})",
-            params.join(", ")
+            placeholders(1, width)
         );
         let mut query = diesel::sql_query(sql).into_boxed();
         for i in 0..width {

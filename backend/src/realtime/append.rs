@@ -319,16 +319,7 @@ mod tests {
     fn database(dir: &tempfile::TempDir) -> Db {
         let db = Db::connect(&DatabaseTarget::Sqlite(dir.path().join("chats.db")), 2).unwrap();
         db.write_blocking(|conn| {
-            let room = Room {
-                id: id(1),
-                title: "room".into(),
-                max_members: 10,
-                password_hash: None,
-                owner_id: id(1),
-                last_seq: 0,
-                created_at: 0,
-            };
-            rooms::create(conn, &room)?;
+            rooms::create(conn, &crate::db::tests::room(&id(1), &id(1)))?;
             rooms::ban(conn, &id(1), &id(2))?;
             Ok(())
         })
