@@ -10,7 +10,8 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use actix_web::web::Data;
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Item, Session};
+use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota};
 
 use crate::api::UserResponse;
@@ -40,6 +41,52 @@ impl LastSent {
     }
 }
 
+/// The most bytes of frames handed to a connection's writer between two of
+/// its turns when a long frame is among them, each frame counted with the
+/// 4-byte header it gets (the payload of a frame this size needs no more).
+/// It keeps the writer's buffer within the 8 KiB it starts with when long
+/// frames (a member list, long chats) are sent.
+const WRITE_TURN: usize = 8000;
+
+/// The longest text frame sent whole; a longer message is fragmented into
+/// pieces at most this long, cut between characters.
+const PIECE: usize = 4000;
+
+/// A frame's header, as counted against `WRITE_TURN`.
+const FRAME_HEADER: usize = 4;
+
+/// Frames up to this long never wait for the writer's turn: a burst of them
+/// (a busy room's chats) goes out in as few writes as the writer manages,
+/// at most 32 frames at a time (its channel's capacity).
+const SMALL: usize = 1024;
+
+/// Puts the task back at the end of its worker's run queue, so that the
+/// tasks already woken (this connection's writer among them) run first.
+/// Unlike `tokio::task::yield_now`, it does not wait for the next poll of
+/// the I/O driver.
+async fn requeue() {
+    let mut queued = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut queued, true) {
+            return std::task::Poll::Ready(());
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// Where the piece of `text` starting at `start` ends: at most `PIECE`
+/// bytes on, on a character boundary.
+fn fragment_end(text: &[u8], start: usize) -> usize {
+    let mut end = (start + PIECE).min(text.len());
+    // A UTF-8 continuation byte (10xxxxxx) is never where a character starts.
+    while end < text.len() && text[end] & 0xC0 == 0x80 {
+        end -= 1;
+    }
+    end
+}
+
 /// Close code for a client that does not read fast enough.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 
@@ -55,6 +102,8 @@ struct Connection {
     /// chats and to notice missed ones. A socket is in a few rooms at most,
     /// so a list beats hashing the room id on every delivery.
     last_sent: LastSent,
+    /// Bytes handed to the writer since this task last let it run.
+    unflushed: usize,
     limiter: Option<DefaultDirectRateLimiter>,
 }
 
@@ -89,6 +138,7 @@ pub async fn run(
         user,
         session,
         last_sent: LastSent::default(),
+        unflushed: 0,
         limiter,
     };
 
@@ -134,6 +184,10 @@ impl Connection {
             tokio::select! {
                 out = rx.recv() => {
                     let out = out?;
+                    if rx.waited() {
+                        // The writer has had its turn since this task last sent.
+                        self.unflushed = 0;
+                    }
                     if let Some((room, seq)) = &out.chat {
                         match Arrival::of(self.last_sent.get(room), *seq) {
                             Arrival::Duplicate => continue,
@@ -144,7 +198,7 @@ impl Connection {
                     }
                     // A seq marker (someone else's whisper) has no frame.
                     if !out.frame.is_empty() {
-                        self.session.text(out.frame.clone()).await.ok()?;
+                        self.send_frame(out.frame.clone()).await.ok()?;
                     }
                 }
                 msg = stream.recv() => {
@@ -196,7 +250,48 @@ impl Connection {
         envelope: ServerEnvelope,
         reference: Option<&str>,
     ) -> Result<(), actix_ws::Closed> {
-        self.session.text(envelope.frame_with_ref(reference)).await
+        self.send_frame(envelope.frame_with_ref(reference)).await
+    }
+
+    /// Sends one text frame. The connection's writer copies every frame
+    /// handed to it since its last turn into its buffer before flushing
+    /// that to the socket, and keeps the buffer at its largest size for the
+    /// socket's life. So a message longer than `PIECE` goes as a fragmented
+    /// one, and a long frame or piece waits for the writer's turn when it
+    /// would not fit in `WRITE_TURN` beside what was handed over since. A
+    /// room of 1,000 sends each joiner a member list of about 70 KB; whole,
+    /// it would leave every member's socket holding a buffer that size.
+    async fn send_frame(&mut self, frame: ByteString) -> Result<(), actix_ws::Closed> {
+        if frame.len() <= PIECE {
+            self.take_turn(frame.len()).await;
+            return self.session.text(frame).await;
+        }
+        let bytes = frame.into_bytes();
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = fragment_end(&bytes, start);
+            let piece = bytes.slice(start..end);
+            let item = match (start, end == bytes.len()) {
+                (0, _) => Item::FirstText(piece),
+                (_, true) => Item::Last(piece),
+                _ => Item::Continue(piece),
+            };
+            self.take_turn(end - start).await;
+            self.session.continuation(item).await?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Lets the writer flush first when a frame longer than `SMALL` would
+    /// take what it was handed since its last turn over `WRITE_TURN`.
+    async fn take_turn(&mut self, len: usize) {
+        let len = len + FRAME_HEADER;
+        if len > SMALL && self.unflushed + len > WRITE_TURN {
+            requeue().await;
+            self.unflushed = 0;
+        }
+        self.unflushed += len;
     }
 
     async fn send_error(
@@ -298,5 +393,37 @@ impl Connection {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(text: &str) -> Vec<&str> {
+        let bytes = text.as_bytes();
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = fragment_end(bytes, start);
+            out.push(std::str::from_utf8(&bytes[start..end]).expect("cut between characters"));
+            start = end;
+        }
+        out
+    }
+
+    #[test]
+    fn long_text_is_cut_between_characters_into_pieces() {
+        for text in [
+            "a".repeat(PIECE * 2 + 5),
+            "가".repeat(PIECE),
+            format!("{}😀", "a".repeat(PIECE - 2)).repeat(3),
+        ] {
+            let pieces = pieces(&text);
+            assert!(pieces.len() > 1);
+            assert!(pieces.iter().all(|p| !p.is_empty() && p.len() <= PIECE));
+            assert_eq!(pieces.concat(), text);
+        }
+        assert_eq!(pieces("short"), ["short"]);
     }
 }

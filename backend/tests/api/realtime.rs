@@ -33,6 +33,38 @@ on_both_databases! {
         assert_eq!(members.body["members"].as_array().unwrap().len(), 2);
     }
 
+    async fn long_messages_arrive_whole(app) {
+        // Both frames are longer than one write turn, so each goes as a
+        // fragmented message, cut between (three-byte) characters.
+        let owner = app.user();
+        let id = owner.create_room(json!({"title": "crowd", "max_members": 80})).await["id"].as_str().unwrap().to_owned();
+        let mut members = Vec::new();
+        for _ in 0..70 {
+            let user = app.user();
+            let mut ws = user.ws().await;
+            ws.join(&id).await;
+            members.push((user, ws));
+        }
+        let mut last = owner.ws().await;
+        let joined = last.join(&id).await;
+        let listed = joined["data"]["members"].as_array().unwrap();
+        assert_eq!(listed.len(), 71);
+        assert!(joined.to_string().len() > 4000, "the member list fills more than one piece");
+        for (user, _) in &members {
+            let id = user.id().await;
+            assert!(listed.iter().any(|m| m["id"] == id.as_str()));
+        }
+
+        let text: String = "가나다라마바사아자차".chars().cycle().take(2000).collect();
+        assert_eq!(owner.say(&id, &text).await.status, 201);
+        let (_, ws) = &mut members[0];
+        let chat = loop {
+            let c = ws.recv_type("chat").await;
+            if c["data"]["chat"]["kind"] != "system" { break c; }
+        };
+        assert_eq!(chat["data"]["chat"]["text"], text.as_str());
+    }
+
     async fn the_same_user_in_two_tabs_counts_once(app) {
         let (alice, bob) = (app.user(), app.user());
         let id = alice.public_room().await;
