@@ -13,6 +13,9 @@
 //! the post at fault fails; savepoints cost two more statements per post,
 //! which is why they are not the first resort.
 //!
+//! The writer remembers which users it has seen stored (users are never
+//! deleted), so a regular's post does not write their row again.
+//!
 //! The writer publishes the batch while it still holds the connection and
 //! the rooms' locks (taken in sorted order, after the connection, as every
 //! other chat path does), so sockets keep receiving chats in seq order.
@@ -34,6 +37,32 @@ use crate::state::AppState;
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 8192;
+
+/// The most users the writer remembers as stored before it starts over.
+const STORED_USERS: usize = 65_536;
+
+/// Users the writer has seen committed. Users are never deleted, so their
+/// row needs no `INSERT … ON CONFLICT DO NOTHING` before their next chat.
+#[derive(Default)]
+struct StoredUsers(HashSet<Box<str>>);
+
+impl StoredUsers {
+    fn contains(&self, id: &str) -> bool {
+        self.0.contains(id)
+    }
+
+    /// Records users whose rows a committed transaction wrote or found.
+    fn record<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
+        for id in ids {
+            if self.0.len() >= STORED_USERS {
+                self.0.clear();
+            }
+            if !self.0.contains(id) {
+                self.0.insert(id.into());
+            }
+        }
+    }
+}
 
 /// A text chat (or whisper) someone posted.
 pub struct TextPost {
@@ -67,29 +96,32 @@ impl Appender {
         let weak: Weak<AppState> = Arc::downgrade(state);
         std::thread::Builder::new()
             .name("chat-writer".into())
-            .spawn(move || loop {
-                let Some(first) = rx.blocking_recv() else {
-                    break;
-                };
-                let mut batch = vec![first];
-                let mut yielded = false;
-                while batch.len() < MAX_BATCH {
-                    match rx.try_recv() {
-                        Ok(job) => batch.push(job),
-                        // Once, give way to the threads that are handing in
-                        // posts: when they share a core with this one, the
-                        // batch grows from about 6 posts to about 20 instead
-                        // of committing as soon as the first has arrived.
-                        // With nothing else to run, this returns at once.
-                        Err(_) if !yielded => {
-                            yielded = true;
-                            std::thread::yield_now();
+            .spawn(move || {
+                let mut stored = StoredUsers::default();
+                loop {
+                    let Some(first) = rx.blocking_recv() else {
+                        break;
+                    };
+                    let mut batch = vec![first];
+                    let mut yielded = false;
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            // Once, give way to the threads that are handing in
+                            // posts: when they share a core with this one, the
+                            // batch grows from about 6 posts to about 20 instead
+                            // of committing as soon as the first has arrived.
+                            // With nothing else to run, this returns at once.
+                            Err(_) if !yielded => {
+                                yielded = true;
+                                std::thread::yield_now();
+                            }
+                            Err(_) => break,
                         }
-                        Err(_) => break,
                     }
+                    let Some(state) = weak.upgrade() else { break };
+                    write_batch(&state, batch, &mut stored);
                 }
-                let Some(state) = weak.upgrade() else { break };
-                write_batch(&state, batch);
             })?;
         Ok(Appender { tx })
     }
@@ -138,7 +170,11 @@ fn check(
 /// rooms' seqs are taken with one statement per room; then the authors'
 /// rows and the chats that passed are written. An `Err` means a statement
 /// failed and the caller must roll the whole transaction back.
-fn write_together(conn: &mut DbConnection, posts: &[&TextPost]) -> AppResult<Vec<AppResult<Chat>>> {
+fn write_together(
+    conn: &mut DbConnection,
+    posts: &[&TextPost],
+    stored: &StoredUsers,
+) -> AppResult<Vec<AppResult<Chat>>> {
     let mut found: HashMap<&str, Option<Room>> = HashMap::new();
     let mut authors: HashSet<&str> = HashSet::new();
     let mut verdicts: Vec<AppResult<()>> = Vec::with_capacity(posts.len());
@@ -185,7 +221,7 @@ fn write_together(conn: &mut DbConnection, posts: &[&TextPost]) -> AppResult<Vec
             continue;
         }
         for user in std::iter::once(&post.user_id).chain(&post.to) {
-            if stored_users.insert(user) {
+            if !stored.contains(user) && stored_users.insert(user) {
                 users::ensure(conn, user)?;
             }
         }
@@ -229,8 +265,12 @@ fn write_one_by_one(
 
 /// Commits a batch: together if every write succeeds, else one by one.
 /// Returns each post's chat or the reason it was refused, in order.
-fn write_posts(conn: &mut DbConnection, posts: &[&TextPost]) -> AppResult<Vec<AppResult<Chat>>> {
-    match conn.transaction(|conn| write_together(conn, posts)) {
+fn write_posts(
+    conn: &mut DbConnection,
+    posts: &[&TextPost],
+    stored: &StoredUsers,
+) -> AppResult<Vec<AppResult<Chat>>> {
+    match conn.transaction(|conn| write_together(conn, posts, stored)) {
         Ok(results) => Ok(results),
         Err(e) => {
             log::warn!(
@@ -242,7 +282,7 @@ fn write_posts(conn: &mut DbConnection, posts: &[&TextPost]) -> AppResult<Vec<Ap
     }
 }
 
-fn write_batch(state: &AppState, jobs: Vec<Job>) {
+fn write_batch(state: &AppState, jobs: Vec<Job>, stored: &mut StoredUsers) {
     let outcome = state.db.write_blocking(|conn| {
         let mut rooms: Vec<&str> = jobs.iter().map(|j| j.post.room_id.as_str()).collect();
         rooms.sort_unstable();
@@ -254,7 +294,7 @@ fn write_batch(state: &AppState, jobs: Vec<Job>) {
             .collect();
 
         let posts: Vec<&TextPost> = jobs.iter().map(|j| &j.post).collect();
-        let results = write_posts(conn, &posts)?;
+        let results = write_posts(conn, &posts, stored)?;
         let rows: Vec<Chat> = results
             .iter()
             .filter_map(|r| r.as_ref().ok().cloned())
@@ -277,6 +317,13 @@ fn write_batch(state: &AppState, jobs: Vec<Job>) {
     });
     match outcome {
         Ok(answers) => {
+            stored.record(
+                jobs.iter()
+                    .zip(&answers)
+                    .filter(|(_, answer)| answer.is_ok())
+                    .flat_map(|(job, _)| std::iter::once(&job.post.user_id).chain(&job.post.to))
+                    .map(String::as_str),
+            );
             for (job, answer) in jobs.into_iter().zip(answers) {
                 let _ = job.reply.send(answer);
             }
@@ -355,7 +402,8 @@ mod tests {
         ];
         let refs: Vec<&TextPost> = posts.iter().collect();
         db.write_blocking(|conn| {
-            let results = conn.transaction(|conn| write_together(conn, &refs))?;
+            let results =
+                conn.transaction(|conn| write_together(conn, &refs, &StoredUsers::default()))?;
             let seqs: Vec<_> = results.iter().map(|r| r.as_ref().map(|c| c.seq)).collect();
             assert!(matches!(seqs[0], Ok(n) if n > 0), "{seqs:?}");
             assert!(matches!(results[1], Err(AppError::Banned)));
@@ -388,7 +436,7 @@ mod tests {
                 "CREATE TRIGGER refuse_boom BEFORE INSERT ON chats WHEN NEW.body = 'boom' \
                  BEGIN SELECT RAISE(ABORT, 'refused'); END;",
             )?;
-            let results = write_posts(conn, &refs)?;
+            let results = write_posts(conn, &refs, &StoredUsers::default())?;
             assert!(
                 results[0].is_ok() && results[2].is_ok(),
                 "{:?}",
@@ -408,5 +456,53 @@ mod tests {
             Ok(())
         })
         .unwrap();
+    }
+
+    /// Counts the statements that write a user's row.
+    struct UserWrites(Arc<std::sync::Mutex<usize>>);
+
+    impl diesel::connection::Instrumentation for UserWrites {
+        fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+            if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
+                if query.to_string().starts_with("INSERT INTO users") {
+                    *self.0.lock().unwrap() += 1;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_stored_author_is_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir);
+        let writes = Arc::new(std::sync::Mutex::new(0));
+        let mut stored = StoredUsers::default();
+        db.write_blocking(|conn| {
+            conn.set_instrumentation(UserWrites(writes.clone()));
+            let first = [post(&id(1), &id(3), "one", None)];
+            let results = write_posts(conn, &first.iter().collect::<Vec<_>>(), &stored)?;
+            assert!(results[0].is_ok());
+            assert_eq!(*writes.lock().unwrap(), 1);
+            stored.record([id(3).as_str()]);
+
+            let second = [
+                post(&id(1), &id(3), "two", None),
+                post(&id(1), &id(4), "three", None),
+            ];
+            let results = write_posts(conn, &second.iter().collect::<Vec<_>>(), &stored)?;
+            assert!(results.iter().all(|r| r.is_ok()));
+            assert_eq!(*writes.lock().unwrap(), 2, "only the new author's row");
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn stored_users_start_over_when_full() {
+        let mut stored = StoredUsers::default();
+        let ids: Vec<String> = (0..=STORED_USERS).map(|n| n.to_string()).collect();
+        stored.record(ids.iter().map(String::as_str));
+        assert_eq!(stored.0.len(), 1);
+        assert!(stored.contains(&STORED_USERS.to_string()));
     }
 }
