@@ -6,10 +6,11 @@
 //! 4008 too slow: the outbound queue (`WS_QUEUE` frames) filled up because
 //! the client was not reading.
 
+use std::future::Future;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use actix_web::web::Data;
+use actix_web::web::{Bytes, Data};
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Item, Session};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota};
@@ -145,7 +146,8 @@ pub async fn run(
     let hello = ServerEnvelope::Hello {
         user: conn.user.clone(),
         heartbeat_secs: heartbeat.as_secs(),
-    };
+    }
+    .frame();
     // Eviction must win even while a send is blocked on a client that does
     // not read, so it races the whole serving loop rather than one branch.
     let reason = tokio::select! {
@@ -172,12 +174,12 @@ impl Connection {
     /// Serves until the client goes or breaks a rule; returns how to close.
     async fn serve(
         &mut self,
-        hello: ServerEnvelope,
+        hello: ByteString,
         rx: &mut crate::realtime::queue::Receiver,
         stream: &mut actix_ws::AggregatedMessageStream,
         heartbeat: Duration,
     ) -> Option<CloseReason> {
-        self.send(hello, None).await.ok()?;
+        self.send_frame(hello).await.ok()?;
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         let mut last_heard = Instant::now();
         loop {
@@ -245,12 +247,15 @@ impl Connection {
         Ok(())
     }
 
-    async fn send(
+    /// Sends an envelope. Not an `async fn`: the envelope is serialized
+    /// before the returned future exists, so that future (part of every
+    /// connection's task) holds the frame, not the envelope.
+    fn send(
         &mut self,
         envelope: ServerEnvelope,
         reference: Option<&str>,
-    ) -> Result<(), actix_ws::Closed> {
-        self.send_frame(envelope.frame_with_ref(reference)).await
+    ) -> impl Future<Output = Result<(), actix_ws::Closed>> + '_ {
+        self.send_frame(envelope.frame_with_ref(reference))
     }
 
     /// Sends one text frame. The connection's writer copies every frame
@@ -262,11 +267,17 @@ impl Connection {
     /// room of 1,000 sends each joiner a member list of about 70 KB; whole,
     /// it would leave every member's socket holding a buffer that size.
     async fn send_frame(&mut self, frame: ByteString) -> Result<(), actix_ws::Closed> {
-        if frame.len() <= PIECE {
-            self.take_turn(frame.len()).await;
-            return self.session.text(frame).await;
+        if frame.len() > PIECE {
+            // Boxed: rare, and its state would otherwise sit in every
+            // connection's task.
+            return Box::pin(self.send_pieces(frame.into_bytes())).await;
         }
-        let bytes = frame.into_bytes();
+        self.take_turn(frame.len()).await;
+        self.session.text(frame).await
+    }
+
+    /// Sends a long text message as a fragmented one.
+    async fn send_pieces(&mut self, bytes: Bytes) -> Result<(), actix_ws::Closed> {
         let mut start = 0;
         while start < bytes.len() {
             let end = fragment_end(&bytes, start);
@@ -294,17 +305,17 @@ impl Connection {
         self.unflushed += len;
     }
 
-    async fn send_error(
+    /// Sends an error envelope; serialized up front, as in [`Self::send`].
+    fn send_error(
         &mut self,
         reference: Option<&str>,
         err: &AppError,
-    ) -> Result<(), actix_ws::Closed> {
+    ) -> impl Future<Output = Result<(), actix_ws::Closed>> + '_ {
         if let AppError::Internal(cause) = err {
             log::error!("socket command failed: {cause:#}");
         }
         let message = err.to_string();
         self.send(ServerEnvelope::error(err.code(), message), reference)
-            .await
     }
 
     async fn handle_text(&mut self, text: &str) -> Result<(), actix_ws::Closed> {
