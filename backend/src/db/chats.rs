@@ -72,7 +72,14 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
     }
     const COLUMNS: usize = 10;
     let created_at = now_millis();
-    let mut ids: HashMap<(String, i64), i64> = HashMap::with_capacity(rows.len());
+    // Where each (room, seq), unique, sits in `rows`: `RETURNING` does not
+    // promise the order of its rows.
+    let position: HashMap<(&str, i64), usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (chat, seq))| ((chat.room_id.as_str(), *seq), i))
+        .collect();
+    let mut ids: Vec<Option<i64>> = vec![None; rows.len()];
     let mut rest = rows;
     while !rest.is_empty() {
         let (group, tail) = rest.split_at(1 << rest.len().ilog2());
@@ -98,21 +105,18 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
                 .bind::<Nullable<Text>, _>(&chat.subject_id)
                 .bind::<BigInt, _>(created_at);
         }
-        // Matched by (room, seq), which is unique: `RETURNING` does not
-        // promise the order of its rows.
         for row in Prepared(query).load::<Inserted>(conn)? {
-            ids.insert((row.room_id, row.seq), row.id);
+            if let Some(&i) = position.get(&(row.room_id.as_str(), row.seq)) {
+                ids[i] = Some(row.id);
+            }
         }
         rest = tail;
     }
     rows.iter()
-        .map(|(chat, seq)| {
-            let id = ids
-                .get(&(chat.room_id.clone(), *seq))
-                .copied()
-                .ok_or(diesel::result::Error::NotFound)?;
+        .zip(ids)
+        .map(|((chat, seq), id)| {
             Ok(Chat {
-                id,
+                id: id.ok_or(diesel::result::Error::NotFound)?,
                 room_id: chat.room_id.clone(),
                 seq: *seq,
                 kind: chat.kind.to_owned(),

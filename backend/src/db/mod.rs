@@ -248,9 +248,9 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
 ///
 /// diesel never caches `sql_query` statements, since it cannot know that
 /// their text does not vary. Ours is fixed at each call site (or one of a
-/// few), with the same binds every time, so the hot ones (a chat's seq and insert, the
-/// user row) are wrapped in this and compiled once per connection instead
-/// of once per chat.
+/// few), with the same binds every time, so the hot ones (a chat's seq and
+/// insert, the user row) are wrapped in this and compiled once per
+/// connection instead of once per chat.
 ///
 /// Run it with `load` or `get_result`, never `execute`: through
 /// `MultiConnection`, `execute` hands the statement on by reference, and a

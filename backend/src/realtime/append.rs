@@ -150,18 +150,17 @@ fn new_chat(post: &TextPost) -> NewChat {
     }
 }
 
-/// Whether the author may post this chat to this room. `authors` are the
-/// batch's earlier authors whose posts passed, who are stored by the time
-/// this one is.
+/// Whether the author may post this chat to this room. `recipient_stored`
+/// says a whisper's recipient is known to have a row already.
 fn check(
     conn: &mut DbConnection,
     room: &Room,
     post: &TextPost,
-    authors: &HashSet<&str>,
+    recipient_stored: bool,
 ) -> AppResult<()> {
     ensure_can_read(conn, room, &post.user_id)?;
     if let Some(to) = &post.to {
-        check_recipient(conn, room, &post.user_id, to, authors.contains(to.as_str()))?;
+        check_recipient(conn, room, &post.user_id, to, recipient_stored)?;
     }
     Ok(())
 }
@@ -186,8 +185,14 @@ fn write_together(
                 found.entry(&post.room_id).or_insert(room)
             }
         };
+        // A recipient who wrote earlier in the batch is stored by the time
+        // this chat is.
+        let recipient_stored = post
+            .to
+            .as_deref()
+            .is_some_and(|to| stored.contains(to) || authors.contains(to));
         let verdict = match room {
-            Some(room) => check(conn, room, post, &authors),
+            Some(room) => check(conn, room, post, recipient_stored),
             None => Err(AppError::NotFound("room")),
         };
         match verdict {
@@ -252,7 +257,7 @@ fn write_one_by_one(
 ) -> AppResult<Vec<AppResult<Chat>>> {
     let one = |conn: &mut DbConnection, post: &TextPost| -> AppResult<Chat> {
         let (room, _) = find_room(conn, &post.room_id)?;
-        check(conn, &room, post, &HashSet::new())?;
+        check(conn, &room, post, false)?;
         Ok(chats::append_in_tx(conn, &new_chat(post))?)
     };
     conn.transaction(|conn| {
