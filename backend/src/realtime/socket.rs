@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use actix_web::web::{Bytes, Data};
@@ -43,10 +44,10 @@ impl LastSent {
 }
 
 /// The most bytes of frames handed to a connection's writer between two of
-/// its turns when a long frame is among them, each frame counted with the
-/// 4-byte header it gets (the payload of a frame this size needs no more).
-/// It keeps the writer's buffer within the 8 KiB it starts with when long
-/// frames (a member list, long chats) are sent.
+/// its turns, each frame counted with the 4-byte header it gets (the
+/// payload of a frame this size needs no more). The writer copies all it
+/// was handed into a buffer that starts at 8 KiB and keeps its largest size
+/// for the socket's life; this keeps it at 8 KiB.
 const WRITE_TURN: usize = 8000;
 
 /// The longest text frame sent whole; a longer message is fragmented into
@@ -56,10 +57,47 @@ const PIECE: usize = 4000;
 /// A frame's header, as counted against `WRITE_TURN`.
 const FRAME_HEADER: usize = 4;
 
-/// Frames up to this long never wait for the writer's turn: a burst of them
-/// (a busy room's chats) goes out in as few writes as the writer manages,
-/// at most 32 frames at a time (its channel's capacity).
-const SMALL: usize = 1024;
+/// Bytes handed to a connection's writer since it last took what it was
+/// handed, frame headers included.
+#[derive(Default)]
+struct Handed(usize);
+
+impl Handed {
+    /// Whether the writer must take its turn before `len` more bytes.
+    fn full_with(&self, len: usize) -> bool {
+        self.0 + len > WRITE_TURN
+    }
+
+    /// The writer took everything handed over so far.
+    fn taken(&mut self) {
+        self.0 = 0;
+    }
+
+    /// `len` bytes were handed over. If that had to wait for room in the
+    /// writer's channel, the writer took everything before them meanwhile.
+    fn add(&mut self, len: usize, waited: bool) {
+        if waited {
+            self.taken();
+        }
+        self.0 += len;
+    }
+}
+
+/// Runs `send` and tells whether it had to wait (for room in the writer's
+/// channel, which the writer makes by taking all that is queued). It takes
+/// the send pinned where it was made, so the send is not held twice in the
+/// connection's task.
+fn waits<F>(mut send: Pin<&mut F>) -> impl Future<Output = Result<bool, actix_ws::Closed>> + '_
+where
+    F: Future<Output = Result<(), actix_ws::Closed>>,
+{
+    let mut waited = false;
+    std::future::poll_fn(move |cx| {
+        let poll = send.as_mut().poll(cx);
+        waited |= poll.is_pending();
+        poll.map(|out| out.map(|()| waited))
+    })
+}
 
 /// Puts the task back at the end of its worker's run queue, so that the
 /// tasks already woken (this connection's writer among them) run first.
@@ -103,17 +141,19 @@ struct Connection {
     /// chats and to notice missed ones. A socket is in a few rooms at most,
     /// so a list beats hashing the room id on every delivery.
     last_sent: LastSent,
-    /// Bytes handed to the writer since this task last let it run.
-    unflushed: usize,
+    handed: Handed,
     limiter: Option<DefaultDirectRateLimiter>,
 }
 
-pub async fn run(
+/// Registers the connection and returns the task that serves it. Not an
+/// `async fn`: an `async fn` keeps its arguments in the task beside what is
+/// made from them, for the socket's whole life.
+pub fn run(
     state: Data<AppState>,
     user: UserResponse,
     session: Session,
     stream: actix_ws::MessageStream,
-) {
+) -> impl Future<Output = ()> {
     let settings = &state.settings;
     let heartbeat = Duration::from_secs(settings.ws_heartbeat_secs.max(1));
     let mut stream = stream
@@ -139,7 +179,7 @@ pub async fn run(
         user,
         session,
         last_sent: LastSent::default(),
-        unflushed: 0,
+        handed: Handed::default(),
         limiter,
     };
 
@@ -148,26 +188,28 @@ pub async fn run(
         heartbeat_secs: heartbeat.as_secs(),
     }
     .frame();
-    // Eviction must win even while a send is blocked on a client that does
-    // not read, so it races the whole serving loop rather than one branch.
-    let reason = tokio::select! {
-        biased;
-        eviction = &mut evicted => Some(match eviction {
-            Ok(Eviction::ShuttingDown) => CloseReason {
-                code: CloseCode::Away,
-                description: Some("the server is restarting".into()),
-            },
-            _ => CloseReason {
-                code: CloseCode::Other(CLOSE_TOO_SLOW),
-                description: Some("too slow: the outbound queue is full".into()),
-            },
-        }),
-        reason = conn.serve(hello, &mut rx, &mut stream, heartbeat) => reason,
-    };
-    service::disconnect(&state, id);
-    // The close frame waits behind what the client has not read yet; give up
-    // on a client that never reads it.
-    let _ = tokio::time::timeout(CLOSE_WAIT, conn.session.close(reason)).await;
+    async move {
+        // Eviction must win even while a send is blocked on a client that does
+        // not read, so it races the whole serving loop rather than one branch.
+        let reason = tokio::select! {
+            biased;
+            eviction = &mut evicted => Some(match eviction {
+                Ok(Eviction::ShuttingDown) => CloseReason {
+                    code: CloseCode::Away,
+                    description: Some("the server is restarting".into()),
+                },
+                _ => CloseReason {
+                    code: CloseCode::Other(CLOSE_TOO_SLOW),
+                    description: Some("too slow: the outbound queue is full".into()),
+                },
+            }),
+            reason = conn.serve(hello, &mut rx, &mut stream, heartbeat) => reason,
+        };
+        service::disconnect(&state, id);
+        // The close frame waits behind what the client has not read yet; give up
+        // on a client that never reads it.
+        let _ = tokio::time::timeout(CLOSE_WAIT, conn.session.close(reason)).await;
+    }
 }
 
 impl Connection {
@@ -188,7 +230,7 @@ impl Connection {
                     let out = out?;
                     if rx.waited() {
                         // The writer has had its turn since this task last sent.
-                        self.unflushed = 0;
+                        self.handed.taken();
                     }
                     if let Some((room, seq)) = &out.chat {
                         match Arrival::of(self.last_sent.get(room), *seq) {
@@ -262,18 +304,25 @@ impl Connection {
     /// handed to it since its last turn into its buffer before flushing
     /// that to the socket, and keeps the buffer at its largest size for the
     /// socket's life. So a message longer than `PIECE` goes as a fragmented
-    /// one, and a long frame or piece waits for the writer's turn when it
-    /// would not fit in `WRITE_TURN` beside what was handed over since. A
-    /// room of 1,000 sends each joiner a member list of about 70 KB; whole,
-    /// it would leave every member's socket holding a buffer that size.
+    /// one, and a frame waits for the writer's turn when it would not fit
+    /// in `WRITE_TURN` beside what was handed over since. A room of 1,000
+    /// sends each joiner a member list of about 70 KB, and while a room
+    /// fills every member gets a burst of `joined` chats and
+    /// `member_joined` frames; either would leave every member's socket
+    /// holding a larger buffer for good.
     async fn send_frame(&mut self, frame: ByteString) -> Result<(), actix_ws::Closed> {
         if frame.len() > PIECE {
             // Boxed: rare, and its state would otherwise sit in every
             // connection's task.
             return Box::pin(self.send_pieces(frame.into_bytes())).await;
         }
-        self.take_turn(frame.len()).await;
-        self.session.text(frame).await
+        let len = self.take_turn(frame.len()).await;
+        let waited = {
+            let send = std::pin::pin!(self.session.text(frame));
+            waits(send).await?
+        };
+        self.handed(len, waited);
+        Ok(())
     }
 
     /// Sends a long text message as a fragmented one.
@@ -287,22 +336,32 @@ impl Connection {
                 (_, true) => Item::Last(piece),
                 _ => Item::Continue(piece),
             };
-            self.take_turn(end - start).await;
-            self.session.continuation(item).await?;
+            let len = self.take_turn(end - start).await;
+            let waited = {
+                let send = std::pin::pin!(self.session.continuation(item));
+                waits(send).await?
+            };
+            self.handed(len, waited);
             start = end;
         }
         Ok(())
     }
 
-    /// Lets the writer flush first when a frame longer than `SMALL` would
+    /// Lets the writer take its turn first when a frame of `len` bytes would
     /// take what it was handed since its last turn over `WRITE_TURN`.
-    async fn take_turn(&mut self, len: usize) {
+    /// Returns the frame's length as counted, header included.
+    async fn take_turn(&mut self, len: usize) -> usize {
         let len = len + FRAME_HEADER;
-        if len > SMALL && self.unflushed + len > WRITE_TURN {
+        if self.handed.full_with(len) {
             requeue().await;
-            self.unflushed = 0;
+            self.handed.taken();
         }
-        self.unflushed += len;
+        len
+    }
+
+    /// Counts a frame of `len` bytes as handed to the writer.
+    fn handed(&mut self, len: usize, waited: bool) {
+        self.handed.add(len, waited);
     }
 
     /// Sends an error envelope; serialized up front, as in [`Self::send`].
@@ -436,5 +495,53 @@ mod tests {
             assert_eq!(pieces.concat(), text);
         }
         assert_eq!(pieces("short"), ["short"]);
+    }
+
+    /// Hands over a burst of frames the way `send_frame` does and returns
+    /// the bytes the writer is handed at each of its turns.
+    fn turns(frames: &[(usize, bool)]) -> Vec<usize> {
+        let mut handed = Handed::default();
+        let mut turns = vec![0];
+        for &(len, waited) in frames {
+            let len = len + FRAME_HEADER;
+            if handed.full_with(len) {
+                handed.taken();
+                turns.push(0);
+            }
+            if waited {
+                turns.push(0);
+            }
+            handed.add(len, waited);
+            *turns.last_mut().unwrap() += len;
+            assert_eq!(handed.0, *turns.last().unwrap());
+        }
+        turns
+    }
+
+    #[test]
+    fn a_burst_reaches_the_writer_in_turns_that_fit_its_buffer() {
+        // A room filling up: each join sends a `joined` chat and a
+        // `member_joined` frame to every member.
+        let burst: Vec<(usize, bool)> = [(268, false), (180, false)].repeat(60);
+        let turns = turns(&burst);
+        assert!(turns.len() > 1);
+        let (last, full) = turns.split_last().unwrap();
+        assert!(*last <= WRITE_TURN);
+        // No turn is taken while the next frame would still fit.
+        assert!(full
+            .iter()
+            .all(|&t| t <= WRITE_TURN && t + 272 > WRITE_TURN));
+        assert_eq!(turns.iter().sum::<usize>(), 60 * (272 + 184));
+    }
+
+    #[test]
+    fn a_send_that_waited_for_the_writer_starts_a_new_turn() {
+        let mut burst = vec![(900, false); 7];
+        burst.push((900, true));
+        burst.extend([(900, false); 7]);
+        // Without the wait the writer would be handed eight frames, then
+        // seven; after it, the waiting frame starts a turn of eight.
+        assert_eq!(turns(&burst), [7 * 904, 8 * 904]);
+        assert_eq!(turns(&[(900, false); 15]), [8 * 904, 7 * 904]);
     }
 }
