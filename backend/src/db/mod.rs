@@ -244,6 +244,21 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
     params.join(", ")
 }
 
+/// Runs a statement on the backend's own connection instead of through
+/// `MultiConnection`, for the hottest checks (a post's room and ban).
+/// `MultiConnection` hands each statement on wrapped in a type that renders
+/// its SQL again on every run to find it in the statement cache; the
+/// backend's connection finds a DSL statement by its type alone.
+macro_rules! native {
+    ($conn:expr, |$c:ident| $run:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg($c) => $run,
+            $crate::db::DbConnection::Sqlite($c) => $run,
+        }
+    };
+}
+pub(crate) use native;
+
 /// A raw statement with fixed SQL that the connection may keep prepared.
 ///
 /// diesel never caches `sql_query` statements, since it cannot know that

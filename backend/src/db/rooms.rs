@@ -3,7 +3,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::models::{Room, RoomBan, User};
 use super::schema::{room_access, room_bans, rooms, users};
-use super::{now_millis, users as user_rows, DbConnection};
+use super::{native, now_millis, users as user_rows, DbConnection};
 
 /// A room with its owner, as every response shows it.
 pub type RoomWithOwner = (Room, User);
@@ -20,12 +20,12 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<RoomWithOwner>> {
 /// `LIMIT ?` with its value and recompiles the statement whenever it is bound
 /// again, which would undo the statement cache on this, the hottest read.
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RoomWithOwner>> {
-    rooms::table
+    native!(conn, |c| rooms::table
         .inner_join(users::table)
         .filter(rooms::id.eq(id))
         .select((Room::as_select(), User::as_select()))
-        .get_result(conn)
-        .optional()
+        .get_result(c))
+    .optional()
 }
 
 /// Inserts the room and gives its creator access, in one transaction.
@@ -48,10 +48,10 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
 }
 
 pub fn has_access(conn: &mut DbConnection, room_id: &str, user_id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+    let query = diesel::select(diesel::dsl::exists(
         room_access::table.find((room_id, user_id)),
-    ))
-    .get_result(conn)
+    ));
+    native!(conn, |c| query.get_result(c))
 }
 
 pub fn grant_access(conn: &mut DbConnection, room_id: &str, user_id: &str) -> QueryResult<()> {
@@ -68,10 +68,10 @@ pub fn grant_access(conn: &mut DbConnection, room_id: &str, user_id: &str) -> Qu
 }
 
 pub fn is_banned(conn: &mut DbConnection, room_id: &str, user_id: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+    let query = diesel::select(diesel::dsl::exists(
         room_bans::table.find((room_id, user_id)),
-    ))
-    .get_result(conn)
+    ));
+    native!(conn, |c| query.get_result(c))
 }
 
 /// Bans the user and withdraws any access they had, so a kicked user cannot
