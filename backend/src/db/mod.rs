@@ -245,7 +245,7 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
 }
 
 /// Runs a statement on the backend's own connection instead of through
-/// `MultiConnection`, for the hottest checks (a post's room and ban).
+/// `MultiConnection`, for the hottest checks (a post's room, ban and access).
 /// `MultiConnection` hands each statement on wrapped in a type that renders
 /// its SQL again on every run to find it in the statement cache; the
 /// backend's connection finds a DSL statement by its type alone.

@@ -219,14 +219,15 @@ fn write_together(
         next_seq.insert(room, last - count + 1);
     }
 
-    let mut stored_users: HashSet<&str> = HashSet::new();
+    // Users whose row this batch has written or found.
+    let mut ensured: HashSet<&str> = HashSet::new();
     let mut rows = Vec::with_capacity(posts.len());
     for (post, verdict) in posts.iter().zip(&verdicts) {
         if verdict.is_err() {
             continue;
         }
         for user in std::iter::once(&post.user_id).chain(&post.to) {
-            if !stored.contains(user) && stored_users.insert(user) {
+            if !stored.contains(user) && ensured.insert(user) {
                 users::ensure(conn, user)?;
             }
         }

@@ -321,7 +321,7 @@ impl Connection {
             let send = std::pin::pin!(self.session.text(frame));
             waits(send).await?
         };
-        self.handed(len, waited);
+        self.handed.add(len, waited);
         Ok(())
     }
 
@@ -341,7 +341,7 @@ impl Connection {
                 let send = std::pin::pin!(self.session.continuation(item));
                 waits(send).await?
             };
-            self.handed(len, waited);
+            self.handed.add(len, waited);
             start = end;
         }
         Ok(())
@@ -357,11 +357,6 @@ impl Connection {
             self.handed.taken();
         }
         len
-    }
-
-    /// Counts a frame of `len` bytes as handed to the writer.
-    fn handed(&mut self, len: usize, waited: bool) {
-        self.handed.add(len, waited);
     }
 
     /// Sends an error envelope; serialized up front, as in [`Self::send`].
