@@ -152,6 +152,10 @@ impl Application {
                 }),
             ))
         })
+        // Chat frames are small and each is wanted now: without this, a frame
+        // written while the one before is unacknowledged waits for the peer's
+        // delayed ACK (up to 40 ms on Linux).
+        .tcp_nodelay(true)
         .listen(listener)?
         // Signals are handled in `run_until_stopped`, which closes sockets first.
         .disable_signals()

@@ -14,6 +14,7 @@ use tokio::net::TcpSocket;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::servers::{Kind, Protocol};
@@ -30,6 +31,9 @@ fn chat_number(frame: &str) -> Option<u64> {
     let end = digits.find('x')?;
     digits[..end].parse().ok()
 }
+
+/// Each member's read buffer: a few of any server's chat frames.
+const READ_BUFFER: usize = 4096;
 
 #[derive(Clone)]
 pub struct Target {
@@ -217,7 +221,12 @@ impl Target {
             .connect(SocketAddr::from(([127, 0, 0, 1], port)))
             .await?;
         stream.set_nodelay(true)?;
-        let (mut ws, _) = tokio_tungstenite::client_async(req, stream).await?;
+        // tungstenite zeroes its whole read buffer before every read; at the
+        // default 128 KiB that memset, not the server, would bound how fast
+        // one core reads a thousand sockets.
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+        let (mut ws, _) =
+            tokio_tungstenite::client_async_with_config(req, stream, Some(config)).await?;
         match self.kind.protocol() {
             Protocol::Gifchat => {
                 let join = json!({"type": "join", "data": {"room_id": room}});

@@ -88,6 +88,7 @@ fn main() -> std::io::Result<()> {
                 .route("/rooms/{room}/chat", web::post().to(chat))
         })
         .workers(1)
+        .tcp_nodelay(true)
         .bind(("127.0.0.1", port))?;
         println!("ceiling listening on port {port}");
         server.run().await
