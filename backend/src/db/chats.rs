@@ -5,7 +5,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::models::{Chat, NewChat};
 use super::schema::chats;
-use super::{now_millis, placeholders, users, DbConnection, Prepared};
+use super::{now_millis, placeholders, users, DbConnection, Prepared, SqlBySize};
 
 /// Appends a chat with the room's next `seq`.
 ///
@@ -71,6 +71,16 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
         seq: i64,
     }
     const COLUMNS: usize = 10;
+    static INSERT: SqlBySize = SqlBySize::new(|rows| {
+        let values: Vec<String> = (0..rows)
+            .map(|row| format!("({})", placeholders(row * COLUMNS + 1, COLUMNS)))
+            .collect();
+        format!(
+            "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at) \
+             VALUES {} RETURNING id, room_id, seq",
+            values.join(", ")
+        )
+    });
     let created_at = now_millis();
     // Where each (room, seq), unique, sits in `rows`: `RETURNING` does not
     // promise the order of its rows.
@@ -83,15 +93,7 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
     let mut rest = rows;
     while !rest.is_empty() {
         let (group, tail) = rest.split_at(1 << rest.len().ilog2());
-        let values: Vec<String> = (0..group.len())
-            .map(|row| format!("({})", placeholders(row * COLUMNS + 1, COLUMNS)))
-            .collect();
-        let sql = format!(
-            "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at) \
-             VALUES {} RETURNING id, room_id, seq",
-            values.join(", ")
-        );
-        let mut query = diesel::sql_query(sql).into_boxed();
+        let mut query = diesel::sql_query(INSERT.get(group.len())).into_boxed();
         for (chat, seq) in group {
             query = query
                 .bind::<Text, _>(&chat.room_id)

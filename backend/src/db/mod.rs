@@ -8,6 +8,7 @@ pub mod rooms;
 pub mod schema;
 pub mod users;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -242,6 +243,33 @@ pub fn now_millis() -> i64 {
 pub(crate) fn placeholders(first: usize, count: usize) -> String {
     let params: Vec<String> = (first..first + count).map(|i| format!("${i}")).collect();
     params.join(", ")
+}
+
+/// The text of a statement whose shape depends only on a power of two (how
+/// many rows it inserts, how many ids it asks for), built once per size:
+/// building it is hundreds of small allocations, and the chat writer needs
+/// one for every batch.
+pub(crate) struct SqlBySize {
+    texts: [OnceLock<String>; 9],
+    build: fn(usize) -> String,
+}
+
+impl SqlBySize {
+    pub(crate) const fn new(build: fn(usize) -> String) -> Self {
+        Self {
+            texts: [const { OnceLock::new() }; 9],
+            build,
+        }
+    }
+
+    /// The text for `size`, a power of two; built each time past 256.
+    pub(crate) fn get(&self, size: usize) -> String {
+        debug_assert!(size.is_power_of_two());
+        match self.texts.get(size.ilog2() as usize) {
+            Some(text) => text.get_or_init(|| (self.build)(size)).clone(),
+            None => (self.build)(size),
+        }
+    }
 }
 
 /// Runs a statement on the backend's own connection instead of through

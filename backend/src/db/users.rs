@@ -3,7 +3,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use super::models::User;
 use super::schema::users;
-use super::{now_millis, placeholders, DbConnection, Prepared};
+use super::{now_millis, placeholders, DbConnection, Prepared, SqlBySize};
 
 /// Records an anonymous user the first time they do something that is stored.
 /// Plain SQL because diesel's upsert DSL does not go through `MultiConnection`;
@@ -46,17 +46,19 @@ const MANY: usize = 256;
 /// connection keeps compiled. diesel's `eq_any` builds a new statement for
 /// every list, and compiling it cost more than running it.
 pub fn find_many(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<User>> {
+    static FIND_MANY: SqlBySize = SqlBySize::new(|width| {
+        format!(
+            "SELECT id, nickname, created_at FROM users WHERE id IN ({})",
+            placeholders(1, width)
+        )
+    });
     let mut ids: Vec<&str> = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(MANY) {
         let width = chunk.len().next_power_of_two();
-        let sql = format!(
-            "SELECT id, nickname, created_at FROM users WHERE id IN ({})",
-            placeholders(1, width)
-        );
-        let mut query = diesel::sql_query(sql).into_boxed();
+        let mut query = diesel::sql_query(FIND_MANY.get(width)).into_boxed();
         for i in 0..width {
             query = query.bind::<Text, _>(chunk[i.min(chunk.len() - 1)]);
         }
