@@ -9,3 +9,4 @@ pub mod queue;
 pub mod recent;
 pub mod service;
 pub mod socket;
+pub mod writer;

@@ -50,8 +50,6 @@ pub struct Receiver {
     shared: Arc<Shared>,
     /// Frames taken from the queue and not yet handed out.
     taken: VecDeque<Outbound>,
-    /// Whether `recv` waited for a frame since `waited` was last asked.
-    waited: bool,
 }
 
 /// A queue holding at most `capacity` frames.
@@ -66,7 +64,6 @@ pub fn channel(capacity: usize) -> (Sender, Receiver) {
         Receiver {
             shared,
             taken: VecDeque::new(),
-            waited: false,
         },
     )
 }
@@ -111,15 +108,8 @@ impl Receiver {
                     return None;
                 }
                 self.shared.ready.notified().await;
-                self.waited = true;
             }
         }
-    }
-
-    /// Whether `recv` had to wait for a frame since this was last asked:
-    /// the task that owns the queue then let everything else run.
-    pub fn waited(&mut self) -> bool {
-        std::mem::take(&mut self.waited)
     }
 
     /// The next frame if one is queued.

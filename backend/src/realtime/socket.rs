@@ -8,11 +8,10 @@
 
 use std::future::Future;
 use std::num::NonZeroU32;
-use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use actix_web::web::{Bytes, Data};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Item, Session};
+use actix_web::web::Data;
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota};
 
@@ -21,6 +20,7 @@ use crate::error::AppError;
 use crate::realtime::envelope::{parse_client, ClientEnvelope, ServerEnvelope};
 use crate::realtime::hub::{Arrival, ConnId, Eviction, Registration};
 use crate::realtime::service;
+use crate::realtime::writer::{Closed, Writer};
 use crate::state::AppState;
 
 #[derive(Default)]
@@ -43,77 +43,9 @@ impl LastSent {
     }
 }
 
-/// The most bytes of frames handed to a connection's writer between two of
-/// its turns, each frame counted with the 4-byte header it gets (the
-/// payload of a frame this size needs no more). The writer copies all it
-/// was handed into a buffer that starts at 8 KiB and keeps its largest size
-/// for the socket's life; this keeps it at 8 KiB.
-const WRITE_TURN: usize = 8000;
-
 /// The longest text frame sent whole; a longer message is fragmented into
 /// pieces at most this long, cut between characters.
 const PIECE: usize = 4000;
-
-/// A frame's header, as counted against `WRITE_TURN`.
-const FRAME_HEADER: usize = 4;
-
-/// Bytes handed to a connection's writer since it last took what it was
-/// handed, frame headers included.
-#[derive(Default)]
-struct Handed(usize);
-
-impl Handed {
-    /// Whether the writer must take its turn before `len` more bytes.
-    fn full_with(&self, len: usize) -> bool {
-        self.0 + len > WRITE_TURN
-    }
-
-    /// The writer took everything handed over so far.
-    fn taken(&mut self) {
-        self.0 = 0;
-    }
-
-    /// `len` bytes were handed over. If that had to wait for room in the
-    /// writer's channel, the writer took everything before them meanwhile.
-    fn add(&mut self, len: usize, waited: bool) {
-        if waited {
-            self.taken();
-        }
-        self.0 += len;
-    }
-}
-
-/// Runs `send` and tells whether it had to wait (for room in the writer's
-/// channel, which the writer makes by taking all that is queued). It takes
-/// the send pinned where it was made, so the send is not held twice in the
-/// connection's task.
-fn waits<F>(mut send: Pin<&mut F>) -> impl Future<Output = Result<bool, actix_ws::Closed>> + '_
-where
-    F: Future<Output = Result<(), actix_ws::Closed>>,
-{
-    let mut waited = false;
-    std::future::poll_fn(move |cx| {
-        let poll = send.as_mut().poll(cx);
-        waited |= poll.is_pending();
-        poll.map(|out| out.map(|()| waited))
-    })
-}
-
-/// Puts the task back at the end of its worker's run queue, so that the
-/// tasks already woken (this connection's writer among them) run first.
-/// Unlike `tokio::task::yield_now`, it does not wait for the next poll of
-/// the I/O driver.
-async fn requeue() {
-    let mut queued = false;
-    std::future::poll_fn(|cx| {
-        if std::mem::replace(&mut queued, true) {
-            return std::task::Poll::Ready(());
-        }
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    })
-    .await
-}
 
 /// Where the piece of `text` starting at `start` ends: at most `PIECE`
 /// bytes on, on a character boundary.
@@ -129,19 +61,15 @@ fn fragment_end(text: &[u8], start: usize) -> usize {
 /// Close code for a client that does not read fast enough.
 pub const CLOSE_TOO_SLOW: u16 = 4008;
 
-/// How long a closing connection waits for its close frame to be taken.
-const CLOSE_WAIT: Duration = Duration::from_secs(10);
-
 struct Connection {
     state: Data<AppState>,
     id: ConnId,
     user: UserResponse,
-    session: Session,
+    writer: Writer,
     /// The highest chat seq sent per room, to drop live copies of replayed
     /// chats and to notice missed ones. A socket is in a few rooms at most,
     /// so a list beats hashing the room id on every delivery.
     last_sent: LastSent,
-    handed: Handed,
     limiter: Option<DefaultDirectRateLimiter>,
 }
 
@@ -151,7 +79,7 @@ struct Connection {
 pub fn run(
     state: Data<AppState>,
     user: UserResponse,
-    session: Session,
+    writer: Writer,
     stream: actix_ws::MessageStream,
 ) -> impl Future<Output = ()> {
     let settings = &state.settings;
@@ -177,9 +105,8 @@ pub fn run(
         state: state.clone(),
         id,
         user,
-        session,
+        writer,
         last_sent: LastSent::default(),
-        handed: Handed::default(),
         limiter,
     };
 
@@ -206,9 +133,9 @@ pub fn run(
             reason = conn.serve(hello, &mut rx, &mut stream, heartbeat) => reason,
         };
         service::disconnect(&state, id);
-        // The close frame waits behind what the client has not read yet; give up
-        // on a client that never reads it.
-        let _ = tokio::time::timeout(CLOSE_WAIT, conn.session.close(reason)).await;
+        // Goes behind what the client has not read yet; fails only when the
+        // socket is already closed.
+        let _ = conn.writer.close(reason);
     }
 }
 
@@ -228,10 +155,6 @@ impl Connection {
             tokio::select! {
                 out = rx.recv() => {
                     let out = out?;
-                    if rx.waited() {
-                        // The writer has had its turn since this task last sent.
-                        self.handed.taken();
-                    }
                     if let Some((room, seq)) = &out.chat {
                         match Arrival::of(self.last_sent.get(room), *seq) {
                             Arrival::Duplicate => continue,
@@ -256,7 +179,7 @@ impl Connection {
                         Some(Ok(AggregatedMessage::Binary(_))) => {
                             self.send_error(None, &AppError::BadRequest("frames must be JSON text".into())).await.ok()?
                         }
-                        Some(Ok(AggregatedMessage::Ping(bytes))) => self.session.pong(&bytes).await.ok()?,
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => self.writer.pong(&bytes).ok()?,
                         Some(Ok(AggregatedMessage::Pong(_))) => {}
                         Some(Ok(AggregatedMessage::Close(_))) | None => return None,
                         Some(Err(actix_ws::ProtocolError::Overflow)) => {
@@ -269,7 +192,7 @@ impl Connection {
                     if last_heard.elapsed() > heartbeat * 2 {
                         return Some(CloseReason { code: CloseCode::Policy, description: Some("heartbeat timeout".into()) });
                     }
-                    self.session.ping(b"").await.ok()?;
+                    self.writer.ping(b"").ok()?;
                 }
             }
         }
@@ -277,7 +200,7 @@ impl Connection {
 
     /// Sends the chats between `last` and `next` that never arrived live.
     /// When the database cannot say, the client still has `since_seq`.
-    async fn fill_gap(&mut self, room: &str, last: i64, next: i64) -> Result<(), actix_ws::Closed> {
+    async fn fill_gap(&mut self, room: &str, last: i64, next: i64) -> Result<(), Closed> {
         match service::missed(&self.state, room, &self.user.id, last, next).await {
             Ok(chats) => {
                 for chat in chats {
@@ -296,67 +219,34 @@ impl Connection {
         &mut self,
         envelope: ServerEnvelope,
         reference: Option<&str>,
-    ) -> impl Future<Output = Result<(), actix_ws::Closed>> + '_ {
+    ) -> impl Future<Output = Result<(), Closed>> + '_ {
         self.send_frame(envelope.frame_with_ref(reference))
     }
 
-    /// Sends one text frame. The connection's writer copies every frame
-    /// handed to it since its last turn into its buffer before flushing
-    /// that to the socket, and keeps the buffer at its largest size for the
-    /// socket's life. So a message longer than `PIECE` goes as a fragmented
-    /// one, and a frame waits for the writer's turn when it would not fit
-    /// in `WRITE_TURN` beside what was handed over since. A room of 1,000
-    /// sends each joiner a member list of about 70 KB, and while a room
-    /// fills every member gets a burst of `joined` chats and
-    /// `member_joined` frames; either would leave every member's socket
-    /// holding a larger buffer for good.
-    async fn send_frame(&mut self, frame: ByteString) -> Result<(), actix_ws::Closed> {
+    /// Sends one text frame. A message longer than `PIECE` goes as a
+    /// fragmented one: a room of 1,000 sends each joiner a member list of
+    /// about 70 KB, which whole would be handed to actix-http at once and
+    /// leave the socket's write buffer that large for good.
+    async fn send_frame(&mut self, frame: ByteString) -> Result<(), Closed> {
         if frame.len() > PIECE {
             // Boxed: rare, and its state would otherwise sit in every
             // connection's task.
-            return Box::pin(self.send_pieces(frame.into_bytes())).await;
+            return Box::pin(self.send_pieces(frame.as_bytes())).await;
         }
-        let len = self.take_turn(frame.len()).await;
-        let waited = {
-            let send = std::pin::pin!(self.session.text(frame));
-            waits(send).await?
-        };
-        self.handed.add(len, waited);
-        Ok(())
+        self.writer.text(frame.as_bytes(), true, true).await
     }
 
     /// Sends a long text message as a fragmented one.
-    async fn send_pieces(&mut self, bytes: Bytes) -> Result<(), actix_ws::Closed> {
+    async fn send_pieces(&self, bytes: &[u8]) -> Result<(), Closed> {
         let mut start = 0;
         while start < bytes.len() {
-            let end = fragment_end(&bytes, start);
-            let piece = bytes.slice(start..end);
-            let item = match (start, end == bytes.len()) {
-                (0, _) => Item::FirstText(piece),
-                (_, true) => Item::Last(piece),
-                _ => Item::Continue(piece),
-            };
-            let len = self.take_turn(end - start).await;
-            let waited = {
-                let send = std::pin::pin!(self.session.continuation(item));
-                waits(send).await?
-            };
-            self.handed.add(len, waited);
+            let end = fragment_end(bytes, start);
+            self.writer
+                .text(&bytes[start..end], start == 0, end == bytes.len())
+                .await?;
             start = end;
         }
         Ok(())
-    }
-
-    /// Lets the writer take its turn first when a frame of `len` bytes would
-    /// take what it was handed since its last turn over `WRITE_TURN`.
-    /// Returns the frame's length as counted, header included.
-    async fn take_turn(&mut self, len: usize) -> usize {
-        let len = len + FRAME_HEADER;
-        if self.handed.full_with(len) {
-            requeue().await;
-            self.handed.taken();
-        }
-        len
     }
 
     /// Sends an error envelope; serialized up front, as in [`Self::send`].
@@ -364,7 +254,7 @@ impl Connection {
         &mut self,
         reference: Option<&str>,
         err: &AppError,
-    ) -> impl Future<Output = Result<(), actix_ws::Closed>> + '_ {
+    ) -> impl Future<Output = Result<(), Closed>> + '_ {
         if let AppError::Internal(cause) = err {
             log::error!("socket command failed: {cause:#}");
         }
@@ -372,7 +262,7 @@ impl Connection {
         self.send(ServerEnvelope::error(err.code(), message), reference)
     }
 
-    async fn handle_text(&mut self, text: &str) -> Result<(), actix_ws::Closed> {
+    async fn handle_text(&mut self, text: &str) -> Result<(), Closed> {
         if let Some(limiter) = &self.limiter {
             if limiter.check().is_err() {
                 return self
@@ -490,53 +380,5 @@ mod tests {
             assert_eq!(pieces.concat(), text);
         }
         assert_eq!(pieces("short"), ["short"]);
-    }
-
-    /// Hands over a burst of frames the way `send_frame` does and returns
-    /// the bytes the writer is handed at each of its turns.
-    fn turns(frames: &[(usize, bool)]) -> Vec<usize> {
-        let mut handed = Handed::default();
-        let mut turns = vec![0];
-        for &(len, waited) in frames {
-            let len = len + FRAME_HEADER;
-            if handed.full_with(len) {
-                handed.taken();
-                turns.push(0);
-            }
-            if waited {
-                turns.push(0);
-            }
-            handed.add(len, waited);
-            *turns.last_mut().unwrap() += len;
-            assert_eq!(handed.0, *turns.last().unwrap());
-        }
-        turns
-    }
-
-    #[test]
-    fn a_burst_reaches_the_writer_in_turns_that_fit_its_buffer() {
-        // A room filling up: each join sends a `joined` chat and a
-        // `member_joined` frame to every member.
-        let burst: Vec<(usize, bool)> = [(268, false), (180, false)].repeat(60);
-        let turns = turns(&burst);
-        assert!(turns.len() > 1);
-        let (last, full) = turns.split_last().unwrap();
-        assert!(*last <= WRITE_TURN);
-        // No turn is taken while the next frame would still fit.
-        assert!(full
-            .iter()
-            .all(|&t| t <= WRITE_TURN && t + 272 > WRITE_TURN));
-        assert_eq!(turns.iter().sum::<usize>(), 60 * (272 + 184));
-    }
-
-    #[test]
-    fn a_send_that_waited_for_the_writer_starts_a_new_turn() {
-        let mut burst = vec![(900, false); 7];
-        burst.push((900, true));
-        burst.extend([(900, false); 7]);
-        // Without the wait the writer would be handed eight frames, then
-        // seven; after it, the waiting frame starts a turn of eight.
-        assert_eq!(turns(&burst), [7 * 904, 8 * 904]);
-        assert_eq!(turns(&[(900, false); 15]), [8 * 904, 7 * 904]);
     }
 }

@@ -4,7 +4,7 @@ use actix_web::{get, HttpRequest, HttpResponse};
 
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
-use crate::realtime::socket;
+use crate::realtime::{socket, writer};
 use crate::state::AppState;
 
 /// Whether a browser page at `Origin` may open the socket: the service's own
@@ -59,13 +59,11 @@ pub async fn open_socket(
         ));
     }
     let user = crate::routes::me::current_user(&state, &me).await?;
-    let (response, session, stream) = actix_ws::handle(&req, body)
+    let (handshake, session, stream) = actix_ws::handle(&req, body)
         .map_err(|e| AppError::BadRequest(format!("not a WebSocket upgrade: {e}")))?;
-    actix_web::rt::spawn(socket::run(
-        state.into_inner().into(),
-        user,
-        session,
-        stream,
-    ));
+    // Frames go out through the connection's writer, not actix-ws's session.
+    drop(session);
+    let (writer, response) = writer::attach(handshake);
+    actix_web::rt::spawn(socket::run(state.into_inner().into(), user, writer, stream));
     Ok(response)
 }
