@@ -1,6 +1,9 @@
-//! The benchmark ceiling: what actix-web and actix-ws reach on this machine
+//! The benchmark ceiling: what gifchat's transport reaches on this machine
 //! with no application logic. `GET /ws?room=R` joins a room;
 //! `POST /rooms/R/chat` sends its body, as is, to everyone in R.
+//!
+//! The transport is gifchat's: actix-web, actix-ws for the handshake and the
+//! client's frames, and gifchat's writer for the frames sent.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,6 +11,7 @@ use std::sync::Mutex;
 use actix_web::web::{self, Bytes, Data, Path, Payload};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
 use bytestring::ByteString;
+use gifchat::realtime::writer;
 use tokio::sync::mpsc;
 
 #[derive(Default)]
@@ -27,7 +31,9 @@ async fn ws(
         .find_map(|kv| kv.strip_prefix("room="))
         .unwrap_or("")
         .to_owned();
-    let (res, mut session, mut stream) = actix_ws::handle(&req, body)?;
+    let (handshake, session, mut stream) = actix_ws::handle(&req, body)?;
+    drop(session);
+    let (writer, res) = writer::attach(handshake);
     let (tx, mut rx) = mpsc::channel::<ByteString>(1024);
     let id = {
         let mut next = rooms.next.lock().unwrap();
@@ -45,11 +51,11 @@ async fn ws(
         loop {
             tokio::select! {
                 out = rx.recv() => match out {
-                    Some(frame) => if session.text(frame).await.is_err() { break },
+                    Some(frame) => if writer.text(frame.as_bytes(), true, true).await.is_err() { break },
                     None => break,
                 },
                 msg = stream.recv() => match msg {
-                    Some(Ok(actix_ws::Message::Ping(b))) => { let _ = session.pong(&b).await; }
+                    Some(Ok(actix_ws::Message::Ping(b))) => { let _ = writer.pong(&b); }
                     Some(Ok(actix_ws::Message::Close(_))) | None | Some(Err(_)) => break,
                     _ => {}
                 },
