@@ -4,19 +4,34 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
 use crate::helpers::{admin_url, Client};
 
-/// A port nobody listens on right now.
+/// Where this test process starts handing out ports: below the kernel's
+/// ephemeral range (32768 and up on Linux), spread by process id.
+const PORTS: std::ops::Range<u32> = 20_000..32_000;
+
+/// A port for a server this process starts, never handed out twice by it.
+/// A port from `bind(0)` could be handed to another test's server, or to
+/// any client socket, between choosing it and the server binding it; that
+/// server would then fail to start while the other one answered in its
+/// place. Ports below the ephemeral range are only ever taken explicitly.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let width = PORTS.end - PORTS.start;
+    let start = std::process::id() % width;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(n < width, "no free port left for the test servers");
+        let port = u16::try_from(PORTS.start + (start + n) % width).unwrap();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn under_ci() -> bool {
@@ -194,9 +209,16 @@ impl Instance {
         self.child = Some(child);
     }
 
-    pub async fn wait_ready(&self) {
+    pub async fn wait_ready(&mut self) {
         let http = reqwest::Client::new();
         for _ in 0..200 {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!(
+                    "instance on {} exited ({status}) before it was ready:\n{}",
+                    self.port,
+                    self.logs()
+                );
+            }
             if let Ok(res) = http.get(self.url("/readyz")).send().await {
                 if res.status() == 200 {
                     return;
