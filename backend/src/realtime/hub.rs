@@ -7,7 +7,7 @@
 //! holding anyone else up.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -114,14 +114,48 @@ pub enum Eviction {
     ShuttingDown,
 }
 
+/// The few rooms a connection is in. A list: for one or two rooms it is a
+/// fraction of a hash set's size, and every connection holds two.
+#[derive(Default)]
+struct RoomSet(Vec<Box<str>>);
+
+impl RoomSet {
+    fn contains(&self, room: &str) -> bool {
+        self.0.iter().any(|r| &**r == room)
+    }
+
+    /// Adds `room` unless it is there.
+    fn insert(&mut self, room: &str) {
+        if !self.contains(room) {
+            self.0.reserve_exact(1);
+            self.0.push(room.into());
+        }
+    }
+
+    /// Whether `room` was there.
+    fn remove(&mut self, room: &str) -> bool {
+        let found = self.0.iter().position(|r| &**r == room);
+        found.map(|i| self.0.swap_remove(i)).is_some()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|r| &**r)
+    }
+}
+
 struct Conn {
-    user: UserResponse,
+    /// Shared with the connection's task and the hub's member details.
+    user: Arc<UserResponse>,
     tx: queue::Sender,
     evict: Option<oneshot::Sender<Eviction>>,
     /// Rooms this connection has joined as a member.
-    rooms: HashSet<String>,
+    rooms: RoomSet,
     /// Rooms it only watches (SSE): events, no membership.
-    watching: HashSet<String>,
+    watching: RoomSet,
     lobby: bool,
 }
 
@@ -137,7 +171,7 @@ struct Inner {
     lobby: FxHashSet<ConnId>,
     membership: Membership,
     /// Member details for each user in membership.
-    users: HashMap<String, UserResponse>,
+    users: HashMap<String, Arc<UserResponse>>,
     /// Bumped whenever a room becomes empty or is joined, so a pending
     /// "delete when still empty" knows whether it is stale.
     empty_epoch: HashMap<String, u64>,
@@ -193,7 +227,7 @@ impl Inner {
     fn members(&self, room: &str) -> Vec<UserResponse> {
         self.membership
             .members(room)
-            .filter_map(|m| self.users.get(&m.user_id).cloned())
+            .filter_map(|m| self.users.get(&m.user_id).map(|u| UserResponse::clone(u)))
             .collect()
     }
 
@@ -230,7 +264,7 @@ impl Hub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn connect(&self, user: UserResponse) -> Registration {
+    pub fn connect(&self, user: Arc<UserResponse>) -> Registration {
         let (tx, rx) = queue::channel(self.queue);
         let (evict_tx, evicted) = oneshot::channel();
         let mut inner = self.lock();
@@ -242,8 +276,8 @@ impl Hub {
                 user,
                 tx,
                 evict: Some(evict_tx),
-                rooms: HashSet::new(),
-                watching: HashSet::new(),
+                rooms: RoomSet::default(),
+                watching: RoomSet::default(),
                 lobby: false,
             },
         );
@@ -258,14 +292,14 @@ impl Hub {
             return Vec::new();
         };
         inner.lobby.remove(&id);
-        for room in &conn.watching {
+        for room in conn.watching.iter() {
             inner.unsubscribe(id, room);
         }
         let mut last = Vec::new();
-        for room in conn.rooms {
+        for room in conn.rooms.0 {
             inner.unsubscribe(id, &room);
             if inner.membership.leave(&room, &conn.user.id) == Left::LastConnection {
-                last.push((room, conn.user.clone()));
+                last.push((room.into_string(), UserResponse::clone(&conn.user)));
             }
         }
         last
@@ -303,7 +337,7 @@ impl Hub {
         }
         inner.users.insert(user.id.clone(), user);
         if let Some(conn) = inner.conns.get_mut(&id) {
-            conn.rooms.insert(room.to_owned());
+            conn.rooms.insert(room);
         }
         inner.rooms.entry(room.to_owned()).or_default().insert(id);
         Ok(JoinOutcome {
@@ -322,7 +356,8 @@ impl Hub {
         }
         let user = conn.user.clone();
         inner.unsubscribe(id, room);
-        (inner.membership.leave(room, &user.id) == Left::LastConnection).then_some(user)
+        (inner.membership.leave(room, &user.id) == Left::LastConnection)
+            .then(|| UserResponse::clone(&user))
     }
 
     /// Whether connection `id` has joined `room`.
@@ -337,7 +372,7 @@ impl Hub {
     pub fn watch(&self, id: ConnId, room: &str) {
         let mut inner = self.lock();
         if let Some(conn) = inner.conns.get_mut(&id) {
-            conn.watching.insert(room.to_owned());
+            conn.watching.insert(room);
             inner.rooms.entry(room.to_owned()).or_default().insert(id);
         }
     }
@@ -363,6 +398,7 @@ impl Hub {
         } else {
             inner.users.remove(user_id)
         }
+        .map(|u| UserResponse::clone(&u))
         .unwrap_or_else(|| UserResponse::new(user_id, None));
         let member_count = inner.membership.count(room);
         let empty_epoch = (member_count == 0).then(|| inner.bump_epoch(room));
@@ -427,7 +463,7 @@ impl Hub {
         inner
             .conns
             .values()
-            .flat_map(|c| c.rooms.iter().map(|r| (r.clone(), c.user.id.clone())))
+            .flat_map(|c| c.rooms.iter().map(|r| (r.to_owned(), c.user.id.clone())))
             .collect::<HashSet<_>>()
             .into_iter()
             .collect()
@@ -453,7 +489,7 @@ impl Hub {
     pub fn longest_present_except(&self, room: &str, except: &str) -> Option<UserResponse> {
         let inner = self.lock();
         let id = inner.membership.longest_present_except(room, except)?;
-        inner.users.get(id).cloned()
+        inner.users.get(id).map(|u| UserResponse::clone(u))
     }
 
     /// To every connection in the room; a whisper only to its two parties.
@@ -531,12 +567,26 @@ impl Hub {
 mod tests {
     use super::*;
 
-    fn user(id: &str) -> UserResponse {
-        UserResponse::new(id, None)
+    fn user(id: &str) -> Arc<UserResponse> {
+        Arc::new(UserResponse::new(id, None))
     }
 
     fn out(s: &str) -> Outbound {
         Outbound::new(ByteString::from(s.to_owned()), None)
+    }
+
+    #[test]
+    fn a_room_set_holds_each_room_once() {
+        let mut rooms = RoomSet::default();
+        rooms.insert("r1");
+        rooms.insert("r2");
+        rooms.insert("r1");
+        assert_eq!(rooms.iter().collect::<Vec<_>>(), ["r1", "r2"]);
+        assert!(rooms.remove("r1"));
+        assert!(!rooms.remove("r1"));
+        assert!(!rooms.contains("r1") && rooms.contains("r2"));
+        assert!(rooms.remove("r2"));
+        assert!(rooms.is_empty());
     }
 
     #[test]
@@ -576,7 +626,7 @@ mod tests {
             room_id: "r".into(),
             seq: 3,
             kind: crate::api::ChatKind::Text,
-            user: Some(user("a")),
+            user: Some(UserResponse::clone(&user("a"))),
             text: Some("hi \"there\"\n".into()),
             gif: None,
             to: None,

@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::web::Data;
@@ -64,7 +65,8 @@ pub const CLOSE_TOO_SLOW: u16 = 4008;
 struct Connection {
     state: Data<AppState>,
     id: ConnId,
-    user: UserResponse,
+    /// Shared with the hub's entry for this connection.
+    user: Arc<UserResponse>,
     writer: Writer,
     /// The highest chat seq sent per room, to drop live copies of replayed
     /// chats and to notice missed ones. A socket is in a few rooms at most,
@@ -88,6 +90,7 @@ pub fn run(
         .max_frame_size(settings.ws_max_frame_bytes)
         .aggregate_continuations()
         .max_continuation_size(settings.ws_max_frame_bytes);
+    let user = Arc::new(user);
     let Registration {
         id,
         mut rx,
@@ -111,7 +114,7 @@ pub fn run(
     };
 
     let hello = ServerEnvelope::Hello {
-        user: conn.user.clone(),
+        user: UserResponse::clone(&conn.user),
         heartbeat_secs: heartbeat.as_secs(),
     }
     .frame();
@@ -338,7 +341,7 @@ impl Connection {
                 }
                 let typing = ServerEnvelope::Typing {
                     room_id: room_id.clone(),
-                    user: self.user.clone(),
+                    user: UserResponse::clone(&self.user),
                 };
                 let out = crate::realtime::hub::Outbound::plain(typing);
                 state.to_room_except_user(&room_id, &self.user.id, &out);

@@ -78,7 +78,9 @@ pub async fn watch_room(
         .run(move |conn| find_readable_room(conn, &check.0, &check.1))
         .await?;
 
-    let registration = state.hub.connect(UserResponse::new(&user_id, None));
+    let registration = state
+        .hub
+        .connect(std::sync::Arc::new(UserResponse::new(&user_id, None)));
     state.hub.watch(registration.id, &room_id);
     let watch = Watch {
         state: state.clone(),
