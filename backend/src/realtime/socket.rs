@@ -151,7 +151,7 @@ impl Connection {
         stream: &mut actix_ws::AggregatedMessageStream,
         heartbeat: Duration,
     ) -> Option<CloseReason> {
-        self.send_frame(hello).await.ok()?;
+        self.send_frame(&hello).await.ok()?;
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         let mut last_heard = Instant::now();
         loop {
@@ -168,7 +168,7 @@ impl Connection {
                     }
                     // A seq marker (someone else's whisper) has no frame.
                     if !out.frame.is_empty() {
-                        self.send_frame(out.frame.clone()).await.ok()?;
+                        self.send_frame(&out.frame).await.ok()?;
                     }
                 }
                 msg = stream.recv() => {
@@ -223,14 +223,15 @@ impl Connection {
         envelope: ServerEnvelope,
         reference: Option<&str>,
     ) -> impl Future<Output = Result<(), Closed>> + '_ {
-        self.send_frame(envelope.frame_with_ref(reference))
+        let frame = envelope.frame_with_ref(reference);
+        async move { self.send_frame(&frame).await }
     }
 
     /// Sends one text frame. A message longer than `PIECE` goes as a
     /// fragmented one: a room of 1,000 sends each joiner a member list of
     /// about 70 KB, which whole would be handed to actix-http at once and
     /// leave the socket's write buffer that large for good.
-    async fn send_frame(&mut self, frame: ByteString) -> Result<(), Closed> {
+    async fn send_frame(&self, frame: &str) -> Result<(), Closed> {
         if frame.len() > PIECE {
             // Boxed: rare, and its state would otherwise sit in every
             // connection's task.

@@ -91,13 +91,17 @@ impl Writer {
     }
 
     pub fn ping(&self, payload: &[u8]) -> Result<(), Closed> {
-        let payload = &payload[..payload.len().min(MAX_CONTROL)];
-        self.encode(|buf| Parser::write_message(buf, payload, OpCode::Ping, true, false))
+        self.control(OpCode::Ping, payload)
     }
 
     pub fn pong(&self, payload: &[u8]) -> Result<(), Closed> {
+        self.control(OpCode::Pong, payload)
+    }
+
+    /// A ping or a pong, its payload cut to what a control frame may carry.
+    fn control(&self, op: OpCode, payload: &[u8]) -> Result<(), Closed> {
         let payload = &payload[..payload.len().min(MAX_CONTROL)];
-        self.encode(|buf| Parser::write_message(buf, payload, OpCode::Pong, true, false))
+        self.encode(|buf| Parser::write_message(buf, payload, op, true, false))
     }
 
     /// The close frame, after everything written before it; nothing can be
