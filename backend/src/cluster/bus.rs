@@ -8,18 +8,21 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytestring::ByteString;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::Cluster;
 use crate::realtime::hub::{chat_json_of_frame, Outbound};
+use crate::realtime::wakes;
 use crate::state::AppState;
 
 /// Events waiting to be published (Redis slow or away).
 pub const QUEUE: usize = 65_536;
 /// Published together in one pipeline.
 const BATCH: usize = 256;
+/// Received messages delivered under one gathering of wake-ups.
+const GATHER_AT_MOST: usize = 256;
 
 /// Which sockets an event is for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -178,14 +181,34 @@ pub async fn subscribe_loop(cluster: Arc<Cluster>, state: Weak<AppState>) {
             .store(true, std::sync::atomic::Ordering::Relaxed);
         backoff = Duration::from_millis(100);
         let mut messages = pubsub.into_on_message();
+        let mut ended = false;
         while let Some(msg) = messages.next().await {
             let Some(state) = state.upgrade() else { return };
-            let Some((header, frame)) = parse(msg.get_payload_bytes()) else {
-                log::warn!("event bus: ignoring a malformed message");
-                continue;
-            };
-            if header.from != cluster.instance {
-                deliver(&state, header.route, frame);
+            // The messages already received are delivered together, so that
+            // each worker thread is woken once for all of them (`wakes`).
+            wakes::gather(|| {
+                let mut next = Some(msg);
+                let mut taken = 0;
+                while let Some(msg) = next.take() {
+                    match parse(msg.get_payload_bytes()) {
+                        Some((header, frame)) if header.from != cluster.instance => {
+                            deliver(&state, header.route, frame);
+                        }
+                        Some(_) => {}
+                        None => log::warn!("event bus: ignoring a malformed message"),
+                    }
+                    taken += 1;
+                    if taken < GATHER_AT_MOST {
+                        match messages.next().now_or_never() {
+                            Some(Some(msg)) => next = Some(msg),
+                            Some(None) => ended = true,
+                            None => {}
+                        }
+                    }
+                }
+            });
+            if ended {
+                break;
             }
         }
         cluster

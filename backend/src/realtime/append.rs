@@ -31,6 +31,7 @@ use crate::db::models::{Chat, NewChat, Room};
 use crate::db::DbConnection;
 use crate::db::{chats, rooms, users};
 use crate::error::{AppError, AppResult};
+use crate::realtime::wakes;
 use crate::routes::chats::check_recipient;
 use crate::routes::rooms::{ensure_can_read, find_room};
 use crate::state::AppState;
@@ -133,7 +134,9 @@ impl Appender {
             .send(Job { post, reply })
             .await
             .map_err(|_| AppError::Unavailable(anyhow::anyhow!("the chat writer has stopped")))?;
-        answer
+        // Homed: the writer answers a whole batch with one wake-up of this
+        // worker (`wakes`).
+        wakes::homed(answer)
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("the chat writer dropped a post")))?
     }
@@ -288,7 +291,14 @@ fn write_posts(
     }
 }
 
+/// Writes, publishes and answers a batch. The wake-ups of the members'
+/// connections and of the posts' requests are gathered, so each worker
+/// thread is woken once for the whole batch.
 fn write_batch(state: &AppState, jobs: Vec<Job>, stored: &mut StoredUsers) {
+    wakes::gather(|| write_and_answer(state, jobs, stored));
+}
+
+fn write_and_answer(state: &AppState, jobs: Vec<Job>, stored: &mut StoredUsers) {
     let outcome = state.db.write_blocking(|conn| {
         let mut rooms: Vec<&str> = jobs.iter().map(|j| j.post.room_id.as_str()).collect();
         rooms.sort_unstable();

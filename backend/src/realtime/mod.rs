@@ -9,4 +9,5 @@ pub mod queue;
 pub mod recent;
 pub mod service;
 pub mod socket;
+pub mod wakes;
 pub mod writer;

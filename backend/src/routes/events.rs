@@ -11,7 +11,7 @@ use crate::db::chats;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
 use crate::realtime::hub::{Arrival, Outbound};
-use crate::realtime::service;
+use crate::realtime::{service, wakes};
 use crate::routes::rooms::find_readable_room;
 use crate::state::AppState;
 
@@ -167,5 +167,7 @@ pub async fn watch_room(
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(body))
+        // Homed: the chat writer's wake-ups for it come through its worker
+        // (`wakes`).
+        .streaming(wakes::homed(body)))
 }

@@ -4,7 +4,7 @@ use actix_web::{get, HttpRequest, HttpResponse};
 
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
-use crate::realtime::{socket, writer};
+use crate::realtime::{socket, wakes, writer};
 use crate::state::AppState;
 
 /// Whether a browser page at `Origin` may open the socket: the service's own
@@ -64,6 +64,12 @@ pub async fn open_socket(
     // Frames go out through the connection's writer, not actix-ws's session.
     drop(session);
     let (writer, response) = writer::attach(handshake);
-    actix_web::rt::spawn(socket::run(state.into_inner().into(), user, writer, stream));
+    // Homed: the chat writer's wake-ups for it come through its worker (`wakes`).
+    actix_web::rt::spawn(wakes::homed(socket::run(
+        state.into_inner().into(),
+        user,
+        writer,
+        stream,
+    )));
     Ok(response)
 }

@@ -1,0 +1,331 @@
+//! Wake-ups from other threads, gathered into one per worker thread.
+//!
+//! The chat writer's thread publishes each committed batch to every
+//! member's connection and then answers every post in it. Each of those
+//! wakes a task on an actix worker thread, and a wake-up from another
+//! thread costs a system call (the worker's event loop is woken through its
+//! eventfd) and, where the writer and the worker share a core, a switch to
+//! the worker and back: about one pair per post in fan-out into a room of
+//! ten. Inside [`gather`], waking a task wrapped in [`Homed`] only queues
+//! its waker on the task's own worker thread (its home); when `gather` ends,
+//! each home that received any is woken once, and a task of its own wakes
+//! the queued tasks there, which is a push onto the worker's local run
+//! queue.
+//!
+//! Outside `gather`, and for a home whose worker has stopped, a wake-up is
+//! passed straight on.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures_util::stream::Stream;
+use tokio::sync::Notify;
+
+/// A worker thread's queue of wake-ups handed in from other threads.
+struct Home {
+    pending: Mutex<Vec<Waker>>,
+    ring: Notify,
+    /// The task that serves this home still runs.
+    open: AtomicBool,
+}
+
+impl Home {
+    fn pending(&self) -> MutexGuard<'_, Vec<Waker>> {
+        // Nothing panics while holding the lock.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wakes what was queued here, from whatever thread: for a home whose
+    /// task has stopped (its worker shut down while a batch was gathered).
+    fn wake_all(&self) {
+        let wakers = std::mem::take(&mut *self.pending());
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+}
+
+thread_local! {
+    /// This worker thread's home, for the tasks that run on it.
+    static HOME: RefCell<Option<Arc<Home>>> = const { RefCell::new(None) };
+    /// Set while this thread is inside `gather`: the homes to wake at its end.
+    static GATHERING: RefCell<Option<Vec<Arc<Home>>>> = const { RefCell::new(None) };
+}
+
+/// The current worker thread's home, started on first use. Must be called
+/// from a task on a single-threaded runtime's local set, as every actix
+/// worker's tasks are.
+fn this_home() -> Arc<Home> {
+    HOME.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if let Some(home) = cell.as_ref().filter(|h| h.open.load(Ordering::Acquire)) {
+            return home.clone();
+        }
+        let home = Arc::new(Home {
+            pending: Mutex::new(Vec::new()),
+            ring: Notify::new(),
+            open: AtomicBool::new(true),
+        });
+        tokio::task::spawn_local(serve(home.clone()));
+        *cell = Some(home.clone());
+        home
+    })
+}
+
+/// Marks the home closed when its task is dropped with its runtime.
+struct Closing(Arc<Home>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        self.0.open.store(false, Ordering::Release);
+        self.0.wake_all();
+    }
+}
+
+/// The home's task: each time it is rung, wakes every queued task, on this
+/// thread.
+async fn serve(home: Arc<Home>) {
+    let home = Closing(home);
+    let mut wakers = Vec::new();
+    loop {
+        home.0.ring.notified().await;
+        std::mem::swap(&mut wakers, &mut *home.0.pending());
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// Runs `f`, holding back wake-ups of [`Homed`] tasks on other threads
+/// until it returns, then waking each of their threads once. Nested calls
+/// join the outermost one.
+pub fn gather<R>(f: impl FnOnce() -> R) -> R {
+    let outermost = GATHERING.with(|g| {
+        let mut g = g.borrow_mut();
+        let outermost = g.is_none();
+        if outermost {
+            *g = Some(Vec::new());
+        }
+        outermost
+    });
+    if !outermost {
+        return f();
+    }
+    /// Rings the homes even if `f` panics, so no wake-up is lost.
+    struct Ring;
+    impl Drop for Ring {
+        fn drop(&mut self) {
+            let homes = GATHERING
+                .with(|g| g.borrow_mut().take())
+                .unwrap_or_default();
+            for home in homes {
+                home.ring.notify_one();
+                if !home.open.load(Ordering::Acquire) {
+                    home.wake_all();
+                }
+            }
+        }
+    }
+    let _ring = Ring;
+    f()
+}
+
+/// A task's waker, with the home it runs on.
+struct HomedWaker {
+    task: Waker,
+    home: Arc<Home>,
+}
+
+impl Wake for HomedWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let queued = GATHERING.with(|g| {
+            let mut g = g.borrow_mut();
+            let Some(homes) = g.as_mut() else {
+                return false;
+            };
+            if !self.home.open.load(Ordering::Acquire) {
+                return false;
+            }
+            self.home.pending().push(self.task.clone());
+            if !homes.iter().any(|h| Arc::ptr_eq(h, &self.home)) {
+                homes.push(self.home.clone());
+            }
+            true
+        });
+        if !queued {
+            self.task.wake_by_ref();
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future (or stream) whose wake-ups from a thread inside [`gather`]
+    /// are gathered. It must be polled on an actix worker (a runtime's local
+    /// set).
+    pub struct Homed<F> {
+        #[pin]
+        inner: F,
+        // The waker handed to `inner`, and the task's own it wraps.
+        waker: Option<(Waker, Waker)>,
+    }
+}
+
+/// Wraps a future or a stream so that wake-ups gathered by [`gather`] reach
+/// it through its worker's home.
+pub fn homed<F>(inner: F) -> Homed<F> {
+    Homed { inner, waker: None }
+}
+
+/// The waker to hand the inner future: the task's own, wrapped with this
+/// thread's home, made again only when the task's waker changes.
+fn wrapped<'a>(waker: &'a mut Option<(Waker, Waker)>, cx: &Context<'_>) -> &'a Waker {
+    if !waker
+        .as_ref()
+        .is_some_and(|(_, task)| task.will_wake(cx.waker()))
+    {
+        *waker = None;
+    }
+    let (wrapped, _) = waker.get_or_insert_with(|| {
+        let task = cx.waker().clone();
+        let home = this_home();
+        (
+            Waker::from(Arc::new(HomedWaker {
+                task: task.clone(),
+                home,
+            })),
+            task,
+        )
+    });
+    wrapped
+}
+
+impl<F: Future> Future for Homed<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let waker = wrapped(this.waker, cx);
+        this.inner.poll(&mut Context::from_waker(waker))
+    }
+}
+
+impl<S: Stream> Stream for Homed<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        let waker = wrapped(this.waker, cx);
+        this.inner.poll_next(&mut Context::from_waker(waker))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A waker that counts its wake-ups.
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Runs `f` on a single-threaded runtime's local set, as actix does.
+    fn on_worker<F: Future>(f: F) -> F::Output {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tokio::task::LocalSet::new().block_on(&rt, f)
+    }
+
+    #[test]
+    fn gathered_wakeups_reach_their_tasks() {
+        on_worker(async {
+            let mut senders = Vec::new();
+            let mut tasks = Vec::new();
+            for i in 0..8 {
+                let (tx, rx) = tokio::sync::oneshot::channel::<usize>();
+                senders.push(tx);
+                tasks.push(tokio::task::spawn_local(homed(async move {
+                    rx.await.map(|n| n == i)
+                })));
+            }
+            // Let every task start waiting.
+            tokio::task::yield_now().await;
+            std::thread::spawn(move || {
+                gather(|| {
+                    for (i, tx) in senders.into_iter().enumerate() {
+                        tx.send(i).unwrap();
+                    }
+                })
+            })
+            .join()
+            .unwrap();
+            for task in tasks {
+                let answer = tokio::time::timeout(Duration::from_secs(5), task)
+                    .await
+                    .expect("a gathered wake-up arrived")
+                    .unwrap();
+                assert_eq!(answer, Ok(true));
+            }
+        });
+    }
+
+    #[test]
+    fn inside_gather_a_wakeup_waits_for_its_end() {
+        let (home_tx, home_rx) = std::sync::mpsc::channel();
+        // A worker thread with a home; it stays up until told.
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            on_worker(async move {
+                home_tx.send(this_home()).unwrap();
+                let _ = stop_rx.await;
+            })
+        });
+        let home = home_rx.recv().unwrap();
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::new(HomedWaker {
+            task: Waker::from(count.clone()),
+            home: home.clone(),
+        }));
+        gather(|| {
+            waker.wake_by_ref();
+            waker.wake_by_ref();
+            assert_eq!(count.0.load(Ordering::SeqCst), 0, "held back");
+            assert_eq!(home.pending().len(), 2);
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while count.0.load(Ordering::SeqCst) < 2 {
+            assert!(std::time::Instant::now() < deadline, "the home woke both");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Outside `gather`, straight on.
+        waker.wake_by_ref();
+        assert_eq!(count.0.load(Ordering::SeqCst), 3);
+        // Once the worker has stopped, its home is closed and a gathered
+        // wake-up is passed straight on too.
+        stop_tx.send(()).unwrap();
+        worker.join().unwrap();
+        assert!(!home.open.load(Ordering::Acquire));
+        gather(|| waker.wake_by_ref());
+        assert_eq!(count.0.load(Ordering::SeqCst), 4);
+    }
+}
