@@ -292,6 +292,59 @@ on_both_databases! {
         b.expect_none("chat", Duration::from_millis(300)).await;
     }
 
+    async fn concurrent_posts_reach_every_member_once_and_in_order(app) {
+        // Six members, connected to both of the server's workers, each
+        // posting while the others do: the chat writer commits several posts
+        // a batch and wakes each worker once for all its deliveries and
+        // answers.
+        let owner = app.user();
+        let id = owner.public_room().await;
+        let users: Vec<_> = (0..6).map(|_| app.user()).collect();
+        let mut sockets = Vec::new();
+        for u in &users {
+            let mut ws = u.ws().await;
+            ws.join(&id).await;
+            sockets.push(ws);
+        }
+        let per_user = 25;
+        let posters: Vec<_> = users
+            .iter()
+            .enumerate()
+            .map(|(n, u)| {
+                let (u, id) = (u.clone(), id.clone());
+                tokio::spawn(async move {
+                    for i in 0..per_user {
+                        assert_eq!(u.say(&id, &format!("{n}:{i}")).await.status, 201);
+                    }
+                })
+            })
+            .collect();
+        let total = users.len() * per_user;
+        for ws in &mut sockets {
+            let mut texts = Vec::new();
+            let mut last_seq = 0;
+            while texts.len() < total {
+                let c = ws.recv_type("chat").await;
+                let seq = c["data"]["chat"]["seq"].as_i64().unwrap();
+                assert!(seq > last_seq, "seq {seq} after {last_seq}");
+                last_seq = seq;
+                if c["data"]["chat"]["kind"] == "text" {
+                    texts.push(c["data"]["chat"]["text"].as_str().unwrap().to_owned());
+                }
+            }
+            texts.sort();
+            let mut expected: Vec<_> = (0..users.len())
+                .flat_map(|n| (0..per_user).map(move |i| format!("{n}:{i}")))
+                .collect();
+            expected.sort();
+            assert_eq!(texts, expected);
+            ws.expect_none("chat", Duration::from_millis(200)).await;
+        }
+        for p in posters {
+            p.await.unwrap();
+        }
+    }
+
     async fn a_bad_envelope_gets_an_error_and_the_connection_survives(app) {
         let mut ws = app.user().ws().await;
         ws.stream.send(tokio_tungstenite::tungstenite::Message::text("not json")).await.unwrap();
