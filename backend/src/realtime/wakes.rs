@@ -39,11 +39,11 @@ impl Home {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Wakes what was queued here, from whatever thread: for a home whose
-    /// task has stopped (its worker shut down while a batch was gathered).
-    fn wake_all(&self) {
-        let wakers = std::mem::take(&mut *self.pending());
-        for waker in wakers {
+    /// Wakes what was queued here, outside the lock. `spare` is an empty
+    /// list to swap in, so the home's task keeps one allocation for good.
+    fn wake_queued(&self, spare: &mut Vec<Waker>) {
+        std::mem::swap(spare, &mut *self.pending());
+        for waker in spare.drain(..) {
             waker.wake();
         }
     }
@@ -82,7 +82,7 @@ struct Closing(Arc<Home>);
 impl Drop for Closing {
     fn drop(&mut self) {
         self.0.open.store(false, Ordering::Release);
-        self.0.wake_all();
+        self.0.wake_queued(&mut Vec::new());
     }
 }
 
@@ -93,10 +93,7 @@ async fn serve(home: Arc<Home>) {
     let mut wakers = Vec::new();
     loop {
         home.0.ring.notified().await;
-        std::mem::swap(&mut wakers, &mut *home.0.pending());
-        for waker in wakers.drain(..) {
-            waker.wake();
-        }
+        home.0.wake_queued(&mut wakers);
     }
 }
 
@@ -124,8 +121,10 @@ pub fn gather<R>(f: impl FnOnce() -> R) -> R {
                 .unwrap_or_default();
             for home in homes {
                 home.ring.notify_one();
+                // Its task has stopped (the worker shut down while the
+                // batch was gathered): wake them from here.
                 if !home.open.load(Ordering::Acquire) {
-                    home.wake_all();
+                    home.wake_queued(&mut Vec::new());
                 }
             }
         }
