@@ -51,10 +51,15 @@ impl ManageConnection for Manager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 // WAL is set once on the file, in `Db::connect`: switching
                 // needs the file to itself, which pooled connections opening
-                // side by side do not have.
+                // side by side do not have. Temporary storage stays in
+                // memory: a batch of chats is one multi-row `INSERT ...
+                // RETURNING`, whose statement journal and result table would
+                // otherwise spill into a new file in the system's temporary
+                // folder for every batch (and fail where that folder is not
+                // writable).
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA synchronous = NORMAL;",
+                     PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -220,7 +225,6 @@ impl Db {
     }
 }
 
-/// Milliseconds since the Unix epoch: how every table stores time.
 /// Inside a transaction: excludes every other instance's GIF file changes
 /// until it ends (PostgreSQL advisory lock; SQLite's one writer already does).
 pub fn lock_gif_files(conn: &mut DbConnection) -> diesel::QueryResult<()> {
@@ -234,6 +238,7 @@ pub fn lock_gif_files(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     Ok(())
 }
 
+/// Milliseconds since the Unix epoch: how every table stores time.
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -499,5 +504,43 @@ pub(crate) mod tests {
         );
         insert(&mut conn, 2);
         assert_eq!(inserts(&kept), 3, "the same sizes compiled again");
+    }
+
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        value: i64,
+    }
+
+    /// A pragma's value, read through its table-valued function, whose one
+    /// column is named after it (`busy_timeout`'s is `timeout`).
+    fn setting(conn: &mut DbConnection, pragma: &str) -> i64 {
+        let column = pragma.strip_prefix("busy_").unwrap_or(pragma);
+        diesel::sql_query(format!("SELECT {column} AS value FROM pragma_{pragma}()"))
+            .get_result::<Setting>(conn)
+            .map(|s| s.value)
+            .expect("reading a pragma")
+    }
+
+    #[test]
+    fn every_sqlite_connection_gets_the_services_settings() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let target = DatabaseTarget::Sqlite(dir.path().join("settings.db"));
+        let db = Db::connect(&target, 2).expect("opening the database");
+        let mut reader = db.pool.get().expect("a reader");
+        let mut writer = db
+            .writer
+            .as_ref()
+            .expect("SQLite has a writer")
+            .get()
+            .expect("the writer");
+        for conn in [&mut *reader, &mut *writer] {
+            assert_eq!(setting(conn, "foreign_keys"), 1);
+            assert_eq!(setting(conn, "busy_timeout"), 10_000);
+            // 1 = NORMAL: durable at checkpoints, which WAL makes enough.
+            assert_eq!(setting(conn, "synchronous"), 1);
+            // 2 = MEMORY: a batch's statement journal never becomes a file.
+            assert_eq!(setting(conn, "temp_store"), 2);
+        }
     }
 }
