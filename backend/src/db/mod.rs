@@ -8,7 +8,8 @@ pub mod rooms;
 pub mod schema;
 pub mod users;
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -56,10 +57,13 @@ impl ManageConnection for Manager {
                 // RETURNING`, whose statement journal and result table would
                 // otherwise spill into a new file in the system's temporary
                 // folder for every batch (and fail where that folder is not
-                // writable).
+                // writable). The WAL is copied into the database by
+                // `checkpoints`, off the writer's path; the writer itself
+                // does it only if that falls far behind.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
+                     PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; \
+                     PRAGMA wal_autocheckpoint = 10000;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -88,7 +92,44 @@ pub struct Db {
     /// taken sleeps in whole milliseconds. All writes therefore queue for one
     /// connection in-process instead. PostgreSQL writes use the main pool.
     writer: Option<Pool>,
+    /// Set by every SQLite write; the checkpointing thread clears it.
+    written: Option<Arc<AtomicBool>>,
     kind: DbKind,
+}
+
+/// How often the WAL is copied into the SQLite database while writes come.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// Copies SQLite's WAL into the database file on a thread of its own.
+///
+/// Left to itself, SQLite checkpoints in whichever connection commits when
+/// the WAL passes 1,000 pages: the chat writer, every few seconds under
+/// load, and a checkpoint ends in an `fsync` of the database file that can
+/// take tens of milliseconds, during which no chat is committed or sent.
+/// Here a `PASSIVE` checkpoint on another connection copies what it can
+/// without taking the write lock, so commits carry on beside it. The thread
+/// stops once the `Db` is gone.
+fn checkpoints(target: &DatabaseTarget, written: Weak<AtomicBool>) -> anyhow::Result<()> {
+    let mut conn = Manager {
+        target: target.clone(),
+    }
+    .connect()
+    .context("opening the SQLite checkpointer")?;
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || loop {
+            std::thread::sleep(CHECKPOINT_EVERY);
+            let Some(written) = written.upgrade() else {
+                return;
+            };
+            if written.swap(false, Ordering::Relaxed) {
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    log::warn!("checkpointing the SQLite WAL: {e}");
+                }
+            }
+        })
+        .context("starting the SQLite checkpointer")?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +199,20 @@ impl Db {
         if applied > 0 {
             log::info!("applied {applied} database migration(s)");
         }
-        Ok(Db { pool, writer, kind })
+        let written = match kind {
+            DbKind::Sqlite => {
+                let written = Arc::new(AtomicBool::new(false));
+                checkpoints(target, Arc::downgrade(&written))?;
+                Some(written)
+            }
+            DbKind::Postgres => None,
+        };
+        Ok(Db {
+            pool,
+            writer,
+            written,
+            kind,
+        })
     }
 
     pub fn kind(&self) -> DbKind {
@@ -191,7 +245,9 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        Self::on(self.writer.as_ref().unwrap_or(&self.pool).clone(), f).await
+        let result = Self::on(self.writer.as_ref().unwrap_or(&self.pool).clone(), f).await;
+        self.mark_written();
+        result
     }
 
     /// As [`Db::write`], from a thread that may block (the chat writer).
@@ -200,7 +256,16 @@ impl Db {
         f: impl FnOnce(&mut DbConnection) -> AppResult<T>,
     ) -> AppResult<T> {
         let mut conn = self.writer.as_ref().unwrap_or(&self.pool).get()?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        self.mark_written();
+        result
+    }
+
+    /// Tells the checkpointing thread (SQLite) that the WAL has grown.
+    fn mark_written(&self) {
+        if let Some(written) = &self.written {
+            written.store(true, Ordering::Relaxed);
+        }
     }
 
     async fn on<T, F>(pool: Pool, f: F) -> AppResult<T>
@@ -541,6 +606,36 @@ pub(crate) mod tests {
             assert_eq!(setting(conn, "synchronous"), 1);
             // 2 = MEMORY: a batch's statement journal never becomes a file.
             assert_eq!(setting(conn, "temp_store"), 2);
+        }
+    }
+
+    /// What the writer commits reaches the database file within moments,
+    /// copied by the checkpointing thread, long before the WAL would reach
+    /// the size at which the writer would copy it itself.
+    #[test]
+    fn committed_pages_reach_the_database_file_in_the_background() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("checkpoints.db");
+        let db = Db::connect(&DatabaseTarget::Sqlite(path.clone()), 1).expect("opening");
+        let size = || std::fs::metadata(&path).expect("the database file").len();
+        let before = size();
+        db.write_blocking(|conn| {
+            Ok(conn.batch_execute(
+                "CREATE TABLE filler (x BLOB); \
+                 INSERT INTO filler WITH RECURSIVE n(i) AS \
+                 (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) \
+                 SELECT randomblob(1000) FROM n;",
+            )?)
+        })
+        .expect("writing 200 KB");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while size() < before + 200_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file is still {} bytes ({before} before)",
+                size()
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
