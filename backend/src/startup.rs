@@ -5,10 +5,12 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{map_config, IntoServiceFactory};
+use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Logger};
 use actix_web::web::{self, Data};
-use actix_web::{App, HttpServer};
+use actix_web::App;
 use anyhow::Context;
 use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
@@ -24,6 +26,7 @@ use crate::openapi;
 use crate::rate_limit::RateLimits;
 use crate::realtime::append::Appender;
 use crate::realtime::hub::Hub;
+use crate::realtime::transport;
 use crate::routes::{self, fallback};
 use crate::state::AppState;
 use crate::storage::gifs::{GifLimits, GifStore};
@@ -78,6 +81,7 @@ impl Application {
             room_locks: Mutex::default(),
             recent: Default::default(),
             appender: std::sync::OnceLock::new(),
+            sockets: Default::default(),
             settings,
             db,
             gifs,
@@ -94,7 +98,7 @@ impl Application {
         let app_state = state.clone();
         let access_log =
             log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
-        let mut server = HttpServer::new(move || {
+        let make_app = move || {
             let trusted = app_state.settings.trusted_proxies.clone();
             let (app, _) = App::new()
                 .into_utoipa_app()
@@ -151,22 +155,48 @@ impl Application {
                         .map_or_else(|| "-".to_owned(), |ip| ip.to_string())
                 }),
             ))
-        })
-        // Chat frames are small and each is wanted now: without this, a frame
-        // written while the one before is unacknowledged waits for the peer's
-        // delayed ACK (up to 40 ms on Linux).
-        .tcp_nodelay(true)
-        .listen(listener)?
-        // Signals are handled in `run_until_stopped`, which closes sockets first.
-        .disable_signals()
-        // Blocking work is almost all database work, which cannot run wider
-        // than the pool; more threads would only wait, each holding a stack.
-        .worker_max_blocking_threads(state.settings.db_pool_size as usize + 4)
-        .shutdown_timeout(state.settings.shutdown_timeout_secs);
+        };
+
+        // actix-web's `HttpServer` does not take an upgrade service, so the
+        // server is put together here as it does, with one.
+        let addr = listener.local_addr()?;
+        let builder = Server::build();
+        let shutdown = builder.graceful_shutdown_signal();
+        let mut builder = builder
+            // Signals are handled in `run_until_stopped`, which closes sockets first.
+            .disable_signals()
+            // Blocking work is almost all database work, which cannot run wider
+            // than the pool; more threads would only wait, each holding a stack.
+            .worker_max_blocking_threads(state.settings.db_pool_size as usize + 4)
+            .shutdown_timeout(state.settings.shutdown_timeout_secs);
         if let Some(workers) = state.settings.workers {
-            server = server.workers(workers);
+            builder = builder.workers(workers);
         }
-        let server = server.run();
+        let server = builder
+            .listen("gifchat", listener, move || {
+                let shutdown = shutdown.clone();
+                let http = HttpService::build()
+                    .keep_alive(KeepAlive::default())
+                    .client_request_timeout(Duration::from_secs(5))
+                    .client_disconnect_timeout(Duration::from_secs(1))
+                    // Chat frames are small and each is wanted now: without this, a
+                    // frame written while the one before is unacknowledged waits for
+                    // the peer's delayed ACK (up to 40 ms on Linux).
+                    .tcp_nodelay(true)
+                    .local_addr(addr)
+                    .graceful_shutdown_signal(move || {
+                        let shutdown = shutdown.clone();
+                        async move { shutdown.notified().await }
+                    });
+                // The application twice per worker: once to serve requests,
+                // once to answer upgrade requests.
+                transport::upgrades(http, make_app().into_factory(), transport::SOCKET_PATH)
+                    .finish(map_config(make_app().into_factory(), |_| {
+                        AppConfig::default()
+                    }))
+                    .tcp()
+            })?
+            .run();
 
         let housekeeping = state.clone();
         tokio::spawn(async move {
@@ -206,6 +236,12 @@ impl Application {
             wait_for_shutdown_signal().await;
             log::info!("shutting down: closing sockets, finishing requests");
             state.hub.close_all();
+            // Upgraded connections are no longer the server's to wait for:
+            // their close frames go out before it stops.
+            let limit = Duration::from_secs(state.settings.shutdown_timeout_secs);
+            if !state.sockets.all_closed(limit).await {
+                log::warn!("{} sockets still open at shutdown", state.sockets.count());
+            }
             if let Some(cluster) = &state.cluster {
                 // Members here start their leave grace now, so they can
                 // reconnect to another instance without being announced gone.

@@ -29,6 +29,9 @@ pub struct AppState {
     pub recent: crate::realtime::recent::Recent,
     /// Group commit for text chats; set once the state exists.
     pub appender: std::sync::OnceLock<Appender>,
+    /// Sockets whose connection is open, for a shutdown that lets their
+    /// close frames out.
+    pub sockets: crate::realtime::transport::OpenSockets,
 }
 
 impl AppState {

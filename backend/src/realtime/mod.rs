@@ -9,5 +9,6 @@ pub mod queue;
 pub mod recent;
 pub mod service;
 pub mod socket;
+pub mod transport;
 pub mod wakes;
 pub mod writer;

@@ -1,33 +1,36 @@
-//! A connection's writer: frames are encoded straight into the buffer the
-//! socket's response body hands to actix-http.
+//! A connection's writer: frames are encoded straight into one buffer,
+//! which the connection's [`Flusher`] writes to the socket whole.
 //!
 //! actix-ws sends through a 32-slot channel to a body that pulls every
 //! message into a queue of its own before encoding it. Each socket then
 //! holds that channel's blocks and the queue at its largest burst for good,
 //! and every frame passes through both. Here the connection's task encodes
-//! each frame (with actix-http's [`Parser`]) into one buffer shared with the
-//! body, which takes the whole buffer each time actix-http asks for more.
+//! each frame (with actix-http's [`Parser`]) into a buffer shared with the
+//! flusher, which takes the whole buffer each time it has written the last.
 //! actix-ws still does the handshake and reads the client's frames.
 //!
-//! The task and the body run on the same worker thread (actix-web serves a
-//! connection and the tasks its handler spawns on one single-threaded
+//! The task and the flusher run on the same worker thread (actix-web serves
+//! a connection and the tasks its handler spawns on one single-threaded
 //! runtime), so the buffer sits in an `Rc<RefCell<_>>`.
 
 use std::cell::RefCell;
-use std::convert::Infallible;
 use std::future::poll_fn;
-use std::pin::Pin;
+use std::io;
+use std::net::Shutdown;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use actix_http::ws::{CloseReason, OpCode, Parser};
-use actix_web::body::{BodySize, BoxBody, MessageBody};
+use actix_web::body::BoxBody;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::HttpResponse;
+use tokio::net::TcpStream;
 
-/// The most bytes the body hands actix-http at once. actix-http copies each
-/// piece of a body into its write buffer, which starts at 8 KiB and keeps
-/// its largest size for the socket's life; this keeps it at 8 KiB.
+use crate::realtime::transport::OpenSocket;
+
+/// The most bytes the writer buffers while the flusher is still writing
+/// what it took before: a burst waits for the socket instead of growing the
+/// buffer without bound.
 pub const WRITE_TURN: usize = 8000;
 
 /// A control frame's payload is at most 125 bytes (RFC 6455 §5.5); a close
@@ -41,40 +44,44 @@ pub struct Closed;
 
 #[derive(Default)]
 struct Shared {
-    /// Encoded frames the body has not taken yet.
+    /// Encoded frames the flusher has not taken yet.
     buf: BytesMut,
-    /// The body, waiting for frames.
-    body: Option<Waker>,
-    /// The writer, waiting for the body to take the buffer.
+    /// The flusher, waiting for frames.
+    flusher: Option<Waker>,
+    /// The writer, waiting for the flusher to take the buffer.
     writer: Option<Waker>,
-    /// No frame follows what is in `buf`: the body ends once it is taken.
+    /// No frame follows what is in `buf`: the flusher ends once it is written.
     closing: bool,
-    /// The body was dropped: the connection is closed.
+    /// The flusher was dropped: the connection is closed.
     gone: bool,
 }
 
 /// The connection task's end.
 pub struct Writer(Rc<RefCell<Shared>>);
 
-/// The socket's response body.
-pub struct Body {
+/// Writes what the writer encodes to the socket, once the connection is
+/// handed over ([`crate::realtime::transport`]). Dropped unused, it closes
+/// the writer.
+pub struct Flusher {
     shared: Rc<RefCell<Shared>>,
-    /// The body actix-ws made. Its message stream ends when this is
-    /// dropped, so it is held, never polled, for as long as the socket's
-    /// body lives.
+    /// The body of actix-ws's handshake response. Its message stream ends
+    /// when this is dropped, so it is held, never polled, for as long as
+    /// the connection is written to.
     _stream_open: BoxBody,
+    _open: OpenSocket,
 }
 
-/// Puts a writer's body in place of the body of actix-ws's handshake
-/// response.
-pub fn attach(handshake: HttpResponse) -> (Writer, HttpResponse) {
+/// Takes the body of actix-ws's handshake response: the response left goes
+/// out with no body, and the writer's frames follow it through the flusher.
+pub fn attach(handshake: HttpResponse, open: OpenSocket) -> (Writer, Flusher, HttpResponse) {
     let (head, stream_open) = handshake.into_parts();
     let shared = Rc::new(RefCell::new(Shared::default()));
-    let body = Body {
+    let flusher = Flusher {
         shared: shared.clone(),
         _stream_open: stream_open,
+        _open: open,
     };
-    (Writer(shared), head.set_body(body).map_into_boxed_body())
+    (Writer(shared), flusher, head.set_body(BoxBody::new(())))
 }
 
 impl Writer {
@@ -122,7 +129,7 @@ impl Writer {
         Ok(())
     }
 
-    /// Waits until the body has taken the buffer, if `len` more bytes would
+    /// Waits until the flusher has taken the buffer, if `len` more bytes would
     /// take it over `WRITE_TURN`.
     async fn turn(&self, len: usize) -> Result<(), Closed> {
         poll_fn(|cx| {
@@ -148,8 +155,8 @@ impl Writer {
         let was_empty = shared.buf.is_empty();
         write(&mut shared.buf);
         if was_empty {
-            if let Some(body) = &shared.body {
-                body.wake_by_ref();
+            if let Some(flusher) = &shared.flusher {
+                flusher.wake_by_ref();
             }
         }
         Ok(())
@@ -157,28 +164,36 @@ impl Writer {
 }
 
 impl Drop for Writer {
-    /// Without a close frame (the task was dropped), the body still ends
-    /// after what was written.
+    /// Without a close frame (the task was dropped), the flusher still
+    /// ends after what was written.
     fn drop(&mut self) {
         let mut shared = self.0.borrow_mut();
         shared.closing = true;
-        if let Some(body) = shared.body.take() {
-            body.wake();
+        if let Some(flusher) = shared.flusher.take() {
+            flusher.wake();
         }
     }
 }
 
-impl MessageBody for Body {
-    type Error = Infallible;
-
-    fn size(&self) -> BodySize {
-        BodySize::Stream
+impl Flusher {
+    /// Writes every buffer the writer fills to `io` until the writer is
+    /// done, then ends the connection's sending side. A failed write ends it
+    /// at once, and the writer's next frame fails.
+    pub async fn run(self, io: Rc<TcpStream>) {
+        while let Some(chunk) = poll_fn(|cx| self.poll_take(cx)).await {
+            if let Err(e) = write_all(&io, &chunk).await {
+                log::debug!("a socket's connection failed: {e}");
+                return;
+            }
+        }
+        // The close frame (or the last frame) is out: a FIN after it tells
+        // the client nothing more comes.
+        let _ = socket2::SockRef::from(&*io).shutdown(Shutdown::Write);
     }
 
-    fn poll_next(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+    /// The whole buffer, once it holds anything; `None` once the writer is
+    /// done and everything is taken.
+    fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let mut shared = self.shared.borrow_mut();
         if !shared.buf.is_empty() {
             // Taken whole, not split: the next frame starts a small buffer
@@ -187,23 +202,36 @@ impl MessageBody for Body {
             if let Some(writer) = shared.writer.take() {
                 writer.wake();
             }
-            return Poll::Ready(Some(Ok(chunk)));
+            return Poll::Ready(Some(chunk));
         }
         if shared.closing {
             return Poll::Ready(None);
         }
         if !shared
-            .body
+            .flusher
             .as_ref()
             .is_some_and(|w| w.will_wake(cx.waker()))
         {
-            shared.body = Some(cx.waker().clone());
+            shared.flusher = Some(cx.waker().clone());
         }
         Poll::Pending
     }
 }
 
-impl Drop for Body {
+async fn write_all(io: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        io.writable().await?;
+        match io.try_write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+impl Drop for Flusher {
     fn drop(&mut self) {
         let mut shared = self.shared.borrow_mut();
         shared.gone = true;
@@ -218,21 +246,20 @@ mod tests {
     use super::*;
     use actix_codec::Decoder;
     use actix_http::ws::{Codec, Frame, Item};
-    use actix_web::body::BoxBody;
     use futures_util::FutureExt;
 
-    fn writer() -> (Writer, BoxBody) {
+    use crate::realtime::transport::OpenSockets;
+
+    fn writer() -> (Writer, Flusher) {
         let handshake = HttpResponse::SwitchingProtocols().finish();
-        let (writer, response) = attach(handshake);
-        (writer, response.into_body())
+        let (writer, flusher, _) = attach(handshake, OpenSockets::default().open());
+        (writer, flusher)
     }
 
-    /// What the body has to give now: `Some(chunk)`, or `None` once it ended.
-    fn poll(body: &mut BoxBody) -> Poll<Option<Bytes>> {
-        let mut cx = Context::from_waker(Waker::noop());
-        Pin::new(body)
-            .poll_next(&mut cx)
-            .map(|c| c.map(|c| c.expect("the body never fails")))
+    /// What the flusher has to write now: `Some(chunk)`, or `None` once the
+    /// writer is done.
+    fn poll(flusher: &mut Flusher) -> Poll<Option<Bytes>> {
+        flusher.poll_take(&mut Context::from_waker(Waker::noop()))
     }
 
     /// The frames in `bytes`, as a client reads them.
@@ -255,9 +282,9 @@ mod tests {
     }
 
     #[test]
-    fn frames_reach_the_client_in_order_and_the_close_ends_the_body() {
-        let (writer, mut body) = writer();
-        assert_eq!(poll(&mut body), Poll::Pending);
+    fn frames_reach_the_client_in_order_and_the_close_ends_the_flushing() {
+        let (writer, mut flusher) = writer();
+        assert_eq!(poll(&mut flusher), Poll::Pending);
         writer
             .text(b"one", true, true)
             .now_or_never()
@@ -278,10 +305,10 @@ mod tests {
             .unwrap();
         assert_eq!(writer.pong(b"late"), Err(Closed));
 
-        let Poll::Ready(Some(chunk)) = poll(&mut body) else {
+        let Poll::Ready(Some(chunk)) = poll(&mut flusher) else {
             panic!("the frames are ready")
         };
-        assert_eq!(poll(&mut body), Poll::Ready(None));
+        assert_eq!(poll(&mut flusher), Poll::Ready(None));
         let frames = frames(&chunk);
         assert_eq!(frames.len(), 4);
         assert_eq!(text(&frames[0]), "one");
@@ -301,8 +328,8 @@ mod tests {
     }
 
     #[test]
-    fn the_writer_waits_for_the_body_rather_than_hand_over_more_than_a_turn() {
-        let (writer, mut body) = writer();
+    fn the_writer_waits_for_the_flusher_rather_than_buffer_more_than_a_turn() {
+        let (writer, mut flusher) = writer();
         let piece = vec![b'a'; 3000];
         let mut sent = 0;
         let mut received = Vec::new();
@@ -314,7 +341,7 @@ mod tests {
                 }
                 None => {
                     // Two pieces fit in a turn, a third does not.
-                    let Poll::Ready(Some(chunk)) = poll(&mut body) else {
+                    let Poll::Ready(Some(chunk)) = poll(&mut flusher) else {
                         panic!("a full turn is ready")
                     };
                     assert!(chunk.len() <= WRITE_TURN);
@@ -323,12 +350,12 @@ mod tests {
             }
         }
         drop(writer);
-        while let Poll::Ready(Some(chunk)) = poll(&mut body) {
+        while let Poll::Ready(Some(chunk)) = poll(&mut flusher) {
             assert!(chunk.len() <= WRITE_TURN);
             received.extend_from_slice(&chunk);
         }
         assert_eq!(
-            poll(&mut body),
+            poll(&mut flusher),
             Poll::Ready(None),
             "ends without a close frame"
         );
@@ -339,7 +366,7 @@ mod tests {
 
     #[test]
     fn a_fragmented_message_is_sent_as_pieces() {
-        let (writer, mut body) = writer();
+        let (writer, mut flusher) = writer();
         for (piece, first, fin) in [
             ("ab", true, false),
             ("cd", false, false),
@@ -351,7 +378,7 @@ mod tests {
                 .unwrap()
                 .unwrap();
         }
-        let Poll::Ready(Some(chunk)) = poll(&mut body) else {
+        let Poll::Ready(Some(chunk)) = poll(&mut flusher) else {
             panic!("the pieces are ready")
         };
         let frames = frames(&chunk);
@@ -362,7 +389,7 @@ mod tests {
 
     #[test]
     fn once_the_socket_is_gone_writing_fails_even_while_waiting() {
-        let (writer, body) = writer();
+        let (writer, flusher) = writer();
         let piece = vec![b'a'; 5000];
         writer
             .text(&piece, true, true)
@@ -371,7 +398,7 @@ mod tests {
             .unwrap();
         let mut waiting = Box::pin(writer.text(&piece, true, true));
         assert!((&mut waiting).now_or_never().is_none());
-        drop(body);
+        drop(flusher);
         assert_eq!(waiting.now_or_never(), Some(Err(Closed)));
         assert_eq!(writer.ping(b""), Err(Closed));
     }

@@ -4,6 +4,7 @@ use actix_web::{get, HttpRequest, HttpResponse};
 
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
+use crate::realtime::transport::Handoff;
 use crate::realtime::{socket, wakes, writer};
 use crate::state::AppState;
 
@@ -46,6 +47,7 @@ fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
         (status = 403, description = "`forbidden`: the page's Origin is not allowed", body = ErrorBody),
     ),
 )]
+// Under `/api`: `realtime::transport::SOCKET_PATH`.
 #[get("/ws")]
 pub async fn open_socket(
     req: HttpRequest,
@@ -63,7 +65,10 @@ pub async fn open_socket(
         .map_err(|e| AppError::BadRequest(format!("not a WebSocket upgrade: {e}")))?;
     // Frames go out through the connection's writer, not actix-ws's session.
     drop(session);
-    let (writer, response) = writer::attach(handshake);
+    let (writer, flusher, mut response) = writer::attach(handshake, state.sockets.open());
+    // The upgrade service writes the response and hands the connection to
+    // the flusher (`realtime::transport`).
+    response.extensions_mut().insert(Handoff(flusher));
     // Homed: the chat writer's wake-ups for it come through its worker (`wakes`).
     actix_web::rt::spawn(wakes::homed(socket::run(
         state.into_inner().into(),

@@ -10,4 +10,5 @@ mod me;
 mod openapi;
 mod realtime;
 mod rooms;
+mod transport;
 mod web_app;

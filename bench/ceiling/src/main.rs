@@ -2,15 +2,20 @@
 //! with no application logic. `GET /ws?room=R` joins a room;
 //! `POST /rooms/R/chat` sends its body, as is, to everyone in R.
 //!
-//! The transport is gifchat's: actix-web, actix-ws for the handshake and the
+//! The transport is gifchat's: actix-web, its upgrade service handing the
+//! connection over to the socket, actix-ws for the handshake and the
 //! client's frames, and gifchat's writer for the frames sent.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use actix_http::HttpService;
+use actix_service::{map_config, IntoServiceFactory};
+use actix_web::dev::{AppConfig, Server};
 use actix_web::web::{self, Bytes, Data, Path, Payload};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{App, HttpRequest, HttpResponse};
 use bytestring::ByteString;
+use gifchat::realtime::transport::{self, Handoff, OpenSockets};
 use gifchat::realtime::writer;
 use tokio::sync::mpsc;
 
@@ -18,6 +23,7 @@ use tokio::sync::mpsc;
 struct Rooms {
     next: Mutex<u64>,
     rooms: Mutex<HashMap<String, HashMap<u64, mpsc::Sender<ByteString>>>>,
+    sockets: OpenSockets,
 }
 
 async fn ws(
@@ -33,7 +39,8 @@ async fn ws(
         .to_owned();
     let (handshake, session, mut stream) = actix_ws::handle(&req, body)?;
     drop(session);
-    let (writer, res) = writer::attach(handshake);
+    let (writer, flusher, mut res) = writer::attach(handshake, rooms.sockets.open());
+    res.extensions_mut().insert(Handoff(flusher));
     let (tx, mut rx) = mpsc::channel::<ByteString>(1024);
     let id = {
         let mut next = rooms.next.lock().unwrap();
@@ -87,16 +94,22 @@ fn main() -> std::io::Result<()> {
         .unwrap_or(8020);
     let rooms = Data::new(Rooms::default());
     actix_web::rt::System::new().block_on(async move {
-        let server = HttpServer::new(move || {
+        let app = move || {
             App::new()
                 .app_data(rooms.clone())
                 .route("/ws", web::get().to(ws))
                 .route("/rooms/{room}/chat", web::post().to(chat))
-        })
-        .workers(1)
-        .tcp_nodelay(true)
-        .bind(("127.0.0.1", port))?;
+        };
+        let server = Server::build()
+            .workers(1)
+            .bind("ceiling", ("127.0.0.1", port), move || {
+                let http = HttpService::build().tcp_nodelay(true);
+                transport::upgrades(http, app().into_factory(), "/ws")
+                    .finish(map_config(app().into_factory(), |_| AppConfig::default()))
+                    .tcp()
+            })?
+            .run();
         println!("ceiling listening on port {port}");
-        server.run().await
+        server.await
     })
 }
