@@ -152,6 +152,8 @@ impl Connection {
         heartbeat: Duration,
     ) -> Option<CloseReason> {
         self.send_frame(&hello).await.ok()?;
+        // Not kept in this future for the socket's life.
+        drop(hello);
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
         let mut last_heard = Instant::now();
         loop {

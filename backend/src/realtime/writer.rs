@@ -14,16 +14,18 @@
 //! runtime), so the buffer sits in an `Rc<RefCell<_>>`.
 
 use std::cell::RefCell;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::net::Shutdown;
+use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
 use actix_http::ws::{CloseReason, OpCode, Parser};
 use actix_web::body::BoxBody;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::HttpResponse;
+use bytes::Buf;
 use tokio::net::TcpStream;
 
 use crate::realtime::transport::OpenSocket;
@@ -179,16 +181,12 @@ impl Flusher {
     /// Writes every buffer the writer fills to `io` until the writer is
     /// done, then ends the connection's sending side. A failed write ends it
     /// at once, and the writer's next frame fails.
-    pub async fn run(self, io: Rc<TcpStream>) {
-        while let Some(chunk) = poll_fn(|cx| self.poll_take(cx)).await {
-            if let Err(e) = write_all(&io, &chunk).await {
-                log::debug!("a socket's connection failed: {e}");
-                return;
-            }
+    pub fn run(self, io: Rc<TcpStream>) -> Flushing {
+        Flushing {
+            flusher: self,
+            io,
+            chunk: Bytes::new(),
         }
-        // The close frame (or the last frame) is out: a FIN after it tells
-        // the client nothing more comes.
-        let _ = socket2::SockRef::from(&*io).shutdown(Shutdown::Write);
     }
 
     /// The whole buffer, once it holds anything; `None` once the writer is
@@ -218,17 +216,51 @@ impl Flusher {
     }
 }
 
-async fn write_all(io: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        io.writable().await?;
-        match io.try_write(bytes) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
+/// [`Flusher::run`]'s future, written out by hand: it is a task of its own
+/// for every socket, and this holds only what it needs.
+pub struct Flushing {
+    flusher: Flusher,
+    io: Rc<TcpStream>,
+    /// What is left to write of the buffer taken last.
+    chunk: Bytes,
+}
+
+impl Future for Flushing {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        loop {
+            if this.chunk.is_empty() {
+                match ready!(this.flusher.poll_take(cx)) {
+                    Some(chunk) => this.chunk = chunk,
+                    None => {
+                        // The close frame (or the last frame) is out: a FIN
+                        // after it tells the client nothing more comes.
+                        let _ = socket2::SockRef::from(&*this.io).shutdown(Shutdown::Write);
+                        return Poll::Ready(());
+                    }
+                }
+            }
+            let written = match ready!(this.io.poll_write_ready(cx)) {
+                Ok(()) => this.io.try_write(&this.chunk),
+                Err(e) => Err(e),
+            };
+            match written {
+                Ok(0) => return Poll::Ready(()),
+                // Let go of the buffer once it is all written: an idle
+                // socket should hold none.
+                Ok(n) if n == this.chunk.len() => this.chunk = Bytes::new(),
+                Ok(n) => this.chunk.advance(n),
+                // Readiness was stale: poll again, which waits.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    log::debug!("a socket's connection failed: {e}");
+                    return Poll::Ready(());
+                }
+            }
         }
     }
-    Ok(())
 }
 
 impl Drop for Flusher {
