@@ -235,6 +235,7 @@ impl Application {
         tokio::spawn(async move {
             wait_for_shutdown_signal().await;
             log::info!("shutting down: closing sockets, finishing requests");
+            state.sockets.refuse_new();
             state.hub.close_all();
             // Upgraded connections are no longer the server's to wait for:
             // their close frames go out before it stops.

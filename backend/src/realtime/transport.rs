@@ -15,7 +15,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -26,7 +26,7 @@ use actix_http::error::PayloadError;
 use actix_http::h1;
 use actix_http::h1::ExpectHandler;
 use actix_http::HttpServiceBuilder;
-use actix_http::{ConnectionType, Payload, Request, Response, StatusCode};
+use actix_http::{ConnectionType, HttpMessage, Payload, Request, Response, StatusCode};
 use actix_web::dev::{fn_factory, fn_service, AppConfig, Service, ServiceFactory, ServiceResponse};
 use actix_web::web::{Bytes, BytesMut};
 use futures_util::{SinkExt, Stream};
@@ -55,6 +55,10 @@ type Handed = (Rc<TcpStream>, BytesMut);
 /// Put in the `101` response's extensions by the socket's handler: what
 /// takes the connection over once the response is written.
 pub struct Handoff(pub Flusher);
+
+/// In the extensions of a request for the socket's path that came through
+/// [`upgrade`]: only such a request has a connection to hand over.
+pub struct HandedOver;
 
 /// The body of a socket's request: the client's bytes, once the connection
 /// is handed over, read as they arrive. Ends when the connection does, or
@@ -176,8 +180,11 @@ where
     let (hand, handed) = oneshot::channel::<Handed>();
     let req = if req.path() == socket_path {
         let reader: actix_http::BoxedPayloadStream = Box::pin(SocketReader::new(handed));
-        req.replace_payload(Payload::from(reader)).0
+        let (req, _) = req.replace_payload(Payload::from(reader));
+        req.extensions_mut().insert(HandedOver);
+        req
     } else {
+        // With no body: nothing reads this connection until it is answered.
         req
     };
     let mut res: Response<BoxBody> =
@@ -245,6 +252,8 @@ pub struct OpenSockets(Arc<Open>);
 struct Open {
     count: AtomicUsize,
     none_left: Notify,
+    /// Shutting down: no new socket.
+    refusing: AtomicBool,
 }
 
 /// Counts one socket as open until dropped.
@@ -254,6 +263,15 @@ impl OpenSockets {
     pub fn open(&self) -> OpenSocket {
         self.0.count.fetch_add(1, Ordering::SeqCst);
         OpenSocket(self.0.clone())
+    }
+
+    /// From now on, new sockets are refused (shutdown).
+    pub fn refuse_new(&self) {
+        self.0.refusing.store(true, Ordering::SeqCst);
+    }
+
+    pub fn refusing(&self) -> bool {
+        self.0.refusing.load(Ordering::SeqCst)
     }
 
     pub fn count(&self) -> usize {

@@ -1,10 +1,10 @@
 use actix_web::http::header;
 use actix_web::web::{Data, Payload};
-use actix_web::{get, HttpRequest, HttpResponse};
+use actix_web::{get, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
-use crate::realtime::transport::Handoff;
+use crate::realtime::transport::{HandedOver, Handoff};
 use crate::realtime::{socket, wakes, writer};
 use crate::state::AppState;
 
@@ -45,6 +45,7 @@ fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
         (status = 101, description = "Switching to the WebSocket protocol; frames are `ServerEnvelope` / `ClientEnvelope`"),
         (status = 400, description = "`bad_request`: not a WebSocket upgrade", body = ErrorBody),
         (status = 403, description = "`forbidden`: the page's Origin is not allowed", body = ErrorBody),
+        (status = 503, description = "`unavailable`: the server is shutting down", body = ErrorBody),
     ),
 )]
 // Under `/api`: `realtime::transport::SOCKET_PATH`.
@@ -59,6 +60,16 @@ pub async fn open_socket(
         return Err(AppError::Forbidden(
             "this origin may not open the socket".into(),
         ));
+    }
+    // actix-http sends a WebSocket upgrade to the upgrade service unless it
+    // is malformed (a chunked body); only then is there a connection to take.
+    if req.extensions().get::<HandedOver>().is_none() {
+        return Err(AppError::BadRequest("not a WebSocket upgrade".into()));
+    }
+    if state.sockets.refusing() {
+        return Err(AppError::Unavailable(anyhow::anyhow!(
+            "the server is shutting down"
+        )));
     }
     let user = crate::routes::me::current_user(&state, &me).await?;
     let (handshake, session, stream) = actix_ws::handle(&req, body)

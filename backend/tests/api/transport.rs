@@ -115,3 +115,42 @@ async fn frames_sent_right_behind_the_handshake_are_read() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_shutting_down_a_new_socket_is_refused() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    app.state.sockets.refuse_new();
+    let (mut tcp, host) = connect(&app).await;
+    let request = upgrade_request(&host, "/api/ws", "");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let (head, body) = until_closed(&mut tcp).await;
+    assert!(head.starts_with("http/1.1 503"), "{head}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error"]["code"], "unavailable");
+    assert_eq!(app.state.sockets.count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_with_a_chunked_body_is_not_a_socket() {
+    // actix-http serves it as a plain request: there is no connection to
+    // hand over, so no `101` may be sent.
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (mut tcp, host) = connect(&app).await;
+    let request = upgrade_request(&host, "/api/ws", "Transfer-Encoding: chunked\r\n");
+    tcp.write_all(format!("{request}0\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut byte))
+            .await
+            .expect("an answer")
+            .unwrap();
+        assert_eq!(n, 1, "a whole head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    assert_eq!(app.state.sockets.count(), 0);
+}
