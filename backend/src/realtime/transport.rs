@@ -5,7 +5,7 @@
 //! for the connection's whole life, most of what an idle socket costs.
 //! Instead, an upgrade request goes to [`upgrade`] (actix-http's upgrade
 //! service): it asks the application for the response as for any request,
-//! so routing, the session, the middleware and the `/ws` handler all run
+//! so routing, the session, the middleware and the `/api/ws` handler all run
 //! as usual, writes the `101` itself and hands the bare connection to the
 //! socket, which then reads into a buffer only while bytes are arriving
 //! ([`SocketReader`], under actix-ws's message stream) and writes straight
