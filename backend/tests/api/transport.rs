@@ -27,9 +27,13 @@ async fn connect(app: &TestApp) -> (TcpStream, String) {
     (TcpStream::connect(&host).await.unwrap(), host)
 }
 
-/// Everything the server sends until it closes the connection: the head,
-/// lower-cased, and the body.
-async fn until_closed(tcp: &mut TcpStream) -> (String, String) {
+/// Sends an upgrade request for `path` and reads everything the server
+/// sends until it closes the connection: the head, lower-cased, and the
+/// body as JSON.
+async fn answered(app: &TestApp, path: &str, extra: &str) -> (String, Value) {
+    let (mut tcp, host) = connect(app).await;
+    let request = upgrade_request(&host, path, extra);
+    tcp.write_all(request.as_bytes()).await.unwrap();
     let mut out = Vec::new();
     tokio::time::timeout(WAIT, tcp.read_to_end(&mut out))
         .await
@@ -37,31 +41,24 @@ async fn until_closed(tcp: &mut TcpStream) -> (String, String) {
         .unwrap();
     let text = String::from_utf8(out).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").expect("a whole response");
-    (head.to_ascii_lowercase(), body.to_owned())
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("JSON ({e}): {body}"));
+    (head.to_ascii_lowercase(), body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upgrade_request_for_another_path_is_answered_then_closed() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let (mut tcp, host) = connect(&app).await;
-    let request = upgrade_request(&host, "/api/rooms", "");
-    tcp.write_all(request.as_bytes()).await.unwrap();
-    let (head, body) = until_closed(&mut tcp).await;
+    let (head, rooms) = answered(&app, "/api/rooms", "").await;
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("connection: close"), "{head}");
-    let rooms: Value = serde_json::from_str(&body).unwrap();
-    assert!(rooms["rooms"].is_array(), "the room list: {body}");
+    assert!(rooms["rooms"].is_array(), "the room list: {rooms}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_socket_gets_its_error_and_the_connection_closes() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let (mut tcp, host) = connect(&app).await;
-    let request = upgrade_request(&host, "/api/ws", "Origin: https://evil.example\r\n");
-    tcp.write_all(request.as_bytes()).await.unwrap();
-    let (head, body) = until_closed(&mut tcp).await;
+    let (head, error) = answered(&app, "/api/ws", "Origin: https://evil.example\r\n").await;
     assert!(head.starts_with("http/1.1 403"), "{head}");
-    let error: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(error["error"]["code"], "forbidden");
     assert_eq!(app.state.sockets.count(), 0);
 }
@@ -109,23 +106,15 @@ async fn frames_sent_right_behind_the_handshake_are_read() {
 
     // Closing from the client's side ends the socket on the server's.
     drop(tcp);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while app.state.sockets.count() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the socket ends");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(app.state.sockets.all_closed(WAIT).await, "the socket ends");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_shutting_down_a_new_socket_is_refused() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     app.state.sockets.refuse_new();
-    let (mut tcp, host) = connect(&app).await;
-    let request = upgrade_request(&host, "/api/ws", "");
-    tcp.write_all(request.as_bytes()).await.unwrap();
-    let (head, body) = until_closed(&mut tcp).await;
+    let (head, error) = answered(&app, "/api/ws", "").await;
     assert!(head.starts_with("http/1.1 503"), "{head}");
-    let error: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(error["error"]["code"], "unavailable");
     assert_eq!(app.state.sockets.count(), 0);
 }
