@@ -8,9 +8,9 @@ pub mod rooms;
 pub mod schema;
 pub mod users;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
@@ -92,13 +92,19 @@ pub struct Db {
     /// taken sleeps in whole milliseconds. All writes therefore queue for one
     /// connection in-process instead. PostgreSQL writes use the main pool.
     writer: Option<Pool>,
-    /// Set by every SQLite write; the checkpointing thread clears it.
-    written: Option<Arc<AtomicBool>>,
+    /// Counts SQLite's write transactions; the checkpointing thread resets
+    /// it.
+    written: Option<Arc<AtomicU32>>,
     kind: DbKind,
 }
 
-/// How often the WAL is copied into the SQLite database while writes come.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// How often the checkpointing thread looks at what was written.
+const CHECKPOINT_POLL: Duration = Duration::from_millis(100);
+/// The WAL is copied into the SQLite database once this many write
+/// transactions have gone into it ...
+const CHECKPOINT_AFTER_WRITES: u32 = 256;
+/// ... or once the first of them is this old.
+const CHECKPOINT_WITHIN: Duration = Duration::from_secs(3);
 
 /// Copies SQLite's WAL into the database file on a thread of its own.
 ///
@@ -107,9 +113,16 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// load, and a checkpoint ends in an `fsync` of the database file that can
 /// take tens of milliseconds, during which no chat is committed or sent.
 /// Here a `PASSIVE` checkpoint on another connection copies what it can
-/// without taking the write lock, so commits carry on beside it. The thread
-/// stops once the `Db` is gone.
-fn checkpoints(target: &DatabaseTarget, written: Weak<AtomicBool>) -> anyhow::Result<()> {
+/// without taking the write lock, so commits carry on beside it.
+///
+/// Not after every write, though: once a checkpoint has copied the whole
+/// WAL, the next commit starts the WAL over, and starting it over syncs its
+/// header in the committing connection, the writer. That `fsync` is under a
+/// millisecond on a quiet disk and has taken 40–190 ms on a busy one, with
+/// every chat waiting behind it; checkpointing after a few hundred writes
+/// or a few seconds keeps it to one in that many commits. The thread stops
+/// once the `Db` is gone.
+fn checkpoints(target: &DatabaseTarget, written: Weak<AtomicU32>) -> anyhow::Result<()> {
     let mut conn = Manager {
         target: target.clone(),
     }
@@ -117,12 +130,24 @@ fn checkpoints(target: &DatabaseTarget, written: Weak<AtomicBool>) -> anyhow::Re
     .context("opening the SQLite checkpointer")?;
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
-        .spawn(move || loop {
-            std::thread::sleep(CHECKPOINT_EVERY);
-            let Some(written) = written.upgrade() else {
-                return;
-            };
-            if written.swap(false, Ordering::Relaxed) {
+        .spawn(move || {
+            // When the first write since the last checkpoint was seen.
+            let mut since: Option<Instant> = None;
+            loop {
+                std::thread::sleep(CHECKPOINT_POLL);
+                let Some(written) = written.upgrade() else {
+                    return;
+                };
+                let writes = written.load(Ordering::Relaxed);
+                if writes == 0 {
+                    continue;
+                }
+                let first = *since.get_or_insert_with(Instant::now);
+                if writes < CHECKPOINT_AFTER_WRITES && first.elapsed() < CHECKPOINT_WITHIN {
+                    continue;
+                }
+                written.swap(0, Ordering::Relaxed);
+                since = None;
                 if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
                     log::warn!("checkpointing the SQLite WAL: {e}");
                 }
@@ -201,7 +226,7 @@ impl Db {
         }
         let written = match kind {
             DbKind::Sqlite => {
-                let written = Arc::new(AtomicBool::new(false));
+                let written = Arc::new(AtomicU32::new(0));
                 checkpoints(target, Arc::downgrade(&written))?;
                 Some(written)
             }
@@ -264,7 +289,7 @@ impl Db {
     /// Tells the checkpointing thread (SQLite) that the WAL has grown.
     fn mark_written(&self) {
         if let Some(written) = &self.written {
-            written.store(true, Ordering::Relaxed);
+            written.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -609,7 +634,7 @@ pub(crate) mod tests {
         }
     }
 
-    /// What the writer commits reaches the database file within moments,
+    /// What the writer commits reaches the database file within seconds,
     /// copied by the checkpointing thread, long before the WAL would reach
     /// the size at which the writer would copy it itself.
     #[test]
@@ -628,10 +653,10 @@ pub(crate) mod tests {
             )?)
         })
         .expect("writing 200 KB");
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + CHECKPOINT_WITHIN + Duration::from_secs(7);
         while size() < before + 200_000 {
             assert!(
-                std::time::Instant::now() < deadline,
+                Instant::now() < deadline,
                 "the database file is still {} bytes ({before} before)",
                 size()
             );
