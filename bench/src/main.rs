@@ -211,6 +211,13 @@ async fn run_kind(ctx: &Ctx, kind: Kind, table: &mut Table, only: &[String]) -> 
         table.set("latency 50/s × 1000: p50", "ms", true, kind, l.p50_ms);
         table.set("latency 50/s × 1000: p99", "ms", true, kind, l.p99_ms);
         table.set("latency 50/s × 1000: p99.9", "ms", true, kind, l.p999_ms);
+        table.set(
+            "latency 50/s × 1000: server CPU per delivery",
+            "µs",
+            true,
+            kind,
+            l.cpu_per_delivery_us,
+        );
         let delivered = 100.0 * l.delivered as f64 / l.expected.max(1) as f64;
         table.set(
             "latency 50/s × 1000: delivered of expected",

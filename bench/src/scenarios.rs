@@ -269,6 +269,10 @@ pub struct Latency {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub p999_ms: f64,
+    /// Server CPU time per delivery while posting and draining: with one
+    /// frame per delivery, the last member of a post waits about
+    /// `room_size` of these.
+    pub cpu_per_delivery_us: f64,
     pub delivered: u64,
     pub expected: u64,
 }
@@ -289,6 +293,7 @@ pub async fn latency(
     let posters = people(&target, 8).await?;
     settle(&server).await;
     tally.deliveries.store(0, Ordering::Relaxed);
+    let cpu0 = server.cpu_secs();
 
     let period = Duration::from_nanos(1_000_000_000 / rate);
     let first = tokio::time::Instant::now() + period;
@@ -318,6 +323,8 @@ pub async fn latency(
         let _ = s.await;
     }
     drain(&tally, Duration::from_secs(10)).await;
+    let cpu = server.cpu_secs() - cpu0;
+    let delivered = tally.deliveries.load(Ordering::Relaxed);
     let hist = finish(stop, readers).await;
     server.stop(&ctx.pg_admin);
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
@@ -325,7 +332,8 @@ pub async fn latency(
         p50_ms: ms(0.5),
         p99_ms: ms(0.99),
         p999_ms: ms(0.999),
-        delivered: tally.deliveries.load(Ordering::Relaxed),
+        cpu_per_delivery_us: cpu * 1e6 / delivered.max(1) as f64,
+        delivered,
         expected: total * room_size as u64,
     })
 }
