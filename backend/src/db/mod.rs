@@ -146,7 +146,8 @@ fn checkpoints(target: &DatabaseTarget, written: Weak<AtomicU32>) -> anyhow::Res
                 if writes < CHECKPOINT_AFTER_WRITES && first.elapsed() < CHECKPOINT_WITHIN {
                     continue;
                 }
-                written.swap(0, Ordering::Relaxed);
+                // Writes counted since the load stay for the next round.
+                written.fetch_sub(writes, Ordering::Relaxed);
                 since = None;
                 if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
                     log::warn!("checkpointing the SQLite WAL: {e}");
