@@ -352,6 +352,7 @@ impl Member {
             loop {
                 tokio::select! {
                     biased;
+                    _ = &mut stopped => break,
                     msg = ws.next() => {
                         let text = match msg {
                             Some(Ok(Message::Text(t))) => t,
@@ -366,7 +367,6 @@ impl Member {
                             tally.delivered(n, tally.now_ns());
                         }
                     }
-                    _ = &mut stopped => break,
                 }
             }
             let _ = ws.close(None).await;
