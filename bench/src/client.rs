@@ -55,6 +55,12 @@ fn chat_number(frame: &str) -> Option<u64> {
     digits[..end].parse().ok()
 }
 
+/// A histogram of times in microseconds, from 1 µs to a minute at three
+/// significant digits.
+pub fn micros_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
+}
+
 /// Each member's read buffer: a few of any server's chat frames.
 const READ_BUFFER: usize = 4096;
 
@@ -324,14 +330,34 @@ impl Tally {
             first_at: (0..capacity).map(|_| AtomicU64::new(u64::MAX)).collect(),
             deliveries: AtomicU64::new(0),
             last_delivery_ns: AtomicU64::new(0),
-            latencies: Mutex::new(
-                Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
-            ),
+            latencies: Mutex::new(micros_histogram()),
         })
     }
 
     pub fn now_ns(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Counts chat `n`'s arrival at a member now, and times it if it was
+    /// sent in a timed run.
+    fn delivered(&self, n: u64) {
+        let now = self.now_ns();
+        self.deliveries.fetch_add(1, Ordering::Relaxed);
+        self.last_delivery_ns.fetch_max(now, Ordering::Relaxed);
+        if let Some(first) = self.first_at.get(n as usize) {
+            first.fetch_min(now, Ordering::Relaxed);
+        }
+        let sent = self
+            .sent_at
+            .get(n as usize)
+            .map_or(0, |s| s.load(Ordering::Relaxed));
+        if sent > 0 && now > sent {
+            let mut latencies = self
+                .latencies
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let _ = latencies.record((now - sent) / 1000);
+        }
     }
 }
 
@@ -364,36 +390,13 @@ impl Member {
                             continue;
                         }
                         if let Some(n) = chat_number(&text) {
-                            tally.delivered(n, tally.now_ns());
+                            tally.delivered(n);
                         }
                     }
                 }
             }
             let _ = ws.close(None).await;
         })
-    }
-}
-
-impl Tally {
-    /// Counts chat `n`'s arrival at a member at `now`, and times it if it
-    /// was sent in a timed run.
-    fn delivered(&self, n: u64, now: u64) {
-        self.deliveries.fetch_add(1, Ordering::Relaxed);
-        self.last_delivery_ns.fetch_max(now, Ordering::Relaxed);
-        if let Some(first) = self.first_at.get(n as usize) {
-            first.fetch_min(now, Ordering::Relaxed);
-        }
-        let sent = self
-            .sent_at
-            .get(n as usize)
-            .map_or(0, |s| s.load(Ordering::Relaxed));
-        if sent > 0 && now > sent {
-            let mut latencies = self
-                .latencies
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let _ = latencies.record((now - sent) / 1000);
-        }
     }
 }
 

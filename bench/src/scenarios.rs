@@ -6,11 +6,10 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
-use hdrhistogram::Histogram;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::client::{chat_text, fresh_ip, Member, Person, Tally, Target};
+use crate::client::{chat_text, fresh_ip, micros_histogram, Member, Person, Tally, Target};
 use crate::servers::{Kind, Paths, Server};
 
 pub struct Ctx {
@@ -308,7 +307,7 @@ pub async fn latency(
         .clone();
     server.stop(&ctx.pg_admin);
     let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
-    let mut firsts = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut firsts = micros_histogram();
     for n in 1..=total as usize {
         let (sent, first) = (
             tally.sent_at[n].load(Ordering::Relaxed),
@@ -418,8 +417,7 @@ async fn hammer(target: &Target, who: &Person, path: &str, window: Duration) -> 
         .map(|_| {
             let (http, url, cookie) = (target.http.clone(), url.clone(), who.cookie.clone());
             tokio::spawn(async move {
-                let mut hist =
-                    Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+                let mut hist = micros_histogram();
                 while Instant::now() < until {
                     let t = Instant::now();
                     let ok = match http.get(&url).header("cookie", &cookie).send().await {
@@ -434,7 +432,7 @@ async fn hammer(target: &Target, who: &Person, path: &str, window: Duration) -> 
             })
         })
         .collect();
-    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
+    let mut all = micros_histogram();
     for w in workers {
         if let Ok(h) = w.await {
             let _ = all.add(h);

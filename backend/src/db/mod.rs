@@ -92,8 +92,8 @@ pub struct Db {
     /// taken sleeps in whole milliseconds. All writes therefore queue for one
     /// connection in-process instead. PostgreSQL writes use the main pool.
     writer: Option<Pool>,
-    /// Counts SQLite's write transactions; the checkpointing thread resets
-    /// it.
+    /// Counts SQLite's write transactions; the checkpointing thread takes
+    /// away those it has checkpointed.
     written: Option<Arc<AtomicU32>>,
     kind: DbKind,
 }
