@@ -197,6 +197,9 @@ pub struct ChatResponse {
     #[serde(serialize_with = "serialize_millis")]
     #[schema(value_type = String, format = DateTime, example = "2026-11-25T16:30:00.123Z")]
     pub created_at: i64,
+    /// The `client_id` it was posted with, or null.
+    #[schema(required = true, example = "k3v9-0001")]
+    pub client_id: Option<String>,
 }
 
 impl ChatResponse {
@@ -243,6 +246,7 @@ impl ChatResponse {
                 event: c.event.as_deref().and_then(SystemEvent::parse),
                 subject: user(&c.subject_id),
                 created_at: c.created_at,
+                client_id: c.client_id.clone(),
             })
             .collect())
     }
@@ -351,6 +355,17 @@ pub struct PostChatRequest {
     /// A user id: makes the chat a whisper to that user, who must be able to read the room.
     #[schema(pattern = "^[0-9a-f]{32}$")]
     pub to: Option<String>,
+    /// The client's name for this post, so that sending it again makes no
+    /// second chat: a post whose `client_id` you already used in this room
+    /// creates nothing and answers `200` with the chat the first one made,
+    /// whatever its text or `to` say now.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9_-]{1,64}$",
+        example = "k3v9-0001"
+    )]
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -373,6 +388,11 @@ pub struct GifUpload {
     /// The GIF file (at most `GIF_MAX_BYTES`, default 5 MiB).
     #[schema(value_type = String, format = Binary, content_media_type = "image/gif")]
     pub gif: Vec<u8>,
+    /// As in `PostChatRequest`: an upload whose `client_id` you already used
+    /// in this room stores nothing and answers `200` with the chat the first
+    /// one made. The part may come before or after `gif`.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

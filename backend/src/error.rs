@@ -79,6 +79,21 @@ impl AppError {
         }
     }
 
+    /// Whether the database refused a write for breaking a unique index
+    /// (a `client_id` used twice, on two connections at once).
+    pub fn is_unique_violation(&self) -> bool {
+        let AppError::Internal(cause) = self else {
+            return false;
+        };
+        matches!(
+            cause.downcast_ref::<diesel::result::Error>(),
+            Some(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+
     pub fn body(&self) -> ErrorBody {
         let fields = match self {
             AppError::Validation(fields) => Some(fields.clone()),

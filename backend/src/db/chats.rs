@@ -70,13 +70,13 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
         #[diesel(sql_type = BigInt)]
         seq: i64,
     }
-    const COLUMNS: usize = 10;
+    const COLUMNS: usize = 11;
     static INSERT: SqlBySize = SqlBySize::new(|rows| {
         let values: Vec<String> = (0..rows)
             .map(|row| format!("({})", placeholders(row * COLUMNS + 1, COLUMNS)))
             .collect();
         format!(
-            "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at) \
+            "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at, client_id) \
              VALUES {} RETURNING id, room_id, seq",
             values.join(", ")
         )
@@ -105,7 +105,8 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
                 .bind::<Nullable<Text>, _>(&chat.to_user_id)
                 .bind::<Nullable<Text>, _>(chat.event)
                 .bind::<Nullable<Text>, _>(&chat.subject_id)
-                .bind::<BigInt, _>(created_at);
+                .bind::<BigInt, _>(created_at)
+                .bind::<Nullable<Text>, _>(&chat.client_id);
         }
         for row in Prepared(query).load::<Inserted>(conn)? {
             if let Some(&i) = position.get(&(row.room_id.as_str(), row.seq)) {
@@ -129,9 +130,70 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
                 event: chat.event.map(str::to_owned),
                 subject_id: chat.subject_id.clone(),
                 created_at,
+                client_id: chat.client_id.clone(),
             })
         })
         .collect()
+}
+
+/// A post as its client named it: `client_id` in `room_id` by `user_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PostKey<'a> {
+    pub room_id: &'a str,
+    pub user_id: &'a str,
+    pub client_id: &'a str,
+}
+
+/// The most keys one statement asks for.
+const KEYS_AT_ONCE: usize = 64;
+
+/// The chats already posted under these keys (each at most once: the
+/// unique index on `(room_id, user_id, client_id)` says so), in one
+/// statement for up to 64 keys.
+///
+/// As in `users::find_many`, the number of keys asked for is rounded up to
+/// a power of two by repeating the last, so each size is one statement the
+/// connection keeps compiled.
+pub fn find_posted(conn: &mut DbConnection, keys: &[PostKey<'_>]) -> QueryResult<Vec<Chat>> {
+    static FIND: SqlBySize = SqlBySize::new(|width| {
+        let keys: Vec<String> = (0..width)
+            .map(|i| {
+                format!(
+                    "(room_id = ${} AND user_id = ${} AND client_id = ${})",
+                    3 * i + 1,
+                    3 * i + 2,
+                    3 * i + 3
+                )
+            })
+            .collect();
+        format!(
+            "SELECT id, room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, \
+             created_at, client_id FROM chats WHERE {}",
+            keys.join(" OR ")
+        )
+    });
+    let mut keys = keys.to_vec();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut found = Vec::new();
+    for chunk in keys.chunks(KEYS_AT_ONCE) {
+        let width = chunk.len().next_power_of_two();
+        let mut query = diesel::sql_query(FIND.get(width)).into_boxed();
+        for i in 0..width {
+            let key = chunk[i.min(chunk.len() - 1)];
+            query = query
+                .bind::<Text, _>(key.room_id)
+                .bind::<Text, _>(key.user_id)
+                .bind::<Text, _>(key.client_id);
+        }
+        found.extend(Prepared(query).load::<Chat>(conn)?);
+    }
+    Ok(found)
+}
+
+/// The chat already posted under `key`, if any.
+pub fn find_one_posted(conn: &mut DbConnection, key: PostKey<'_>) -> QueryResult<Option<Chat>> {
+    Ok(find_posted(conn, &[key])?.pop())
 }
 
 /// The latest `limit` chats after `after` visible to `viewer`, ascending,

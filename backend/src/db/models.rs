@@ -34,7 +34,7 @@ pub struct Gif {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = chats)]
 pub struct Chat {
     pub id: i64,
@@ -48,6 +48,8 @@ pub struct Chat {
     pub event: Option<String>,
     pub subject_id: Option<String>,
     pub created_at: i64,
+    /// What its author's client called the post (see `db::chats::find_posted`).
+    pub client_id: Option<String>,
 }
 
 /// A chat before it has an id and a seq; `db::chats::append` assigns both.
@@ -61,6 +63,7 @@ pub struct NewChat {
     pub to_user_id: Option<String>,
     pub event: Option<&'static str>,
     pub subject_id: Option<String>,
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -43,6 +43,7 @@ diesel::table! {
         event -> Nullable<Text>,
         subject_id -> Nullable<Text>,
         created_at -> BigInt,
+        client_id -> Nullable<Text>,
     }
 }
 

@@ -84,6 +84,45 @@ impl Nickname {
     }
 }
 
+/// What a client calls a post, so that posting it again is recognised: 1 to
+/// 64 ASCII letters, digits, `_` or `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub const MAX: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let ok = (1..=Self::MAX).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            return Err(AppError::field(
+                "client_id",
+                format!(
+                    "must be 1 to {} characters, each a letter (A-Z, a-z), a digit, `_` or `-`",
+                    Self::MAX
+                ),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// An optional one: absent (or JSON `null`) is none.
+    pub fn parse_optional(raw: Option<&str>) -> Result<Option<Self>, AppError> {
+        raw.map(Self::parse).transpose()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 /// A room's capacity: 2 to the configured ceiling, 10 when not given.
 pub struct MaxMembers;
 
@@ -146,6 +185,22 @@ mod tests {
         assert!(MaxMembers::parse(Some(1), 1000).is_err());
         assert!(MaxMembers::parse(Some(1001), 1000).is_err());
         assert_eq!(MaxMembers::parse(Some(2), 1000).unwrap(), 2);
+    }
+
+    #[test]
+    fn client_ids_are_short_and_plain() {
+        for good in [
+            "a",
+            "0-_Z",
+            &"x".repeat(64),
+            "0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+        ] {
+            assert_eq!(ClientId::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", &"x".repeat(65), "a b", "a.b", "é", "a\n", "a/b"] {
+            assert!(ClientId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(ClientId::parse_optional(None).unwrap(), None);
     }
 
     #[test]

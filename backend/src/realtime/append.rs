@@ -13,6 +13,13 @@
 //! the post at fault fails; savepoints cost two more statements per post,
 //! which is why they are not the first resort.
 //!
+//! A post with a `client_id` its author already used in the room makes no
+//! chat: it is answered with the chat the first one made. The batch looks
+//! all of its `client_id`s up in one statement; two posts of one batch that
+//! share one make one chat. Should another instance commit the same
+//! `client_id` meanwhile, the unique index refuses this batch's chat, the
+//! batch is written again one by one, and that post finds the other's chat.
+//!
 //! The writer remembers which users it has seen stored (users are never
 //! deleted), so a regular's post does not write their row again.
 //!
@@ -27,6 +34,7 @@ use diesel::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::api::ChatResponse;
+use crate::db::chats::PostKey;
 use crate::db::models::{Chat, NewChat, Room};
 use crate::db::DbConnection;
 use crate::db::{chats, rooms, users};
@@ -71,11 +79,66 @@ pub struct TextPost {
     pub user_id: String,
     pub text: String,
     pub to: Option<String>,
+    /// The client's name for the post, checked (`ClientId`).
+    pub client_id: Option<String>,
+}
+
+impl TextPost {
+    fn key(&self) -> Option<PostKey<'_>> {
+        Some(PostKey {
+            room_id: &self.room_id,
+            user_id: &self.user_id,
+            client_id: self.client_id.as_deref()?,
+        })
+    }
+}
+
+/// What became of a post: its chat, new or the one an earlier post with
+/// the same `client_id` made.
+#[derive(Debug)]
+pub struct Posted {
+    pub chat: ChatResponse,
+    /// False when the post repeated a `client_id`: nothing was written.
+    pub created: bool,
+}
+
+/// A post's row: the chat it made, or the one it repeats.
+struct Written {
+    chat: Chat,
+    created: bool,
+}
+
+impl Written {
+    fn new(chat: Chat) -> Self {
+        Self {
+            chat,
+            created: true,
+        }
+    }
+
+    fn repeat(chat: Chat) -> Self {
+        Self {
+            chat,
+            created: false,
+        }
+    }
+}
+
+/// What the writer does with one post of a batch.
+enum Verdict<'a> {
+    /// It passed its checks and becomes a chat.
+    New,
+    /// Its `client_id` was used before: the chat the first post made.
+    Repeat(&'a Chat),
+    /// Its `client_id` is that of an earlier post in the batch (at this
+    /// index), which becomes the chat.
+    SameAs(usize),
+    Refused(AppError),
 }
 
 struct Job {
     post: TextPost,
-    reply: oneshot::Sender<AppResult<ChatResponse>>,
+    reply: oneshot::Sender<AppResult<Posted>>,
 }
 
 /// The handle handlers post through.
@@ -128,7 +191,7 @@ impl Appender {
     }
 
     /// Queues a post and waits for it to be committed and published.
-    pub async fn post(&self, post: TextPost) -> AppResult<ChatResponse> {
+    pub async fn post(&self, post: TextPost) -> AppResult<Posted> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job { post, reply })
@@ -149,6 +212,7 @@ fn new_chat(post: &TextPost) -> NewChat {
         user_id: Some(post.user_id.clone()),
         body: Some(post.text.clone()),
         to_user_id: post.to.clone(),
+        client_id: post.client_id.clone(),
         ..NewChat::default()
     }
 }
@@ -168,24 +232,59 @@ fn check(
     Ok(())
 }
 
-/// Writes a batch without savepoints: every post is checked, in order; the
-/// rooms' seqs are taken with one statement per room; then the authors'
-/// rows and the chats that passed are written. An `Err` means a statement
-/// failed and the caller must roll the whole transaction back.
+fn lost() -> AppError {
+    AppError::Internal(anyhow::anyhow!("lost a chat"))
+}
+
+/// Writes a batch without savepoints: the batch's `client_id`s are looked
+/// up; every other post is checked, in order; the rooms' seqs are taken
+/// with one statement per room; then the authors' rows and the chats that
+/// passed are written. An `Err` means a statement failed and the caller
+/// must roll the whole transaction back.
 fn write_together(
     conn: &mut DbConnection,
     posts: &[&TextPost],
     stored: &StoredUsers,
-) -> AppResult<Vec<AppResult<Chat>>> {
-    let mut found: HashMap<&str, Option<Room>> = HashMap::new();
+) -> AppResult<Vec<AppResult<Written>>> {
+    let keys: Vec<PostKey<'_>> = posts.iter().filter_map(|p| p.key()).collect();
+    let found = if keys.is_empty() {
+        Vec::new()
+    } else {
+        chats::find_posted(conn, &keys)?
+    };
+    let earlier: HashMap<PostKey<'_>, &Chat> = found
+        .iter()
+        .filter_map(|chat| {
+            let key = PostKey {
+                room_id: &chat.room_id,
+                user_id: chat.user_id.as_deref()?,
+                client_id: chat.client_id.as_deref()?,
+            };
+            Some((key, chat))
+        })
+        .collect();
+    // The first post of the batch to pass its checks under each key.
+    let mut claimed: HashMap<PostKey<'_>, usize> = HashMap::new();
+    let mut found_rooms: HashMap<&str, Option<Room>> = HashMap::new();
     let mut authors: HashSet<&str> = HashSet::new();
-    let mut verdicts: Vec<AppResult<()>> = Vec::with_capacity(posts.len());
-    for post in posts {
-        let room = match found.get(post.room_id.as_str()) {
+    let mut verdicts: Vec<Verdict> = Vec::with_capacity(posts.len());
+    for (i, post) in posts.iter().enumerate() {
+        let key = post.key();
+        if let Some(key) = key {
+            if let Some(chat) = earlier.get(&key) {
+                verdicts.push(Verdict::Repeat(chat));
+                continue;
+            }
+            if let Some(&first) = claimed.get(&key) {
+                verdicts.push(Verdict::SameAs(first));
+                continue;
+            }
+        }
+        let room = match found_rooms.get(post.room_id.as_str()) {
             Some(room) => room,
             None => {
                 let room = rooms::find(conn, &post.room_id)?.map(|(room, _)| room);
-                found.entry(&post.room_id).or_insert(room)
+                found_rooms.entry(&post.room_id).or_insert(room)
             }
         };
         // A recipient who wrote earlier in the batch is stored by the time
@@ -198,21 +297,24 @@ fn write_together(
             Some(room) => check(conn, room, post, recipient_stored),
             None => Err(AppError::NotFound("room")),
         };
-        match verdict {
+        verdicts.push(match verdict {
             Ok(()) => {
                 authors.insert(&post.user_id);
+                if let Some(key) = key {
+                    claimed.insert(key, i);
+                }
+                Verdict::New
             }
             Err(e @ AppError::Internal(_)) => return Err(e),
-            Err(_) => {}
-        }
-        verdicts.push(verdict);
+            Err(refused) => Verdict::Refused(refused),
+        });
     }
 
     // In sorted order, as every writer takes rooms, so that PostgreSQL
     // writers never wait on each other's rows in a cycle.
     let mut counts: BTreeMap<&str, i64> = BTreeMap::new();
     for (post, verdict) in posts.iter().zip(&verdicts) {
-        if verdict.is_ok() {
+        if matches!(verdict, Verdict::New) {
             *counts.entry(&post.room_id).or_default() += 1;
         }
     }
@@ -226,7 +328,7 @@ fn write_together(
     let mut ensured: HashSet<&str> = HashSet::new();
     let mut rows = Vec::with_capacity(posts.len());
     for (post, verdict) in posts.iter().zip(&verdicts) {
-        if verdict.is_err() {
+        if !matches!(verdict, Verdict::New) {
             continue;
         }
         for user in std::iter::once(&post.user_id).chain(&post.to) {
@@ -240,34 +342,55 @@ fn write_together(
         rows.push((new_chat(post), *seq));
         *seq += 1;
     }
-    let mut chats = chats::insert_many(conn, &rows)?.into_iter();
-    let mut results = Vec::with_capacity(posts.len());
+    let mut created = chats::insert_many(conn, &rows)?.into_iter();
+    let mut results: Vec<AppResult<Written>> = Vec::with_capacity(posts.len());
     for verdict in verdicts {
-        results.push(match verdict {
-            Ok(()) => Ok(chats
-                .next()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("lost a chat")))?),
-            Err(refused) => Err(refused),
-        });
+        let result = match verdict {
+            Verdict::New => Ok(Written::new(created.next().ok_or_else(lost)?)),
+            Verdict::Repeat(chat) => Ok(Written::repeat(chat.clone())),
+            Verdict::SameAs(first) => match results.get(first) {
+                Some(Ok(made)) => Ok(Written::repeat(made.chat.clone())),
+                _ => Err(lost()),
+            },
+            Verdict::Refused(refused) => Err(refused),
+        };
+        results.push(result);
     }
     Ok(results)
 }
 
 /// Writes a batch with each post in its own savepoint, so that a post whose
-/// write fails rolls back alone.
+/// write fails rolls back alone. A post whose chat the unique index refused
+/// repeats a `client_id` another instance committed meanwhile, and is
+/// answered with that chat.
 fn write_one_by_one(
     conn: &mut DbConnection,
     posts: &[&TextPost],
-) -> AppResult<Vec<AppResult<Chat>>> {
-    let one = |conn: &mut DbConnection, post: &TextPost| -> AppResult<Chat> {
+) -> AppResult<Vec<AppResult<Written>>> {
+    let one = |conn: &mut DbConnection, post: &TextPost| -> AppResult<Written> {
+        if let Some(key) = post.key() {
+            if let Some(chat) = chats::find_one_posted(conn, key)? {
+                return Ok(Written::repeat(chat));
+            }
+        }
         let (room, _) = find_room(conn, &post.room_id)?;
         check(conn, &room, post, false)?;
-        Ok(chats::append_in_tx(conn, &new_chat(post))?)
+        Ok(Written::new(chats::append_in_tx(conn, &new_chat(post))?))
     };
     conn.transaction(|conn| {
         Ok(posts
             .iter()
-            .map(|post| conn.transaction(|conn| one(conn, post)))
+            .map(
+                |post| match (conn.transaction(|conn| one(conn, post)), post.key()) {
+                    (Err(failed), Some(key)) if failed.is_unique_violation() => {
+                        match chats::find_one_posted(conn, key)? {
+                            Some(chat) => Ok(Written::repeat(chat)),
+                            None => Err(failed),
+                        }
+                    }
+                    (written, _) => written,
+                },
+            )
             .collect())
     })
 }
@@ -278,9 +401,17 @@ fn write_posts(
     conn: &mut DbConnection,
     posts: &[&TextPost],
     stored: &StoredUsers,
-) -> AppResult<Vec<AppResult<Chat>>> {
+) -> AppResult<Vec<AppResult<Written>>> {
     match conn.transaction(|conn| write_together(conn, posts, stored)) {
         Ok(results) => Ok(results),
+        // Another instance committed a `client_id` of this batch first.
+        Err(e) if e.is_unique_violation() => {
+            log::debug!(
+                "a client_id in a batch of {} chats was used meanwhile; writing them one by one",
+                posts.len()
+            );
+            write_one_by_one(conn, posts)
+        }
         Err(e) => {
             log::warn!(
                 "writing {} chats together failed, writing them one by one: {e:?}",
@@ -313,21 +444,23 @@ fn write_and_answer(state: &AppState, jobs: Vec<Job>, stored: &mut StoredUsers) 
         let results = write_posts(conn, &posts, stored)?;
         let rows: Vec<Chat> = results
             .iter()
-            .filter_map(|r| r.as_ref().ok().cloned())
+            .filter_map(|r| r.as_ref().ok().map(|w| w.chat.clone()))
             .collect();
         let mut responses = ChatResponse::load_all(conn, &rows)?.into_iter();
-        let answers: Vec<AppResult<ChatResponse>> = results
+        let answers: Vec<AppResult<Posted>> = results
             .into_iter()
             .map(|r| {
-                r.and_then(|_| {
-                    responses
-                        .next()
-                        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("lost a chat")))
+                r.and_then(|written| {
+                    Ok(Posted {
+                        chat: responses.next().ok_or_else(lost)?,
+                        created: written.created,
+                    })
                 })
             })
             .collect();
-        for chat in answers.iter().flatten() {
-            state.publish_chat(chat);
+        // Repeats were published when they were new.
+        for posted in answers.iter().flatten().filter(|p| p.created) {
+            state.publish_chat(&posted.chat);
         }
         Ok(answers)
     });
@@ -375,6 +508,14 @@ mod tests {
             user_id: user.to_owned(),
             text: text.to_owned(),
             to: to.map(str::to_owned),
+            client_id: None,
+        }
+    }
+
+    fn named(room: &str, user: &str, text: &str, client_id: &str) -> TextPost {
+        TextPost {
+            client_id: Some(client_id.to_owned()),
+            ..post(room, user, text, None)
         }
     }
 
@@ -420,7 +561,10 @@ mod tests {
         db.write_blocking(|conn| {
             let results =
                 conn.transaction(|conn| write_together(conn, &refs, &StoredUsers::default()))?;
-            let seqs: Vec<_> = results.iter().map(|r| r.as_ref().map(|c| c.seq)).collect();
+            let seqs: Vec<_> = results
+                .iter()
+                .map(|r| r.as_ref().map(|w| w.chat.seq))
+                .collect();
             assert!(matches!(seqs[0], Ok(n) if n > 0), "{seqs:?}");
             assert!(matches!(results[1], Err(AppError::Banned)));
             assert!(matches!(results[2], Err(AppError::NotFound("room"))));
@@ -474,17 +618,135 @@ mod tests {
         .unwrap();
     }
 
-    /// Counts the statements that write a user's row.
-    struct UserWrites(Arc<std::sync::Mutex<usize>>);
+    #[test]
+    fn a_client_id_makes_one_chat_in_a_batch_and_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir);
+        let first = [
+            named(&id(1), &id(3), "one", "x"),
+            named(&id(1), &id(3), "one again", "x"),
+            named(&id(1), &id(4), "another author", "x"),
+            TextPost {
+                to: Some(id(8)),
+                ..named(&id(1), &id(3), "to nobody", "y")
+            },
+            named(&id(1), &id(3), "after a refusal", "y"),
+        ];
+        db.write_blocking(|conn| {
+            let results = write_posts(
+                conn,
+                &first.iter().collect::<Vec<_>>(),
+                &StoredUsers::default(),
+            )?;
+            let got: Vec<_> = results
+                .iter()
+                .map(|r| r.as_ref().map(|w| (w.chat.seq, w.created)).ok())
+                .collect();
+            let s = got[0].unwrap().0;
+            assert_eq!(
+                got,
+                [
+                    Some((s, true)),
+                    Some((s, false)),
+                    Some((s + 1, true)),
+                    None,
+                    Some((s + 2, true))
+                ]
+            );
 
-    impl diesel::connection::Instrumentation for UserWrites {
+            let later = [
+                named(&id(1), &id(3), "changed text", "x"),
+                post(&id(1), &id(3), "plain", None),
+            ];
+            let results = write_posts(
+                conn,
+                &later.iter().collect::<Vec<_>>(),
+                &StoredUsers::default(),
+            )?;
+            let repeat = results[0].as_ref().unwrap();
+            assert_eq!((repeat.chat.seq, repeat.created), (s, false));
+            assert_eq!(repeat.chat.body.as_deref(), Some("one"));
+            assert_eq!(
+                results[1].as_ref().unwrap().chat.seq,
+                s + 3,
+                "no seq was taken for the repeat"
+            );
+            let (chats, last) = stored(conn);
+            assert_eq!(chats.len(), 4);
+            assert_eq!(last, s + 3);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn written_one_by_one_a_client_id_is_still_used_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir);
+        let posts = [
+            named(&id(1), &id(3), "one", "x"),
+            named(&id(1), &id(3), "again", "x"),
+        ];
+        db.write_blocking(|conn| {
+            let results = write_one_by_one(conn, &posts.iter().collect::<Vec<_>>())?;
+            let (a, b) = (results[0].as_ref().unwrap(), results[1].as_ref().unwrap());
+            assert!(a.created && !b.created);
+            assert_eq!(a.chat.id, b.chat.id);
+            assert_eq!(stored(conn).0.len(), 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    /// Counts the statements whose SQL starts with a prefix.
+    struct Counting(&'static str, Arc<std::sync::Mutex<usize>>);
+
+    impl diesel::connection::Instrumentation for Counting {
         fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
             if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
-                if query.to_string().starts_with("INSERT INTO users") {
-                    *self.0.lock().unwrap() += 1;
+                if query.to_string().starts_with(self.0) {
+                    *self.1.lock().unwrap() += 1;
                 }
             }
         }
+    }
+
+    #[test]
+    fn client_ids_cost_one_lookup_per_batch_and_plain_posts_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir);
+        let lookups = Arc::new(std::sync::Mutex::new(0));
+        db.write_blocking(|conn| {
+            conn.set_instrumentation(Counting("SELECT id, room_id, seq", lookups.clone()));
+            let plain: Vec<TextPost> = (0..5)
+                .map(|i| post(&id(1), &id(3), &format!("p{i}"), None))
+                .collect();
+            write_posts(
+                conn,
+                &plain.iter().collect::<Vec<_>>(),
+                &StoredUsers::default(),
+            )?;
+            assert_eq!(*lookups.lock().unwrap(), 0);
+            let mixed: Vec<TextPost> = (0..8)
+                .map(|i| match i % 2 {
+                    0 => named(&id(1), &id(3 + i), "named", &format!("c{i}")),
+                    _ => post(&id(1), &id(3), "plain", None),
+                })
+                .collect();
+            let results = write_posts(
+                conn,
+                &mixed.iter().collect::<Vec<_>>(),
+                &StoredUsers::default(),
+            )?;
+            assert!(results.iter().all(|r| r.as_ref().is_ok_and(|w| w.created)));
+            assert_eq!(
+                *lookups.lock().unwrap(),
+                1,
+                "one lookup for the batch's four client ids"
+            );
+            Ok(())
+        })
+        .unwrap();
     }
 
     #[test]
@@ -494,7 +756,7 @@ mod tests {
         let writes = Arc::new(std::sync::Mutex::new(0));
         let mut stored = StoredUsers::default();
         db.write_blocking(|conn| {
-            conn.set_instrumentation(UserWrites(writes.clone()));
+            conn.set_instrumentation(Counting("INSERT INTO users", writes.clone()));
             let first = [post(&id(1), &id(3), "one", None)];
             let results = write_posts(conn, &first.iter().collect::<Vec<_>>(), &stored)?;
             assert!(results[0].is_ok());

@@ -633,6 +633,7 @@ mod tests {
             event: None,
             subject: None,
             created_at: 1_764_000_000_123,
+            client_id: Some("c-1".into()),
         };
         let built = Outbound::chat(chat.clone());
         assert_eq!(

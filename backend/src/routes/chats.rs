@@ -1,3 +1,4 @@
+use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, post, HttpResponse};
 
@@ -6,11 +7,11 @@ use crate::db::chats::{self, PageQuery};
 use crate::db::models::Room;
 use crate::db::{users, DbConnection};
 use crate::domain::ids;
-use crate::domain::validation::ChatText;
+use crate::domain::validation::{ChatText, ClientId};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::identity::Identity;
-use crate::realtime::append::TextPost;
+use crate::realtime::append::{Posted, TextPost};
 use crate::realtime::recent::Hit;
 use crate::routes::rooms::{ensure_can_read, find_readable_room};
 use crate::state::AppState;
@@ -115,7 +116,10 @@ pub(crate) fn check_recipient(
         .map_err(|_| AppError::field("to", "that user cannot read this room"))
 }
 
-/// Post a text chat; with `to`, a whisper.
+/// Post a text chat; with `to`, a whisper. With a `client_id` it is posted
+/// at most once: a post whose `client_id` you already used in this room
+/// (by text or GIF) creates nothing and answers `200` with the chat the
+/// first one made, whatever its body says now.
 #[utoipa::path(
     tag = "chats",
     operation_id = "post_chat",
@@ -123,12 +127,13 @@ pub(crate) fn check_recipient(
     request_body = PostChatRequest,
     responses(
         (status = 201, description = "Posted", body = ChatEnvelope),
+        (status = 200, description = "Posted before: its `client_id` was used in this room by you; the chat the first post made", body = ChatEnvelope),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 403, description = "`forbidden` (secret room) or `banned`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: bad text or recipient", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: bad text, recipient or `client_id`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ),
 )]
@@ -141,6 +146,7 @@ pub async fn post_chat(
 ) -> AppResult<HttpResponse> {
     let body = body.0;
     let text = ChatText::parse(&body.text)?;
+    let client_id = ClientId::parse_optional(body.client_id.as_deref())?;
     state.limits.chats.check(&me.user_id)?;
     let id = id.into_inner();
     if !ids::is_well_formed(&id) {
@@ -151,7 +157,17 @@ pub async fn post_chat(
         user_id: me.user_id,
         text: text.into_inner(),
         to: body.to,
+        client_id: client_id.map(ClientId::into_inner),
     };
-    let chat = state.appender()?.post(post).await?;
-    Ok(HttpResponse::Created().json(ChatEnvelope { chat }))
+    Ok(answer(state.appender()?.post(post).await?))
+}
+
+/// `201` with a new chat, `200` with the one a repeated `client_id` made.
+pub(crate) fn answer(posted: Posted) -> HttpResponse {
+    let status = if posted.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    HttpResponse::build(status).json(ChatEnvelope { chat: posted.chat })
 }

@@ -1,23 +1,57 @@
 use actix_files::NamedFile;
-use actix_multipart::Multipart;
+use actix_multipart::{Field, Multipart};
 use actix_web::http::header::{self, ContentDisposition, DispositionType};
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
-use crate::api::{ChatEnvelope, GifUpload};
-use crate::db::chats;
+use crate::api::{ChatEnvelope, ChatResponse, GifUpload};
+use crate::db::chats::{self, PostKey};
 use crate::db::models::NewChat;
+use crate::db::DbConnection;
+use crate::domain::validation::ClientId;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
+use crate::realtime::append::Posted;
+use crate::routes::chats::answer;
 use crate::routes::rooms::find_readable_room;
 use crate::state::AppState;
 
 /// Room for multipart boundaries and part headers around the file itself.
 const MULTIPART_OVERHEAD: u64 = 16 * 1024;
 
+fn broken(e: impl std::fmt::Display) -> AppError {
+    AppError::BadRequest(format!("broken multipart body: {e}"))
+}
+
+/// Reads a small part whole, refusing more than `MULTIPART_OVERHEAD`.
+async fn read_small(field: &mut Field) -> AppResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(broken)?;
+        if (bytes.len() + chunk.len()) as u64 > MULTIPART_OVERHEAD {
+            return Err(AppError::PayloadTooLarge(
+                "only the `gif` field may be large".into(),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// The chat already posted under `key`, as a response.
+fn earlier_post(conn: &mut DbConnection, key: PostKey<'_>) -> AppResult<Option<ChatResponse>> {
+    match chats::find_one_posted(conn, key)? {
+        Some(chat) => Ok(Some(ChatResponse::load_one(conn, chat)?)),
+        None => Ok(None),
+    }
+}
+
 /// Upload a GIF into a room (multipart field `gif`). The file is decoded to
-/// make sure it is a GIF, whatever its name or declared type.
+/// make sure it is a GIF, whatever its name or declared type. With a
+/// `client_id` it is posted at most once: an upload whose `client_id` you
+/// already used in this room stores nothing and answers `200` with the chat
+/// the first one made.
 #[utoipa::path(
     tag = "chats",
     operation_id = "upload_gif",
@@ -25,12 +59,13 @@ const MULTIPART_OVERHEAD: u64 = 16 * 1024;
     request_body(content = GifUpload, content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Posted as a `gif` chat", body = ChatEnvelope),
+        (status = 200, description = "Posted before: its `client_id` was used in this room by you; the chat the first post made", body = ChatEnvelope),
         (status = 400, description = "`bad_request`: broken multipart body", body = ErrorBody),
         (status = 403, description = "`forbidden` (secret room) or `banned`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: over `GIF_MAX_BYTES`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: over `GIF_MAX_BYTES`, answered before the body is read when `Content-Length` says so", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not multipart, or not a GIF", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: no `gif` field, too many pixels or frames", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: no `gif` field, too many pixels or frames, a bad `client_id`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ),
 )]
@@ -75,55 +110,100 @@ pub async fn upload_gif(
 
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut received = None;
+    let mut client_id = None;
     while let Some(field) = multipart.next().await {
-        let mut field =
-            field.map_err(|e| AppError::BadRequest(format!("broken multipart body: {e}")))?;
-        if received.is_none() && field.name() == Some("gif") {
+        let mut field = field.map_err(broken)?;
+        let name = field.name();
+        if received.is_none() && name == Some("gif") {
             received = Some(state.gifs.receive(&mut field).await?);
+        } else if client_id.is_none() && name == Some("client_id") {
+            client_id = Some(read_small(&mut field).await?);
         } else {
             // Other parts are read and dropped, with a bound on what we accept.
-            let mut skipped = 0usize;
-            while let Some(chunk) = field.next().await {
-                skipped += chunk
-                    .map_err(|e| AppError::BadRequest(format!("broken multipart body: {e}")))?
-                    .len();
-                if skipped as u64 > MULTIPART_OVERHEAD {
-                    return Err(AppError::PayloadTooLarge(
-                        "only the `gif` field may be large".into(),
-                    ));
-                }
-            }
+            read_small(&mut field).await?;
         }
     }
     let received = received.ok_or_else(|| AppError::field("gif", "is required"))?;
+    // Bytes that are not UTF-8 become U+FFFD, which `ClientId` refuses.
+    let client_id = client_id
+        .map(|bytes| ClientId::parse(&String::from_utf8_lossy(&bytes)))
+        .transpose()?
+        .map(ClientId::into_inner);
+
+    let room_id = req.match_info().get("id").unwrap_or_default().to_owned();
+    // A repeat is answered before the file is decoded; the upload is
+    // dropped, and its temporary file with it.
+    if let Some(client_id) = client_id.clone() {
+        let (room, user) = (room_id.clone(), me.user_id.clone());
+        let earlier = state
+            .db
+            .run(move |conn| {
+                let key = PostKey {
+                    room_id: &room,
+                    user_id: &user,
+                    client_id: &client_id,
+                };
+                earlier_post(conn, key)
+            })
+            .await?;
+        if let Some(chat) = earlier {
+            return Ok(answer(Posted {
+                chat,
+                created: false,
+            }));
+        }
+    }
 
     let store = state.gifs.clone();
     let st = state.clone();
-    let room_id = req.match_info().get("id").unwrap_or_default().to_owned();
     // Decoding is CPU work: keep it off the database connection.
     let checker = store.clone();
     let checked = actix_web::web::block(move || checker.check(received)).await??;
-    let chat = state
+    let posted = state
         .db
         .write(move |conn| {
             // Access is checked again: the room may have gone while the file arrived.
             let (room, _) = find_readable_room(conn, &room_id, &me.user_id)?;
             let author = me.user_id;
-            st.append_chat(conn, &room.id, |conn| {
+            let stored = st.append_chat(conn, &room.id, |conn| {
                 store.store(conn, checked, |conn, gif| {
                     let new = NewChat {
                         room_id: room.id.clone(),
                         kind: "gif",
                         user_id: Some(author.clone()),
                         gif_file: Some(gif.file.clone()),
+                        client_id: client_id.clone(),
                         ..NewChat::default()
                     };
                     Ok(chats::append_in_tx(conn, &new)?)
                 })
-            })
+            });
+            match (stored, &client_id) {
+                // The same `client_id` was committed meanwhile (another
+                // upload of it, here or on another instance): the unique
+                // index refused this chat, and the store undid its file.
+                (Err(failed), Some(client_id)) if failed.is_unique_violation() => {
+                    let key = PostKey {
+                        room_id: &room.id,
+                        user_id: &author,
+                        client_id,
+                    };
+                    match earlier_post(conn, key)? {
+                        Some(chat) => Ok(Posted {
+                            chat,
+                            created: false,
+                        }),
+                        None => Err(failed),
+                    }
+                }
+                (stored, _) => stored.map(|chat| Posted {
+                    chat,
+                    created: true,
+                }),
+            }
         })
         .await?;
-    Ok(HttpResponse::Created().json(ChatEnvelope { chat }))
+    Ok(answer(posted))
 }
 
 /// A stored GIF. Names are content hashes, so the bytes never change.

@@ -304,6 +304,44 @@ impl Client {
             .await
     }
 
+    /// Posts a text chat under a `client_id`.
+    pub async fn say_once(&self, room: &str, text: &str, client_id: &str) -> Res {
+        self.post(
+            &format!("/api/rooms/{room}/chats"),
+            json!({ "text": text, "client_id": client_id }),
+        )
+        .await
+    }
+
+    /// Uploads a GIF with a `client_id` part, before or after the file.
+    pub async fn upload_once(
+        &self,
+        room: &str,
+        bytes: Vec<u8>,
+        client_id: &str,
+        id_first: bool,
+    ) -> Res {
+        let part = Part::bytes(bytes)
+            .file_name("once.gif")
+            .mime_str("image/gif")
+            .unwrap();
+        let form = if id_first {
+            Form::new()
+                .text("client_id", client_id.to_owned())
+                .part("gif", part)
+        } else {
+            Form::new()
+                .part("gif", part)
+                .text("client_id", client_id.to_owned())
+        };
+        self.send(
+            self.http
+                .post(format!("{}/api/rooms/{room}/gifs", self.base))
+                .multipart(form),
+        )
+        .await
+    }
+
     pub async fn history(&self, room: &str, query: &str) -> Res {
         self.get(&format!("/api/rooms/{room}/chats{query}")).await
     }

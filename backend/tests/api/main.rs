@@ -8,6 +8,7 @@ mod errors;
 mod gifs;
 mod me;
 mod openapi;
+mod posting_once;
 mod realtime;
 mod rooms;
 mod transport;

@@ -487,3 +487,89 @@ async fn leave_grace_and_owner_hand_over_span_instances() {
     .await;
     assert_eq!(events().await, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_id_posted_to_two_instances_at_once_is_one_chat() {
+    let Some(cluster) = Cluster::new(&[]) else {
+        return;
+    };
+    let (one, two) = tokio::join!(cluster.instance(), cluster.instance());
+    let alice = one.user();
+    let room = alice.public_room().await;
+    let (bob, carol) = (one.user(), two.user());
+
+    // The same post, sent to both instances at once, among others' posts
+    // that share its batches.
+    let mut repeats = Vec::new();
+    let mut others = Vec::new();
+    for i in 0..10 {
+        for poster in [alice.clone(), two.as_user(&alice)] {
+            let room = room.clone();
+            repeats.push(tokio::spawn(async move {
+                poster.say_once(&room, "once", "everywhere-1").await
+            }));
+        }
+        for poster in [bob.clone(), carol.clone()] {
+            let room = room.clone();
+            others.push(tokio::spawn(async move {
+                poster.say(&room, &format!("other {i}")).await
+            }));
+        }
+    }
+    let mut created = 0;
+    let mut chats = Vec::new();
+    for task in repeats {
+        let res = task.await.unwrap();
+        assert!(matches!(res.status, 200 | 201), "{}", res.body);
+        created += usize::from(res.status == 201);
+        chats.push((
+            res.body["chat"]["id"].clone(),
+            res.body["chat"]["seq"].clone(),
+        ));
+    }
+    assert_eq!(created, 1);
+    assert!(chats.iter().all(|c| *c == chats[0]), "{chats:?}");
+    let mut seqs = vec![chats[0].1.as_i64().unwrap()];
+    for task in others {
+        let res = task.await.unwrap();
+        assert_eq!(res.status, 201, "a post beside the repeats: {}", res.body);
+        seqs.push(res.body["chat"]["seq"].as_i64().unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=21).collect::<Vec<_>>(), "one chat each, no gap");
+
+    // GIF uploads too: one chat and one file, whichever instance wins.
+    let mut uploads = Vec::new();
+    for seed in 0..3 {
+        for poster in [alice.clone(), two.as_user(&alice)] {
+            let room = room.clone();
+            uploads.push(tokio::spawn(async move {
+                poster
+                    .upload_once(&room, make_gif(8, 8, 1, 60 + seed), "gif-everywhere", false)
+                    .await
+            }));
+        }
+    }
+    let mut answers = Vec::new();
+    for task in uploads {
+        let res = task.await.unwrap();
+        answers.push((res.status, res.body["chat"]["seq"].clone()));
+    }
+    assert_eq!(
+        answers.iter().filter(|(s, _)| *s == 201).count(),
+        1,
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|(s, seq)| *s != 500 && *seq == json!(22)),
+        "{answers:?}"
+    );
+    let files: Vec<_> = std::fs::read_dir(cluster.uploads.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().unwrap().is_file())
+        .collect();
+    assert_eq!(files.len(), 1, "the losers' files are gone");
+}

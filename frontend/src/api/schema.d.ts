@@ -71,7 +71,12 @@ export interface paths {
          */
         get: operations["list_chats"];
         put?: never;
-        /** Post a text chat; with `to`, a whisper. */
+        /**
+         * Post a text chat; with `to`, a whisper. With a `client_id` it is posted
+         *     at most once: a post whose `client_id` you already used in this room
+         *     (by text or GIF) creates nothing and answers `200` with the chat the
+         *     first one made, whatever its body says now.
+         */
         post: operations["post_chat"];
         delete?: never;
         options?: never;
@@ -111,7 +116,10 @@ export interface paths {
         put?: never;
         /**
          * Upload a GIF into a room (multipart field `gif`). The file is decoded to
-         *     make sure it is a GIF, whatever its name or declared type.
+         *     make sure it is a GIF, whatever its name or declared type. With a
+         *     `client_id` it is posted at most once: an upload whose `client_id` you
+         *     already used in this room stores nothing and answers `200` with the chat
+         *     the first one made.
          */
         post: operations["upload_gif"];
         delete?: never;
@@ -278,6 +286,11 @@ export interface components {
         /** @description One message in a room's history. */
         ChatResponse: {
             /**
+             * @description The `client_id` it was posted with, or null.
+             * @example k3v9-0001
+             */
+            client_id: string | null;
+            /**
              * Format: date-time
              * @example 2026-11-25T16:30:00.123Z
              */
@@ -389,6 +402,12 @@ export interface components {
         /** @description The multipart body of a GIF upload. */
         GifUpload: {
             /**
+             * @description As in `PostChatRequest`: an upload whose `client_id` you already used
+             *     in this room stores nothing and answers `200` with the chat the first
+             *     one made. The part may come before or after `gif`.
+             */
+            client_id?: string | null;
+            /**
              * Format: binary
              * @description The GIF file (at most `GIF_MAX_BYTES`, default 5 MiB).
              */
@@ -414,6 +433,14 @@ export interface components {
             has_more: boolean;
         };
         PostChatRequest: {
+            /**
+             * @description The client's name for this post, so that sending it again makes no
+             *     second chat: a post whose `client_id` you already used in this room
+             *     creates nothing and answers `200` with the chat the first one made,
+             *     whatever its text or `to` say now.
+             * @example k3v9-0001
+             */
+            client_id?: string | null;
             /**
              * @description 1 to 2000 characters after trimming; newlines and tabs allowed, other control characters not.
              * @example hello!
@@ -907,6 +934,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Posted before: its `client_id` was used in this room by you; the chat the first post made */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatEnvelope"];
+                };
+            };
             /** @description Posted */
             201: {
                 headers: {
@@ -961,7 +997,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `validation_failed`: bad text or recipient */
+            /** @description `validation_failed`: bad text, recipient or `client_id` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1050,6 +1086,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Posted before: its `client_id` was used in this room by you; the chat the first post made */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatEnvelope"];
+                };
+            };
             /** @description Posted as a `gif` chat */
             201: {
                 headers: {
@@ -1086,7 +1131,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `payload_too_large`: over `GIF_MAX_BYTES` */
+            /** @description `payload_too_large`: over `GIF_MAX_BYTES`, answered before the body is read when `Content-Length` says so */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1104,7 +1149,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `validation_failed`: no `gif` field, too many pixels or frames */
+            /** @description `validation_failed`: no `gif` field, too many pixels or frames, a bad `client_id` */
             422: {
                 headers: {
                     [name: string]: unknown;

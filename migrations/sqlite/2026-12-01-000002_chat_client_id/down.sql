@@ -1,0 +1,2 @@
+DROP INDEX chats_client_id;
+ALTER TABLE chats DROP COLUMN client_id;
