@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::Cluster;
+use crate::api::UserResponse;
 use crate::realtime::hub::{chat_json_of_frame, Outbound};
 use crate::realtime::wakes;
 use crate::state::AppState;
@@ -49,8 +50,14 @@ pub enum Route {
     RoomDeleted {
         room: String,
     },
-    /// A user's name changed: cached chats that show it are stale.
-    Renamed,
+    /// A user's nickname changed (`user_updated`): copies of their name go
+    /// stale, and the frame is for the lobby, the user's own sockets and
+    /// the rooms where they are a member.
+    Renamed {
+        user: UserResponse,
+        #[serde(default)]
+        rooms: Vec<String>,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -116,7 +123,10 @@ fn deliver(state: &AppState, route: Route, frame: ByteString) {
             hub.to_lobby(&out);
             state.recent.forget_room(&room);
         }
-        Route::Renamed => state.recent.clear(),
+        Route::Renamed { user, rooms } => {
+            state.recent.renamed(&user.id);
+            hub.user_updated(&user, &rooms, &Outbound::new(frame, None));
+        }
     }
 }
 

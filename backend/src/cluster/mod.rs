@@ -278,6 +278,27 @@ impl Cluster {
             .map_err(unavailable)
     }
 
+    /// Those of `rooms` where `user` is a member, in one round trip.
+    pub async fn rooms_with_member(&self, rooms: &[String], user: &str) -> AppResult<Vec<String>> {
+        if rooms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for room in rooms {
+            pipe.zscore(self.members_key(room), user);
+        }
+        let scores: Vec<Option<f64>> = pipe
+            .query_async(&mut self.redis.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(rooms
+            .iter()
+            .zip(scores)
+            .filter(|(_, score)| score.is_some())
+            .map(|(room, _)| room.clone())
+            .collect())
+    }
+
     pub async fn is_member(&self, room: &str, user: &str) -> AppResult<bool> {
         let score: Option<f64> = redis::cmd("ZSCORE")
             .arg(self.members_key(room))

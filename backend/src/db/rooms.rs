@@ -16,6 +16,11 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<RoomWithOwner>> {
         .load(conn)
 }
 
+/// Every room's id.
+pub fn ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    rooms::table.select(rooms::id).load(conn)
+}
+
 /// A lookup by primary key, so without `LIMIT`: SQLite plans a bound
 /// `LIMIT ?` with its value and recompiles the statement whenever it is bound
 /// again, which would undo the statement cache on this, the hottest read.

@@ -67,15 +67,26 @@ pub fn find_many(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<User>
     Ok(found)
 }
 
-pub fn set_nickname(conn: &mut DbConnection, id: &str, nickname: &str) -> QueryResult<User> {
+/// Sets the user's nickname. Returns the user and whether the nickname
+/// changed.
+pub fn set_nickname(
+    conn: &mut DbConnection,
+    id: &str,
+    nickname: &str,
+) -> QueryResult<(User, bool)> {
     conn.transaction(|conn| {
         ensure(conn, id)?;
-        diesel::update(users::table.find(id))
-            .set(users::nickname.eq(nickname))
-            .execute(conn)?;
-        users::table
+        let before: Option<String> = users::table
             .find(id)
-            .select(User::as_select())
-            .get_result(conn)
+            .select(users::nickname)
+            .get_result(conn)?;
+        let changed = before.as_deref() != Some(nickname);
+        if changed {
+            diesel::update(users::table.find(id))
+                .set(users::nickname.eq(nickname))
+                .execute(conn)?;
+        }
+        let user = find(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
+        Ok((user, changed))
     })
 }

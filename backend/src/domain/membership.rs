@@ -130,6 +130,15 @@ impl Membership {
             .is_some_and(|r| r.members.iter().any(|m| m.user_id == user))
     }
 
+    /// The rooms where `user` holds a seat, in their leave grace too.
+    pub fn rooms_of(&self, user: &str) -> Vec<String> {
+        self.rooms
+            .iter()
+            .filter(|(_, r)| r.members.iter().any(|m| m.user_id == user))
+            .map(|(room, _)| room.clone())
+            .collect()
+    }
+
     /// Members in the order they arrived.
     pub fn members(&self, room: &str) -> impl Iterator<Item = &Member> {
         self.rooms
@@ -188,6 +197,20 @@ mod tests {
         assert!(m.expire("r", "a"));
         assert_eq!(m.count("r"), 0);
         assert_eq!(m.join("r", "b", 1), Ok(Joined::NewMember));
+    }
+
+    #[test]
+    fn a_users_rooms_include_those_of_their_grace() {
+        let mut m = Membership::default();
+        m.join("r1", "a", 10).unwrap();
+        m.join("r2", "a", 10).unwrap();
+        m.join("r3", "b", 10).unwrap();
+        assert_eq!(m.leave("r2", "a"), Left::LastConnection);
+        let mut rooms = m.rooms_of("a");
+        rooms.sort();
+        assert_eq!(rooms, ["r1", "r2"]);
+        assert!(m.expire("r2", "a"));
+        assert_eq!(m.rooms_of("a"), ["r1"]);
     }
 
     #[test]

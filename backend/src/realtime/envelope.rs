@@ -67,6 +67,13 @@ pub enum ServerEnvelope {
     Kicked {
         room_id: String,
     },
+    /// A user's nickname changed. Sent to the lobby, to every room the user
+    /// is a member of and to the user's own sockets, each socket once.
+    /// Wherever the user appears (members, chats, a room's owner), show the
+    /// new name; every later frame and page already does.
+    UserUpdated {
+        user: UserResponse,
+    },
     Pong {},
 }
 

@@ -6,7 +6,9 @@
 
 use crate::api::UserResponse;
 use crate::cluster::Route;
+use crate::db::rooms;
 use crate::error::AppResult;
+use crate::realtime::envelope::ServerEnvelope;
 use crate::realtime::hub::{ConnId, Outbound};
 use crate::state::AppState;
 
@@ -88,13 +90,38 @@ impl AppState {
         );
     }
 
-    /// A user's name changed: every instance forgets the chats it keeps for
-    /// history, which show names as they were.
-    pub fn names_changed(&self) {
-        self.recent.clear();
+    /// A user's nickname changed: every instance gives its copies of the
+    /// user (connections, member lists, the latest chats) the new name and
+    /// sends `user_updated` to its sockets in the lobby, in the rooms the
+    /// user is a member of, and the user's own.
+    pub async fn user_updated(&self, user: &UserResponse) {
+        let rooms = self.rooms_of(&user.id).await;
+        let out = Outbound::plain(ServerEnvelope::UserUpdated { user: user.clone() });
+        self.recent.renamed(&user.id);
+        self.hub.user_updated(user, &rooms, &out);
         if let Some(cluster) = &self.cluster {
-            cluster.publish(Route::Renamed, "");
+            let route = Route::Renamed {
+                user: user.clone(),
+                rooms,
+            };
+            cluster.publish(route, &out.frame);
         }
+    }
+
+    /// The rooms where `user_id` is a member, on any instance. Should the
+    /// shared view be out of reach, those this instance knows of.
+    async fn rooms_of(&self, user_id: &str) -> Vec<String> {
+        let Some(cluster) = &self.cluster else {
+            return self.hub.rooms_of(user_id);
+        };
+        let shared = async {
+            let ids = self.db.run(|conn| Ok(rooms::ids(conn)?)).await?;
+            cluster.rooms_with_member(&ids, user_id).await
+        };
+        shared.await.unwrap_or_else(|e| {
+            log::warn!("telling only this instance's rooms that {user_id} was renamed: {e}");
+            self.hub.rooms_of(user_id)
+        })
     }
 
     /// Members in the room now, counted in users on every instance.

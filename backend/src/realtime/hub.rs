@@ -469,6 +469,41 @@ impl Hub {
             .collect()
     }
 
+    /// The user behind connection `id`, with their current name.
+    pub fn user(&self, id: ConnId) -> Option<Arc<UserResponse>> {
+        self.lock().conns.get(&id).map(|c| c.user.clone())
+    }
+
+    /// The rooms where `user_id` is a member through this hub.
+    pub fn rooms_of(&self, user_id: &str) -> Vec<String> {
+        self.lock().membership.rooms_of(user_id)
+    }
+
+    /// A user's name changed: every copy here (their connections', the
+    /// member details) takes the new one, and `out` goes once to each
+    /// connection in the lobby, in one of `rooms` or of the user's own.
+    pub fn user_updated(&self, user: &UserResponse, rooms: &[String], out: &Outbound) {
+        let user = Arc::new(user.clone());
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let mut targets: FxHashSet<ConnId> = inner.lobby.clone();
+        for (id, conn) in &mut inner.conns {
+            if conn.user.id == user.id {
+                conn.user = user.clone();
+                targets.insert(*id);
+            }
+        }
+        if let Some(cached) = inner.users.get_mut(&user.id) {
+            *cached = user.clone();
+        }
+        for room in rooms {
+            if let Some(conns) = inner.rooms.get(room.as_str()) {
+                targets.extend(conns.iter().copied());
+            }
+        }
+        inner.deliver(targets, out);
+    }
+
     pub fn member_count(&self, room: &str) -> usize {
         self.lock().membership.count(room)
     }
@@ -662,6 +697,32 @@ mod tests {
         let marker = c.rx.try_recv().unwrap();
         assert!(marker.frame.is_empty(), "no text for a non-party");
         assert_eq!(marker.chat.as_ref().map(|c| c.1), Some(7));
+    }
+
+    #[test]
+    fn a_rename_reaches_each_connection_once_and_later_frames_show_it() {
+        let hub = Hub::new(8);
+        let mut a = hub.connect(user("a"));
+        let mut lobby_and_room = hub.connect(user("b"));
+        let mut elsewhere = hub.connect(user("c"));
+        let mut own_idle_tab = hub.connect(user("a"));
+        hub.join(a.id, "r", 10).unwrap();
+        hub.join(lobby_and_room.id, "r", 10).unwrap();
+        hub.set_lobby(lobby_and_room.id, true);
+        hub.join(elsewhere.id, "other", 10).unwrap();
+
+        let renamed = UserResponse::new("a", Some("alice"));
+        hub.user_updated(&renamed, &hub.rooms_of("a"), &out("renamed"));
+        for reg in [&mut a, &mut lobby_and_room, &mut own_idle_tab] {
+            assert_eq!(&*reg.rx.try_recv().unwrap().frame, "renamed");
+            assert!(reg.rx.try_recv().is_none(), "once per connection");
+        }
+        assert!(elsewhere.rx.try_recv().is_none());
+        assert_eq!(hub.members("r")[0].name, "alice");
+        assert_eq!(hub.user(a.id).unwrap().name, "alice");
+        hub.disconnect(a.id);
+        hub.disconnect(own_idle_tab.id);
+        assert_eq!(hub.expire("r", "a").unwrap().user.name, "alice");
     }
 
     #[test]

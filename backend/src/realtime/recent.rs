@@ -9,11 +9,17 @@
 //! bus message) is never served; the database answers instead, and the next
 //! chat that does not follow on starts the tail afresh.
 //!
-//! Chats embed their authors' names, so a nickname change clears every tail
-//! (on every instance).
+//! Chats embed the names of the users they show (author, recipient,
+//! subject), so when a nickname changes, every instance drops from each
+//! tail the chats up to the last one that shows that user; the rest of the
+//! tail stays consecutive and is still served once it is long enough. A
+//! chat serialized just before the change may still be on its way (from
+//! this instance's writer, or over the bus from another), so for a few
+//! seconds after it a chat that shows the user is not kept either.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -21,6 +27,10 @@ use bytes::Bytes;
 const PER_ROOM: usize = 128;
 /// Rooms kept; the one written to longest ago goes first.
 const ROOMS: usize = 256;
+/// How long after a nickname change chats showing that user are not kept:
+/// far longer than a chat takes from being serialized to being recorded
+/// here, on this instance or another.
+const RENAME_SETTLES: Duration = Duration::from_secs(5);
 
 struct Entry {
     seq: i64,
@@ -38,6 +48,17 @@ struct Tail {
 struct Inner {
     rooms: HashMap<String, Tail>,
     clock: u64,
+    /// Users whose name changed lately (as `"id"`, the way chat JSON holds
+    /// it), and when.
+    renamed: Vec<(String, Instant)>,
+}
+
+/// Whether a chat's JSON shows this user (`quoted_id` is `"id"`). A user
+/// appears in a chat only with their id, and an id in quotes is never part
+/// of escaped text; it may match a `client_id` that copies an id, which
+/// only drops a chat that was fine.
+fn shows(json: &[u8], quoted_id: &str) -> bool {
+    std::str::from_utf8(json).map_or(true, |text| text.contains(quoted_id))
 }
 
 #[derive(Default)]
@@ -85,6 +106,17 @@ impl Recent {
             json,
         };
         let mut inner = self.lock();
+        if !inner.renamed.is_empty() {
+            inner
+                .renamed
+                .retain(|(_, at)| at.elapsed() < RENAME_SETTLES);
+            if inner.renamed.iter().any(|(id, _)| shows(&entry.json, id)) {
+                // Perhaps serialized before the change: not kept, and the
+                // tail cannot go on past it.
+                inner.rooms.remove(room);
+                return;
+            }
+        }
         inner.clock += 1;
         let touched = inner.clock;
         if let Some(tail) = inner.rooms.get_mut(room) {
@@ -163,9 +195,21 @@ impl Recent {
         self.lock().rooms.remove(room);
     }
 
-    /// Forgets everything (a user's name changed).
-    pub fn clear(&self) {
-        self.lock().rooms.clear();
+    /// A user's name changed: drops every chat that shows them with the
+    /// chats before it, and keeps none that shows them for a while.
+    pub fn renamed(&self, user_id: &str) {
+        let quoted = format!("\"{user_id}\"");
+        let mut inner = self.lock();
+        for tail in inner.rooms.values_mut() {
+            if let Some(last) = tail.chats.iter().rposition(|e| shows(&e.json, &quoted)) {
+                tail.chats.drain(..=last);
+            }
+        }
+        inner.rooms.retain(|_, tail| !tail.chats.is_empty());
+        inner
+            .renamed
+            .retain(|(id, at)| at.elapsed() < RENAME_SETTLES && *id != quoted);
+        inner.renamed.push((quoted, Instant::now()));
     }
 }
 
@@ -204,6 +248,38 @@ mod tests {
         assert!(
             recent.latest("r", "v", 6, 3).is_none(),
             "the database knows a newer chat"
+        );
+    }
+
+    fn said(recent: &Recent, seq: i64, user: &str) {
+        let json = format!("{{\"seq\":{seq},\"user\":{{\"id\":\"{user}\"}}}}");
+        recent.record("r", seq, None, Bytes::from(json));
+    }
+
+    #[test]
+    fn a_rename_drops_the_chats_that_show_the_old_name_and_keeps_the_rest() {
+        let recent = Recent::default();
+        for (seq, user) in [(1, "a"), (2, "b"), (3, "a"), (4, "b"), (5, "b")] {
+            said(&recent, seq, user);
+        }
+        recent.renamed("a");
+        assert!(
+            recent.latest("r", "v", 5, 2).is_none(),
+            "only seqs 4 and 5 are left: not enough to say what lies before"
+        );
+        let rest = recent.latest("r", "v", 5, 1).unwrap();
+        assert_eq!(seqs(&rest), r#"{"seq":5,"user":{"id":"b"}}"#);
+
+        // Until the change has settled, chats that show `a` are not kept.
+        said(&recent, 6, "a");
+        assert!(recent.latest("r", "v", 6, 1).is_none());
+        said(&recent, 7, "b");
+        said(&recent, 8, "b");
+        assert!(recent.latest("r", "v", 8, 1).is_some(), "a new tail starts");
+        recent.renamed("c");
+        assert!(
+            recent.latest("r", "v", 8, 1).is_some(),
+            "nobody else's chats are dropped"
         );
     }
 

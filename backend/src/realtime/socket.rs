@@ -65,7 +65,8 @@ pub const CLOSE_TOO_SLOW: u16 = 4008;
 struct Connection {
     state: Data<AppState>,
     id: ConnId,
-    /// Shared with the hub's entry for this connection.
+    /// Who is connected, as at connecting. The id never changes; the name
+    /// may, so frames that show it take the hub's copy (`Self::current_user`).
     user: Arc<UserResponse>,
     writer: Writer,
     /// The highest chat seq sent per room, to drop live copies of replayed
@@ -268,6 +269,15 @@ impl Connection {
         self.send(ServerEnvelope::error(err.code(), message), reference)
     }
 
+    /// The connected user with their name as it is now: the hub follows
+    /// nickname changes.
+    fn current_user(&self) -> Arc<UserResponse> {
+        self.state
+            .hub
+            .user(self.id)
+            .unwrap_or_else(|| self.user.clone())
+    }
+
     async fn handle_text(&mut self, text: &str) -> Result<(), Closed> {
         if let Some(limiter) = &self.limiter {
             if limiter.check().is_err() {
@@ -305,7 +315,8 @@ impl Connection {
                 self.send(ServerEnvelope::Ack {}, reference).await
             }
             ClientEnvelope::Join { room_id, since_seq } => {
-                match service::join(&state, self.id, &self.user, &room_id, since_seq).await {
+                let user = self.current_user();
+                match service::join(&state, self.id, &user, &room_id, since_seq).await {
                     Ok(reply) => {
                         self.send(reply.joined, None).await?;
                         let mut last = since_seq.unwrap_or(0);
@@ -344,7 +355,7 @@ impl Connection {
                 }
                 let typing = ServerEnvelope::Typing {
                     room_id: room_id.clone(),
-                    user: UserResponse::clone(&self.user),
+                    user: UserResponse::clone(&self.current_user()),
                 };
                 let out = crate::realtime::hub::Outbound::plain(typing);
                 state.to_room_except_user(&room_id, &self.user.id, &out);

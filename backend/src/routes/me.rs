@@ -36,7 +36,9 @@ pub async fn current_user(state: &AppState, me: &Identity) -> AppResult<UserResp
     ))
 }
 
-/// Set my nickname.
+/// Set my nickname. When it changes, `user_updated` goes to the lobby, to
+/// the rooms you are a member of and to your own sockets; setting the same
+/// nickname again changes nothing and sends nothing.
 #[utoipa::path(
     tag = "me",
     operation_id = "update_me",
@@ -55,12 +57,13 @@ pub async fn update_me(
     body: ApiJson<UpdateMeRequest>,
 ) -> AppResult<Json<UserEnvelope>> {
     let nickname = Nickname::parse(&body.0.nickname)?;
-    let user = state
+    let (row, changed) = state
         .db
         .write(move |conn| Ok(users::set_nickname(conn, &me.user_id, nickname.as_str())?))
         .await?;
-    state.names_changed();
-    Ok(Json(UserEnvelope {
-        user: UserResponse::from_row(&user),
-    }))
+    let user = UserResponse::from_row(&row);
+    if changed {
+        state.user_updated(&user).await;
+    }
+    Ok(Json(UserEnvelope { user }))
 }

@@ -342,6 +342,12 @@ impl Client {
         .await
     }
 
+    pub async fn rename(&self, nickname: &str) -> Res {
+        let res = self.patch("/api/me", json!({ "nickname": nickname })).await;
+        assert_eq!(res.status, 200, "rename: {}", res.body);
+        res
+    }
+
     pub async fn history(&self, room: &str, query: &str) -> Res {
         self.get(&format!("/api/rooms/{room}/chats{query}")).await
     }

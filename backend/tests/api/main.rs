@@ -10,6 +10,7 @@ mod me;
 mod openapi;
 mod posting_once;
 mod realtime;
+mod renames;
 mod rooms;
 mod transport;
 mod web_app;

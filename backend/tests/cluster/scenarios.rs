@@ -573,3 +573,49 @@ async fn one_client_id_posted_to_two_instances_at_once_is_one_chat() {
         .collect();
     assert_eq!(files.len(), 1, "the losers' files are gone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_on_one_instance_shows_on_the_other() {
+    let Some(cluster) = Cluster::new(&[]) else {
+        return;
+    };
+    let (one, two) = tokio::join!(cluster.instance(), cluster.instance());
+    let (alice, bob, carol, erin) = (one.user(), two.user(), two.user(), two.user());
+    alice.rename("before").await;
+    let room = alice.public_room().await;
+    let mut a = alice.ws().await;
+    a.join(&room).await;
+    let mut b = bob.ws().await;
+    b.join(&room).await;
+    let mut lobby = carol.ws().await;
+    lobby.subscribe_lobby().await;
+    assert_eq!(alice.say(&room, "said before").await.status, 201);
+    b.recv_type("chat").await;
+    for _ in 0..2 {
+        let page = bob.history(&room, "").await;
+        assert!(
+            page.body.to_string().contains("\"before\""),
+            "{}",
+            page.body
+        );
+    }
+
+    alice.rename("after").await;
+    for ws in [&mut b, &mut lobby] {
+        let updated = ws.recv_type("user_updated").await;
+        assert_eq!(updated["data"]["user"]["name"], "after", "{updated}");
+    }
+    let page = bob.history(&room, "").await.body.to_string();
+    assert!(
+        page.contains("\"after\"") && !page.contains("\"before\""),
+        "{page}"
+    );
+    let members = bob.get(&format!("/api/rooms/{room}/members")).await;
+    assert_eq!(members.body["members"][0]["name"], "after");
+    let mut e = erin.ws().await;
+    let joined = e.join(&room).await;
+    assert_eq!(joined["data"]["members"][0]["name"], "after", "{joined}");
+    a.send(json!({"type": "typing", "data": {"room_id": room}}))
+        .await;
+    assert_eq!(b.recv_type("typing").await["data"]["user"]["name"], "after");
+}

@@ -18,7 +18,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Set my nickname. */
+        /**
+         * Set my nickname. When it changes, `user_updated` goes to the lobby, to
+         *     the rooms you are a member of and to your own sockets; setting the same
+         *     nickname again changes nothing and sends nothing.
+         */
         patch: operations["update_me"];
         trace?: never;
     };
@@ -573,6 +577,18 @@ export interface components {
             };
             /** @enum {string} */
             type: "kicked";
+        } | {
+            /**
+             * @description A user's nickname changed. Sent to the lobby, to every room the user
+             *     is a member of and to the user's own sockets, each socket once.
+             *     Wherever the user appears (members, chats, a room's owner), show the
+             *     new name; every later frame and page already does.
+             */
+            data: {
+                user: components["schemas"]["UserResponse"];
+            };
+            /** @enum {string} */
+            type: "user_updated";
         } | {
             data: Record<string, never>;
             /** @enum {string} */
