@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db::models::{Chat, Gif, Room, User};
 use crate::db::{gifs, users, DbConnection};
 use crate::domain::user::{color_for, display_name};
+use crate::domain::validation::{ChatText, Nickname};
 
 /// Serializes epoch milliseconds as RFC 3339 UTC with milliseconds.
 pub fn serialize_millis<S: Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -393,6 +394,31 @@ pub struct GifUpload {
     /// one made. The part may come before or after `gif`.
     #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub client_id: Option<String>,
+}
+
+/// What the server accepts, so a client can check before sending and say
+/// what the limit is.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct ClientLimits {
+    /// The largest GIF upload, in bytes (`GIF_MAX_BYTES`).
+    #[schema(example = 5242880)]
+    pub gif_max_bytes: u64,
+    /// The longest chat text, in characters after trimming.
+    #[schema(example = 2000)]
+    pub text_max_chars: u32,
+    /// The longest nickname, in characters after trimming.
+    #[schema(example = 32)]
+    pub nickname_max_chars: u32,
+}
+
+impl ClientLimits {
+    pub fn new(gif_max_bytes: u64) -> Self {
+        Self {
+            gif_max_bytes,
+            text_max_chars: ChatText::MAX as u32,
+            nickname_max_chars: Nickname::MAX as u32,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

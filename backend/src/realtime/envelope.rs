@@ -7,16 +7,19 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{ChatResponse, RoomResponse, UserResponse};
+use crate::api::{ChatResponse, ClientLimits, RoomResponse, UserResponse};
 
 /// What the server sends.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum ServerEnvelope {
-    /// First frame after connecting.
+    /// First frame after connecting: who you are, and what the server
+    /// accepts, so that a client can refuse a GIF that is too large before
+    /// uploading it.
     Hello {
         user: UserResponse,
         heartbeat_secs: u64,
+        limits: ClientLimits,
     },
     /// A client frame succeeded (carries its `ref`).
     Ack {},

@@ -16,7 +16,7 @@ use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota};
 
-use crate::api::UserResponse;
+use crate::api::{ClientLimits, UserResponse};
 use crate::error::AppError;
 use crate::realtime::envelope::{parse_client, ClientEnvelope, ServerEnvelope};
 use crate::realtime::hub::{Arrival, ConnId, Eviction, Registration};
@@ -117,6 +117,7 @@ pub fn run(
     let hello = ServerEnvelope::Hello {
         user: UserResponse::clone(&conn.user),
         heartbeat_secs: heartbeat.as_secs(),
+        limits: ClientLimits::new(settings.gif_max_bytes),
     }
     .frame();
     async move {

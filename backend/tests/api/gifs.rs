@@ -53,6 +53,32 @@ on_both_databases! {
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM chats").await, 0);
     }
 
+    async fn an_upload_declared_too_large_is_refused_before_its_body_is_sent(app) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let id = app.user().public_room().await;
+        let addr = app.base.trim_start_matches("http://").to_owned();
+        let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /api/rooms/{id}/gifs HTTP/1.1\r\nHost: {addr}\r\n\
+             Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\n\r\n",
+            app.settings.gif_max_bytes + 64 * 1024
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        // Not a byte of the body is sent: the answer must come anyway.
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&answer).contains("payload_too_large") {
+            let read = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf))
+                .await
+                .expect("answered without waiting for the body")
+                .unwrap();
+            assert!(read > 0, "closed without an answer: {}", String::from_utf8_lossy(&answer));
+            answer.extend_from_slice(&buf[..read]);
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    }
+
     async fn a_streamed_upload_past_the_limit_is_cut_off(app) {
         // No Content-Length: the server must count as it reads.
         let alice = app.user();

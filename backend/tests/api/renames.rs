@@ -99,4 +99,12 @@ on_both_databases! {
         alice.rename("same").await;
         b.expect_none("user_updated", Duration::from_millis(300)).await;
     }
+
+    async fn hello_states_the_limits_a_client_checks_before_sending(app) where |s: &mut gifchat::config::Settings| s.gif_max_bytes = 1_000_000; {
+        let ws = app.user().ws().await;
+        assert_eq!(
+            ws.hello["data"]["limits"],
+            json!({"gif_max_bytes": 1_000_000, "text_max_chars": 2000, "nickname_max_chars": 32})
+        );
+    }
 }

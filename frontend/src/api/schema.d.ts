@@ -357,6 +357,30 @@ export interface components {
             /** @enum {string} */
             type: "ping";
         };
+        /**
+         * @description What the server accepts, so a client can check before sending and say
+         *     what the limit is.
+         */
+        ClientLimits: {
+            /**
+             * Format: int64
+             * @description The largest GIF upload, in bytes (`GIF_MAX_BYTES`).
+             * @example 5242880
+             */
+            gif_max_bytes: number;
+            /**
+             * Format: int32
+             * @description The longest nickname, in characters after trimming.
+             * @example 32
+             */
+            nickname_max_chars: number;
+            /**
+             * Format: int32
+             * @description The longest chat text, in characters after trimming.
+             * @example 2000
+             */
+            text_max_chars: number;
+        };
         CreateRoomRequest: {
             /**
              * Format: int64
@@ -482,10 +506,15 @@ export interface components {
         };
         /** @description What the server sends. */
         ServerEnvelope: {
-            /** @description First frame after connecting. */
+            /**
+             * @description First frame after connecting: who you are, and what the server
+             *     accepts, so that a client can refuse a GIF that is too large before
+             *     uploading it.
+             */
             data: {
                 /** Format: int64 */
                 heartbeat_secs: number;
+                limits: components["schemas"]["ClientLimits"];
                 user: components["schemas"]["UserResponse"];
             };
             /** @enum {string} */
