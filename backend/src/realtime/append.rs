@@ -237,7 +237,8 @@ fn lost() -> AppError {
 }
 
 /// Writes a batch without savepoints: the batch's `client_id`s are looked
-/// up; every other post is checked, in order; the rooms' seqs are taken
+/// up; every post is checked, in order (a repeat only for its poster's
+/// access to the room); the rooms' seqs are taken
 /// with one statement per room; then the authors' rows and the chats that
 /// passed are written. An `Err` means a statement failed and the caller
 /// must roll the whole transaction back.
@@ -269,17 +270,6 @@ fn write_together(
     let mut authors: HashSet<&str> = HashSet::new();
     let mut verdicts: Vec<Verdict> = Vec::with_capacity(posts.len());
     for (i, post) in posts.iter().enumerate() {
-        let key = post.key();
-        if let Some(key) = key {
-            if let Some(chat) = earlier.get(&key) {
-                verdicts.push(Verdict::Repeat(chat));
-                continue;
-            }
-            if let Some(&first) = claimed.get(&key) {
-                verdicts.push(Verdict::SameAs(first));
-                continue;
-            }
-        }
         let room = match found_rooms.get(post.room_id.as_str()) {
             Some(room) => room,
             None => {
@@ -287,6 +277,25 @@ fn write_together(
                 found_rooms.entry(&post.room_id).or_insert(room)
             }
         };
+        let key = post.key();
+        let repeat = key.and_then(|key| match earlier.get(&key) {
+            Some(chat) => Some(Verdict::Repeat(chat)),
+            None => claimed.get(&key).map(|&first| Verdict::SameAs(first)),
+        });
+        if let Some(repeat) = repeat {
+            // Its poster must still be able to read the room; what it says
+            // no longer matters.
+            let verdict = match room {
+                Some(room) => ensure_can_read(conn, room, &post.user_id),
+                None => Err(AppError::NotFound("room")),
+            };
+            verdicts.push(match verdict {
+                Ok(()) => repeat,
+                Err(e @ AppError::Internal(_)) => return Err(e),
+                Err(refused) => Verdict::Refused(refused),
+            });
+            continue;
+        }
         // A recipient who wrote earlier in the batch is stored by the time
         // this chat is.
         let recipient_stored = post
@@ -368,12 +377,13 @@ fn write_one_by_one(
     posts: &[&TextPost],
 ) -> AppResult<Vec<AppResult<Written>>> {
     let one = |conn: &mut DbConnection, post: &TextPost| -> AppResult<Written> {
+        let (room, _) = find_room(conn, &post.room_id)?;
         if let Some(key) = post.key() {
             if let Some(chat) = chats::find_one_posted(conn, key)? {
+                ensure_can_read(conn, &room, &post.user_id)?;
                 return Ok(Written::repeat(chat));
             }
         }
-        let (room, _) = find_room(conn, &post.room_id)?;
         check(conn, &room, post, false)?;
         Ok(Written::new(chats::append_in_tx(conn, &new_chat(post))?))
     };
@@ -674,6 +684,24 @@ mod tests {
             let (chats, last) = stored(conn);
             assert_eq!(chats.len(), 4);
             assert_eq!(last, s + 3);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn a_repeat_is_refused_to_a_poster_banned_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir);
+        let posts = [named(&id(1), &id(5), "one", "z")];
+        db.write_blocking(|conn| {
+            let posts: Vec<&TextPost> = posts.iter().collect();
+            assert!(write_posts(conn, &posts, &StoredUsers::default())?[0].is_ok());
+            rooms::ban(conn, &id(1), &id(5))?;
+            let together = write_posts(conn, &posts, &StoredUsers::default())?;
+            assert!(matches!(together[0], Err(AppError::Banned)));
+            let one_by_one = write_one_by_one(conn, &posts)?;
+            assert!(matches!(one_by_one[0], Err(AppError::Banned)));
             Ok(())
         })
         .unwrap();

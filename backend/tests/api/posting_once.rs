@@ -151,6 +151,18 @@ on_both_databases! {
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM chats").await, 1);
     }
 
+    async fn a_repeat_by_someone_since_banned_is_refused(app) {
+        let (owner, guest) = (app.user(), app.user());
+        let room = owner.public_room().await;
+        assert_eq!(guest.say_once(&room, "hi", "g-1").await.status, 201);
+        assert_eq!(guest.upload_once(&room, make_gif(4, 4, 1, 3), "g-2", false).await.status, 201);
+        let kick = owner.post(&format!("/api/rooms/{room}/kick"), json!({"user_id": guest.id().await})).await;
+        assert_eq!(kick.status, 204, "{}", kick.body);
+        for res in [guest.say_once(&room, "hi", "g-1").await, guest.upload_once(&room, make_gif(4, 4, 1, 3), "g-2", true).await] {
+            assert_eq!((res.status, res.code()), (403, "banned"), "{}", res.body);
+        }
+    }
+
     async fn a_repeat_is_not_sent_to_the_room_again(app) {
         let (alice, bob) = (app.user(), app.user());
         let room = alice.public_room().await;
