@@ -1,62 +1,104 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, type User } from "./api/client";
+import { api, uploadGif, type User } from "./api/client";
 import { lang, setLang, t, type Lang } from "./i18n";
-import { SocketClient, type Status } from "./socket";
-import { signalLike, useValue } from "./store";
 import { Lobby } from "./lobby";
-import { RoomView } from "./room";
-import { NicknameEditor } from "./nickname";
-
-/** The current path, kept in sync with history. */
-export const path = signalLike(location.pathname);
-/** A one-off message shown after navigation (room deleted, kicked…). */
-export const notice = signalLike<string | null>(null);
-
-export function navigate(to: string, message: string | null = null): void {
-  if (location.pathname !== to) history.pushState(null, "", to);
-  notice.set(message);
-  path.set(to);
-}
+import { NicknameEditor, WelcomeDialog } from "./nickname";
+import { Outbox } from "./outbox";
+import { RoomView } from "./room/room";
+import { path, roomIdOf } from "./router";
+import { hasDefaultName, limits, me as meSignal } from "./session";
+import { SocketClient, backoffDelay, type Status } from "./socket";
+import { useValue } from "./store";
+import { setTitle } from "./tab";
 
 function socketUrl(): string {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   return `${proto}//${location.host}/api/ws`;
 }
 
+const WELCOMED = "gifchat:welcomed";
+
+/** The session cookie must exist before the socket opens: asks who I am
+ *  until the server answers. */
+async function whoAmI(stopped: () => boolean): Promise<User | null> {
+  for (let attempt = 0; !stopped(); attempt++) {
+    try {
+      const { data } = await api.GET("/api/me");
+      if (data) return data.user;
+    } catch {
+      // Not reachable yet: the banner says so; try again.
+    }
+    await new Promise((ok) => setTimeout(ok, backoffDelay(attempt)));
+  }
+  return null;
+}
+
 export function App() {
   const current = useValue(path);
   const language = useValue(lang);
-  const [me, setMe] = useState<User | null>(null);
+  const me = useValue(meSignal);
   const socket = useMemo(() => new SocketClient({ url: socketUrl() }), []);
+  const outbox = useMemo(() => new Outbox({
+    postText: async (item) => {
+      const { data } = await api.POST("/api/rooms/{id}/chats", {
+        params: { path: { id: item.room_id } },
+        body: { text: item.text, to: item.to?.id ?? null, client_id: item.client_id },
+      });
+      if (!data) throw new Error("empty answer");
+      return data.chat;
+    },
+    postGif: (item, onProgress) => uploadGif(item.room_id, item.file, item.client_id, onProgress),
+  }), []);
   const [status, setStatus] = useState<Status>(socket.status);
+  const [welcome, setWelcome] = useState(false);
 
   useEffect(() => {
+    let stopped = false;
     const onPop = () => path.set(location.pathname);
     window.addEventListener("popstate", onPop);
     document.documentElement.lang = lang.get();
-    // The session cookie must exist before the socket opens.
-    void api.GET("/api/me").then(({ data }) => {
-      if (data) setMe(data.user);
+    void whoAmI(() => stopped).then((user) => {
+      if (!user) return;
+      meSignal.set(user);
+      setWelcome(hasDefaultName(user) && localStorage.getItem(WELCOMED) === null);
+      outbox.start(user.id);
       socket.start();
     });
-    const off = socket.onStatus(setStatus);
+    const offStatus = socket.onStatus((s) => {
+      setStatus(s);
+      if (s === "open") outbox.kick();
+    });
+    const off = socket.on((env) => {
+      if (env.type === "hello") {
+        if (env.data.limits) limits.set(env.data.limits);
+      } else if (env.type === "user_updated") {
+        const mine = meSignal.get();
+        if (mine && env.data.user.id === mine.id) meSignal.set(env.data.user);
+      }
+    });
     return () => {
+      stopped = true;
       window.removeEventListener("popstate", onPop);
+      offStatus();
       off();
       socket.stop();
     };
-  }, [socket]);
+  }, [socket, outbox]);
 
   const d = t();
-  const roomMatch = /^\/rooms\/([0-9a-f]{32})\/?$/.exec(current);
+  const roomId = roomIdOf(current);
+  useEffect(() => {
+    if (!roomId) setTitle(d.appTitle);
+  }, [roomId, d.appTitle]);
+
   return (
-    <div class="app" data-lang={language}>
+    <div class={`app${roomId ? " in-room" : ""}`} data-lang={language}>
       <header class="topbar">
-        <a class="brand" href="/" onClick={(e) => { e.preventDefault(); navigate("/"); }}>
+        <a class="brand" href="/" onClick={(e) => { e.preventDefault(); path.set("/"); history.pushState(null, "", "/"); }}>
           {d.appTitle}
         </a>
         <div class="topbar-tools">
-          {me && <NicknameEditor me={me} onSaved={setMe} />}
+          {me && <NicknameEditor me={me} onSaved={(u) => meSignal.set(u)} />}
           <label class="lang">
             <span class="sr-only">{d.language}</span>
             <select value={language} onChange={(e) => setLang((e.currentTarget as HTMLSelectElement).value as Lang)}>
@@ -72,12 +114,15 @@ export function App() {
         </div>
       )}
       <main>
-        {roomMatch?.[1] && me ? (
-          <RoomView key={roomMatch[1]} roomId={roomMatch[1]} me={me} socket={socket} />
+        {roomId && me ? (
+          <RoomView key={roomId} roomId={roomId} me={me} socket={socket} outbox={outbox} status={status} lang={language} />
         ) : (
           <Lobby me={me} socket={socket} />
         )}
       </main>
+      <WelcomeDialog open={welcome}
+        onSaved={(u) => { meSignal.set(u); localStorage.setItem(WELCOMED, "1"); setWelcome(false); }}
+        onSkip={() => { localStorage.setItem(WELCOMED, "1"); setWelcome(false); }} />
     </div>
   );
 }

@@ -1,8 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, errorCode, type Room, type User } from "./api/client";
-import { navigate, notice } from "./app";
+import { useNameColor } from "./colors";
 import { PasswordDialog } from "./dialog";
-import { errorText, t } from "./i18n";
+import { errorText, fieldText, t } from "./i18n";
+import { navigate, notice } from "./router";
+import { withUser } from "./session";
 import type { SocketClient } from "./socket";
 import { useValue } from "./store";
 
@@ -23,6 +25,9 @@ export function Lobby({ me, socket }: { me: User | null; socket: SocketClient })
         setRooms((rs) => rs?.map((r) => (r.id === env.data.room.id ? env.data.room : r)) ?? rs);
       } else if (env.type === "room_deleted") {
         setRooms((rs) => rs?.filter((r) => r.id !== env.data.room_id) ?? rs);
+      } else if (env.type === "user_updated") {
+        const user = env.data.user;
+        setRooms((rs) => rs?.map((r) => (r.owner.id === user.id ? { ...r, owner: withUser(r.owner, user) } : r)) ?? rs);
       }
     });
     socket.subscribeLobby(true);
@@ -67,8 +72,7 @@ export function Lobby({ me, socket }: { me: User | null; socket: SocketClient })
                     {room.title}
                   </span>
                   <span class="room-meta">
-                    <span class="dot" style={{ background: room.owner.color }} aria-hidden="true" />
-                    <span style={{ color: room.owner.color }}>{room.owner.name}</span>
+                    <Owner user={room.owner} />
                     <span aria-label={d.members}>
                       {" · "}👥 {room.member_count}/{room.max_members}
                     </span>
@@ -91,6 +95,16 @@ export function Lobby({ me, socket }: { me: User | null; socket: SocketClient })
   );
 }
 
+function Owner({ user }: { user: User }) {
+  const color = useNameColor(user.color);
+  return (
+    <>
+      <span class="dot" style={{ background: user.color }} aria-hidden="true" />
+      <span class="owner-name" style={{ color }}>{user.name}</span>
+    </>
+  );
+}
+
 function CreateRoom() {
   const [title, setTitle] = useState("");
   const [capacity, setCapacity] = useState("10");
@@ -104,15 +118,17 @@ function CreateRoom() {
     setFields({});
     setError(null);
     const local: Record<string, string> = {};
-    if (!title.trim()) local.title = "1–100";
+    if (!title.trim()) local.title = fieldText("title", "");
     const max = Number(capacity);
-    if (!Number.isInteger(max) || max < 2 || max > 1000) local.max_members = "2–1000";
+    if (!Number.isInteger(max) || max < 2 || max > 1000) local.max_members = fieldText("max_members", "");
     if (Object.keys(local).length) return setFields(local);
     try {
       const { data } = await api.POST("/api/rooms", { body: { title, max_members: max, password: password || null } });
       if (data) navigate(`/rooms/${data.room.id}`);
     } catch (err) {
-      if (err instanceof ApiError && err.code === "validation_failed") setFields(err.fields);
+      if (err instanceof ApiError && err.code === "validation_failed") {
+        setFields(Object.fromEntries(Object.entries(err.fields).map(([f, m]) => [f, fieldText(f, m)])));
+      }
       else setError(errorText(errorCode(err)));
     }
   };

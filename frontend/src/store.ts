@@ -31,3 +31,11 @@ export function useValue<T>(o: Observable<T>): T {
   }, [o]);
   return v;
 }
+
+/** Whether a CSS media query matches, kept current. */
+export function mediaQuery(query: string): Observable<boolean> {
+  const mq = typeof matchMedia === "undefined" ? null : matchMedia(query);
+  const o = signalLike(mq?.matches ?? false);
+  mq?.addEventListener("change", (e) => o.set(e.matches));
+  return o;
+}

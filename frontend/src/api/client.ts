@@ -49,8 +49,9 @@ export function makeApi(baseUrl = "", fetchImpl?: typeof fetch) {
 
 export const api = makeApi();
 
-/** Uploads a GIF with progress (fetch cannot report upload progress). */
-export function uploadGif(roomId: string, file: Blob, onProgress: (fraction: number) => void): Promise<Chat> {
+/** Uploads a GIF with progress (fetch cannot report upload progress). With
+ *  the same `clientId`, a repeat answers with the chat the first one made. */
+export function uploadGif(roomId: string, file: Blob, clientId: string, onProgress: (fraction: number) => void): Promise<Chat> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/api/rooms/${encodeURIComponent(roomId)}/gifs`);
@@ -58,12 +59,13 @@ export function uploadGif(roomId: string, file: Blob, onProgress: (fraction: num
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
     xhr.onload = () => {
       const body = xhr.response as ({ chat?: Chat } & ErrorBody) | null;
-      if (xhr.status === 201 && body?.chat) return resolve(body.chat);
+      if ((xhr.status === 201 || xhr.status === 200) && body?.chat) return resolve(body.chat);
       const e = body?.error;
       reject(new ApiError(xhr.status, e?.code ?? "internal", e?.message ?? xhr.statusText, e?.fields ?? {}));
     };
     xhr.onerror = () => reject(new ApiError(0, "unavailable", "network error"));
     const form = new FormData();
+    form.append("client_id", clientId);
     form.append("gif", file, "upload.gif");
     xhr.send(form);
   });

@@ -1,0 +1,103 @@
+// GIFs: each in a box that fits it, the bubble hugging it, opened large with
+// the keyboard, still under reduced motion, and checked for size before upload.
+import { expect, test, type Page } from "@playwright/test";
+import { SHOTS, useServer, createRoom, enterRoom, makeGif, messages, person } from "./support";
+
+const live = useServer({ GIF_MAX_BYTES: String(1024 * 1024) });
+
+async function sendGif(page: Page, name: string, buffer: Buffer): Promise<void> {
+  await page.getByTestId("gif-input").setInputFiles({ name, mimeType: "image/gif", buffer });
+}
+
+test("tall and wide GIFs fit their box, and the lightbox works with the keyboard", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Mia" });
+  const b = await person(browser, live.server, { name: "Noah" });
+  await createRoom(a.page, "GIF wall");
+  await enterRoom(b.page, "GIF wall");
+  await sendGif(a.page, "tall.gif", makeGif(200, 800, 4));
+  await sendGif(a.page, "wide.gif", makeGif(1200, 200, 4));
+  const gifs = messages(b.page).getByTestId("gif");
+  await expect(gifs).toHaveCount(2);
+  await expect(gifs.locator("img")).toHaveCount(2);
+
+  for (const [i, [w, h]] of [[200, 800], [1200, 200]].entries()) {
+    const gif = gifs.nth(i);
+    const img = gif.locator("img");
+    await expect(img).toHaveJSProperty("complete", true);
+    const box = (await img.boundingBox())!;
+    expect(box.width).toBeLessThanOrEqual(321);
+    expect(box.height).toBeLessThanOrEqual(321);
+    expect(Math.max(box.width, box.height)).toBeGreaterThan(315);
+    expect(Math.abs(box.width / box.height - w! / h!)).toBeLessThan(0.05);
+    // The bubble hugs the image.
+    const bubble = (await gif.locator("xpath=ancestor::div[contains(@class,'bubble')]").boundingBox())!;
+    expect(bubble.width - box.width).toBeLessThan(14);
+  }
+  await b.page.screenshot({ path: `${SHOTS}room-gifs.png` });
+
+  // Keyboard: Tab to the GIF, Enter opens it large, Escape closes it and
+  // gives the focus back.
+  const open = gifs.nth(1).getByRole("button", { name: /Open the GIF/ });
+  await open.focus();
+  await b.page.keyboard.press("Enter");
+  const lightbox = b.page.getByRole("dialog");
+  await expect(lightbox).toBeVisible();
+  const large = (await lightbox.locator("img").boundingBox())!;
+  expect(large.width).toBeGreaterThan(600);
+  await b.page.screenshot({ path: `${SHOTS}lightbox.png` });
+  await b.page.keyboard.press("Escape");
+  await expect(lightbox).toHaveCount(0);
+  await expect(open).toBeFocused();
+  await a.ctx.close();
+  await b.ctx.close();
+});
+
+test("with reduced motion no GIF animates until asked to", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Olga" });
+  const b = await person(browser, live.server, { name: "Pia", reducedMotion: "reduce" });
+  await createRoom(a.page, "Calm room");
+  await enterRoom(b.page, "Calm room");
+  await sendGif(a.page, "moving.gif", makeGif(160, 120, 6));
+  const gif = messages(b.page).getByTestId("gif");
+  await expect(gif).toBeVisible();
+  // A still (first frame drawn client-side), no animated image at all.
+  await expect(gif.getByTestId("gif-still")).toBeVisible();
+  await expect(messages(b.page).locator("img[src^='/gif/']")).toHaveCount(0);
+  const painted = await gif.locator("canvas").evaluate(async (c: HTMLCanvasElement) => {
+    for (let i = 0; i < 50; i++) {
+      const px = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+      if (px.some((v, j) => j % 4 === 3 && v > 0)) return true;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    return false;
+  });
+  expect(painted).toBe(true);
+  const play = gif.getByRole("button", { name: "Play the GIF" });
+  await play.click();
+  await expect(gif.getByTestId("gif-animated")).toBeVisible();
+  await gif.getByRole("button", { name: "Pause the GIF" }).click();
+  await expect(gif.getByTestId("gif-animated")).toHaveCount(0);
+  // The lightbox respects it too.
+  await gif.getByRole("button", { name: /Open the GIF/ }).click();
+  await expect(b.page.getByRole("dialog").getByTestId("gif-still")).toBeVisible();
+  await b.page.keyboard.press("Escape");
+  await a.ctx.close();
+  await b.ctx.close();
+});
+
+test("a GIF over the limit is refused before uploading, with the limit stated", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Quin" });
+  await createRoom(a.page, "Big files");
+  const uploads: string[] = [];
+  a.page.on("request", (r) => { if (r.url().includes("/gifs")) uploads.push(r.url()); });
+  const big = Buffer.concat([makeGif(16, 16, 1), Buffer.alloc(1200 * 1024, 1)]);
+  await sendGif(a.page, "huge.gif", big);
+  await expect(a.page.getByTestId("composer-error")).toHaveText("That GIF is too large: the limit is 1 MB.");
+  expect(uploads).toHaveLength(0);
+  await sendGif(a.page, "fake.gif", Buffer.from("not a gif at all"));
+  const failed = messages(a.page).locator("[data-state=failed]");
+  await expect(failed.first()).toContainText("That file is not a GIF.");
+  await failed.first().getByRole("button", { name: "Discard" }).click();
+  await expect(messages(a.page).locator("[data-state=failed]")).toHaveCount(0);
+  await a.ctx.close();
+});

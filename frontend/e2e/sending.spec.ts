@@ -1,0 +1,103 @@
+// Sending never duplicates: a message shows at once as pending, then sent;
+// repeated Enter, a lost answer or a server restart make one chat each.
+import { expect, test } from "@playwright/test";
+import { createRoom, enterRoom, messages, person, say, useServer } from "./support";
+
+const live = useServer();
+
+type Page = { chats: { text?: string | null; seq: number; client_id?: string | null }[] };
+
+test("with 1.5 s of latency, Enter three times and Send make exactly one message, pending then sent", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Iris" });
+  const roomId = await createRoom(a.page, "Slow link");
+  await a.page.route("**/api/rooms/*/chats", async (route) => {
+    if (route.request().method() === "POST") await new Promise((ok) => setTimeout(ok, 1500));
+    await route.continue();
+  });
+  const box = a.page.getByTestId("composer-input");
+  await box.fill("only once please");
+  await box.press("Enter");
+  await box.press("Enter");
+  await box.press("Enter");
+  await a.page.getByRole("button", { name: "Send", exact: true }).click();
+  const mine = messages(a.page).getByTestId("message").filter({ hasText: "only once please" });
+  await expect(mine).toHaveCount(1);
+  await expect(mine).toHaveAttribute("data-state", "pending");
+  await expect(mine.getByRole("status")).toHaveText("Sending…");
+  await expect(mine).toHaveAttribute("data-state", "sent", { timeout: 10_000 });
+  await expect(mine).toHaveCount(1);
+  await a.page.waitForTimeout(500);
+  const page = await a.api.call<Page>("GET", `/api/rooms/${roomId}/chats`);
+  expect(page.chats.filter((c) => c.text === "only once please")).toHaveLength(1);
+  await a.page.unroute("**/api/rooms/*/chats");
+  await a.ctx.close();
+});
+
+test("an answer lost on the way back is retried with the same client_id and makes one chat", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Jun" });
+  const roomId = await createRoom(a.page, "Lossy link");
+  let dropped = 0;
+  await a.page.route("**/api/rooms/*/chats", async (route) => {
+    if (route.request().method() === "POST" && dropped === 0) {
+      dropped++;
+      // The server gets the post and answers; the page never hears it.
+      await route.fetch();
+      await route.abort("connectionreset");
+      return;
+    }
+    await route.continue();
+  });
+  const box = a.page.getByTestId("composer-input");
+  await box.fill("said once");
+  await box.press("Enter");
+  const mine = messages(a.page).getByTestId("message").filter({ hasText: "said once" });
+  await expect(mine).toHaveAttribute("data-state", "sent", { timeout: 15_000 });
+  await expect(mine).toHaveCount(1);
+  expect(dropped).toBe(1);
+  const page = await a.api.call<Page>("GET", `/api/rooms/${roomId}/chats`);
+  expect(page.chats.filter((c) => c.text === "said once")).toHaveLength(1);
+  await a.ctx.close();
+});
+
+test("messages typed while the server is down wait, survive a reload and go out once, in order", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Kai" });
+  const b = await person(browser, live.server, { name: "Lee" });
+  const roomId = await createRoom(a.page, "Outage");
+  await enterRoom(b.page, "Outage");
+  await say(a.page, "before the outage");
+
+  await live.server.stop();
+  await expect(a.page.getByTestId("connection-banner")).toBeVisible();
+  const box = a.page.getByTestId("composer-input");
+  for (const text of ["offline one", "offline two", "offline three"]) {
+    await box.fill(text);
+    await box.press("Enter");
+  }
+  const waiting = messages(a.page).getByTestId("message").filter({ hasText: /offline (one|two|three)/ });
+  await expect(waiting).toHaveCount(3);
+  for (const row of await waiting.all()) await expect(row).toHaveAttribute("data-state", "pending");
+  await expect(waiting.first().getByRole("status")).toHaveText(/Waiting for the connection…|Sending…/);
+  await expect(a.page.getByTestId("offline-hint")).toBeVisible();
+
+  // A reload while the server is away cannot even load the page…
+  await a.page.reload().catch(() => {});
+  await live.server.start({ ROOM_EMPTY_GRACE_SECS: "600" });
+  // …and once it is back, the outbox kept in the browser sends everything once.
+  await expect(async () => {
+    await a.page.goto(`/rooms/${roomId}`);
+    await expect(a.page.getByTestId("room")).toHaveAttribute("data-ready", "yes", { timeout: 2000 });
+  }).toPass();
+  for (const text of ["offline one", "offline two", "offline three"]) {
+    const row = messages(a.page).getByTestId("message").filter({ hasText: text });
+    await expect(row).toHaveCount(1);
+    await expect(row).toHaveAttribute("data-state", "sent");
+    await expect(messages(b.page).getByText(text, { exact: true })).toHaveCount(1);
+  }
+  await expect(a.page.getByTestId("composer-error")).toHaveCount(0);
+  const page = await a.api.call<Page>("GET", `/api/rooms/${roomId}/chats`);
+  const texts = page.chats.map((c) => c.text).filter((t) => t?.startsWith("offline"));
+  expect(texts).toEqual(["offline one", "offline two", "offline three"]);
+  expect(await a.page.evaluate(() => localStorage.getItem("gifchat:outbox"))).toBeNull();
+  await a.ctx.close();
+  await b.ctx.close();
+});

@@ -1,0 +1,236 @@
+// Messages on their way out. Each gets a `client_id` when it is written, so
+// however often it is sent (a retry, a second tab, a reload) the server makes
+// one chat of it. Text waits here, in localStorage, while the server cannot
+// be reached and goes out once, in order, per room; GIF uploads wait in
+// memory (a file cannot be kept across a reload).
+import { ApiError, type Chat, type User } from "./api/client";
+
+export type OutState = "pending" | "failed";
+
+interface Base {
+  client_id: string;
+  room_id: string;
+  /** Who wrote it: only that user's session sends it. */
+  user_id: string;
+  created_at: string;
+  state: OutState;
+  /** Set when the last attempt could not reach the server. */
+  waiting?: boolean;
+  error?: { code: string; message: string; fields: Record<string, string> };
+}
+
+export interface OutText extends Base {
+  kind: "text";
+  text: string;
+  to: User | null;
+}
+
+export interface OutGif extends Base {
+  kind: "gif";
+  file: Blob;
+  preview: string;
+  progress: number | null;
+}
+
+export type Outgoing = OutText | OutGif;
+
+/** What changes about an item while it is on its way. */
+type Patch = Partial<Pick<Base, "state" | "waiting" | "error">> & { progress?: number | null };
+
+export interface Transport {
+  postText(item: OutText): Promise<Chat>;
+  postGif(item: OutGif, onProgress: (fraction: number) => void): Promise<Chat>;
+}
+
+/** A client_id: 22 random URL-safe characters. */
+export function newClientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Whether an error means "try again later" rather than "this will never go". */
+export function isTransient(err: unknown): boolean {
+  if (!(err instanceof ApiError)) return true; // fetch itself failed: no network, server down
+  return err.status === 0 || err.status === 408 || err.status === 429 || err.status === 502 || err.status === 503 || err.status === 504;
+}
+
+const KEY = "gifchat:outbox";
+const MAX_DELAY_MS = 30_000;
+
+export class Outbox {
+  private list: Outgoing[] = [];
+  private readonly busy = new Set<string>();
+  private readonly removed = new Set<string>();
+  private readonly subs = new Set<(items: readonly Outgoing[]) => void>();
+  private readonly sentSubs = new Set<(item: Outgoing, chat: Chat) => void>();
+  private userId: string | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private attempt = 0;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly storage: Storage | null = typeof localStorage === "undefined" ? null : localStorage,
+  ) {
+    this.list = this.load();
+  }
+
+  items(): readonly Outgoing[] {
+    return this.list;
+  }
+
+  subscribe(fn: (items: readonly Outgoing[]) => void): () => void {
+    this.subs.add(fn);
+    return () => this.subs.delete(fn);
+  }
+
+  /** Called with the chat the server made of an item, once it is sent. */
+  onSent(fn: (item: Outgoing, chat: Chat) => void): () => void {
+    this.sentSubs.add(fn);
+    return () => this.sentSubs.delete(fn);
+  }
+
+  /** Starts sending what the signed-in user has waiting. */
+  start(userId: string): void {
+    this.userId = userId;
+    this.kick();
+  }
+
+  addText(roomId: string, text: string, to: User | null): OutText {
+    const item: OutText = { kind: "text", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", text, to };
+    this.list = [...this.list, item];
+    this.changed();
+    this.pump(roomId);
+    return item;
+  }
+
+  addGif(roomId: string, file: Blob): OutGif {
+    const item: OutGif = { kind: "gif", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", file, preview: URL.createObjectURL(file), progress: 0 };
+    this.list = [...this.list, item];
+    this.changed();
+    void this.sendGif(item);
+    return item;
+  }
+
+  /** Tries a failed item again, with the same client_id. */
+  retry(clientId: string): void {
+    const item = this.list.find((i) => i.client_id === clientId);
+    if (!item) return;
+    this.update(clientId, { state: "pending", waiting: false, error: undefined });
+    if (item.kind === "gif") void this.sendGif({ ...item, state: "pending" });
+    else this.pump(item.room_id);
+  }
+
+  discard(clientId: string): void {
+    this.remove(clientId);
+  }
+
+  /** The server is reachable again (the socket opened): send now. */
+  kick(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.attempt = 0;
+    const rooms = new Set(this.list.filter((i) => i.kind === "text" && i.state === "pending").map((i) => i.room_id));
+    rooms.forEach((r) => this.pump(r));
+  }
+
+  /** Sends a room's text items one at a time, oldest first. */
+  private pump(roomId: string): void {
+    if (!this.userId || this.busy.has(roomId)) return;
+    const next = this.list.find((i): i is OutText => i.kind === "text" && i.room_id === roomId && i.state === "pending" && i.user_id === this.userId);
+    if (!next) return;
+    this.busy.add(roomId);
+    this.transport.postText(next).then(
+      (chat) => {
+        this.busy.delete(roomId);
+        this.attempt = 0;
+        this.sent(next, chat);
+        this.pump(roomId);
+      },
+      (err: unknown) => {
+        this.busy.delete(roomId);
+        if (isTransient(err)) {
+          // Stays first in line; everything behind it waits too, so order holds.
+          this.update(next.client_id, { waiting: true });
+          this.later();
+        } else {
+          this.update(next.client_id, { state: "failed", waiting: false, error: asError(err) });
+          this.pump(roomId);
+        }
+      },
+    );
+  }
+
+  private async sendGif(item: OutGif): Promise<void> {
+    try {
+      const chat = await this.transport.postGif(item, (progress) => this.update(item.client_id, { progress }));
+      this.sent(item, chat);
+    } catch (err) {
+      this.update(item.client_id, { state: "failed", progress: null, waiting: isTransient(err), error: asError(err) });
+    }
+  }
+
+  private later(): void {
+    if (this.retryTimer !== undefined) return;
+    const ceiling = Math.min(MAX_DELAY_MS, 1000 * 2 ** Math.min(this.attempt++, 5));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      const rooms = new Set(this.list.filter((i) => i.kind === "text" && i.state === "pending").map((i) => i.room_id));
+      rooms.forEach((r) => this.pump(r));
+    }, ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
+  private sent(item: Outgoing, chat: Chat): void {
+    this.sentSubs.forEach((fn) => fn(item, chat));
+    this.remove(item.client_id);
+  }
+
+  private remove(clientId: string): void {
+    const item = this.list.find((i) => i.client_id === clientId);
+    if (item?.kind === "gif") URL.revokeObjectURL(item.preview);
+    this.removed.add(clientId);
+    this.list = this.list.filter((i) => i.client_id !== clientId);
+    this.changed();
+  }
+
+  private update(clientId: string, patch: Patch): void {
+    this.list = this.list.map((i) => (i.client_id === clientId ? ({ ...i, ...patch } as Outgoing) : i));
+    this.changed();
+  }
+
+  private changed(): void {
+    this.save();
+    this.subs.forEach((fn) => fn(this.list));
+  }
+
+  private load(): Outgoing[] {
+    try {
+      const raw = this.storage?.getItem(KEY);
+      const items = raw ? (JSON.parse(raw) as OutText[]) : [];
+      return Array.isArray(items) ? items.filter((i) => i && i.kind === "text" && typeof i.client_id === "string") : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Writes the text items, merged with what another tab may have written. */
+  private save(): void {
+    if (!this.storage) return;
+    const byId = new Map(this.load().map((i) => [i.client_id, i]));
+    this.removed.forEach((id) => byId.delete(id));
+    this.list.forEach((i) => {
+      if (i.kind === "text") byId.set(i.client_id, { ...i, waiting: false });
+    });
+    try {
+      if (byId.size) this.storage.setItem(KEY, JSON.stringify([...byId.values()]));
+      else this.storage.removeItem(KEY);
+    } catch {
+      // Storage full or disabled: the outbox still works for this page.
+    }
+  }
+}
+
+function asError(err: unknown): Base["error"] {
+  return err instanceof ApiError
+    ? { code: err.code, message: err.message, fields: err.fields }
+    : { code: "unavailable", message: String(err), fields: {} };
+}
