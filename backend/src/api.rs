@@ -80,6 +80,9 @@ pub struct RoomResponse {
     pub owner: UserResponse,
     /// People in the room now (a person with several tabs counts once).
     pub member_count: u32,
+    /// Never deleted for being empty. Otherwise a room is deleted once its
+    /// last member, its owner, has left and it stayed empty for the grace.
+    pub keep: bool,
     #[serde(serialize_with = "serialize_millis")]
     #[schema(value_type = String, format = DateTime, example = "2026-11-25T16:30:00.123Z")]
     pub created_at: i64,
@@ -94,6 +97,7 @@ impl RoomResponse {
             secret: room.password_hash.is_some(),
             owner: UserResponse::from_row(owner),
             member_count: member_count as u32,
+            keep: room.keep,
             created_at: room.created_at,
         }
     }
@@ -306,6 +310,31 @@ pub struct CreateRoomRequest {
     /// Makes the room secret. Absent or empty: a public room. At most 128 characters.
     #[schema(max_length = 128)]
     pub password: Option<String>,
+    /// Keep the room when it is empty. Default false.
+    #[serde(default)]
+    pub keep: bool,
+}
+
+/// What the owner changes; every field is optional and absent ones stay.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UpdateRoomRequest {
+    /// 1 to 100 characters after trimming, on one line.
+    #[schema(
+        example = "GIFs only",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
+    pub title: Option<String>,
+    /// 2 to `ROOM_MAX_MEMBERS`, and never below the people in the room now.
+    #[schema(minimum = 2, maximum = 1000, example = 10)]
+    #[serde(default, deserialize_with = "integral")]
+    pub max_members: Option<i64>,
+    /// A new password (at most 128 characters); `""` makes the room public.
+    /// People who already have access keep it.
+    #[schema(max_length = 128)]
+    pub password: Option<String>,
+    pub keep: Option<bool>,
 }
 
 /// JSON has one number type: `2.0` is the integer 2, and is accepted as such.

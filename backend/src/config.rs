@@ -123,6 +123,11 @@ pub struct Settings {
     #[arg(long, env = "RATE_CHATS_PER_MIN", default_value_t = 120)]
     pub rate_chats_per_min: u32,
 
+    /// Chats (text and GIF) one client address (an IPv6 /64) may post per
+    /// minute, whoever it says it is.
+    #[arg(long, env = "RATE_CHATS_PER_IP_PER_MIN", default_value_t = 600)]
+    pub rate_chats_per_ip_per_min: u32,
+
     /// WebSocket frames one connection may send per second (bursts of twice that).
     #[arg(long, env = "RATE_WS_FRAMES_PER_SEC", default_value_t = 20)]
     pub rate_ws_frames_per_sec: u32,

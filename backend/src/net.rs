@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 
 use actix_web::http::header::HeaderMap;
+use actix_web::HttpRequest;
 use ipnet::IpNet;
 
 /// The client's address: the peer's, unless the peer is a trusted proxy, in
@@ -29,6 +30,11 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -
             .or(chain.last().copied())
             .unwrap_or(peer),
     )
+}
+
+/// [`client_ip`] of a request.
+pub fn request_ip(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
+    client_ip(req.peer_addr().map(|a| a.ip()), req.headers(), trusted)
 }
 
 #[cfg(test)]

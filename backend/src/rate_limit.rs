@@ -1,5 +1,7 @@
 //! Per-key rate limits (GCRA, from `governor`). `RATE_LIMITS=off` disables all.
 
+use std::hash::Hash;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
@@ -8,11 +10,11 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use crate::config::Settings;
 use crate::error::AppError;
 
-pub struct Limiter {
-    inner: Option<DefaultKeyedRateLimiter<String>>,
+pub struct Limiter<K: Hash + Eq + Clone = String> {
+    inner: Option<DefaultKeyedRateLimiter<K>>,
 }
 
-impl Limiter {
+impl<K: Hash + Eq + Clone> Limiter<K> {
     fn per_minute(enabled: bool, n: u32) -> Self {
         let inner = NonZeroU32::new(n)
             .filter(|_| enabled)
@@ -21,7 +23,7 @@ impl Limiter {
     }
 
     /// Counts one event for `key`; `rate_limited` with `Retry-After` when over.
-    pub fn check(&self, key: &str) -> Result<(), AppError> {
+    pub fn check<Q: ToOwned<Owned = K> + ?Sized>(&self, key: &Q) -> Result<(), AppError> {
         let Some(limiter) = &self.inner else {
             return Ok(());
         };
@@ -42,10 +44,25 @@ impl Limiter {
     }
 }
 
+/// The key a client address is limited by: the address itself, or for IPv6
+/// its /64 network, which one subscriber usually holds whole.
+pub fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+    }
+}
+
 /// The service's rate limits, each documented with its setting.
 pub struct RateLimits {
     /// Chats and GIFs, per user.
     pub chats: Limiter,
+    /// Chats and GIFs, per client address, so that posting without a
+    /// cookie (a new user each time) is limited too.
+    pub chats_per_address: Limiter<IpAddr>,
     /// Room creation, per client address.
     pub rooms: Limiter,
     /// Join attempts (password checks), per client address.
@@ -56,14 +73,41 @@ impl RateLimits {
     pub fn new(s: &Settings) -> Self {
         Self {
             chats: Limiter::per_minute(s.rate_limits, s.rate_chats_per_min),
+            chats_per_address: Limiter::per_minute(s.rate_limits, s.rate_chats_per_ip_per_min),
             rooms: Limiter::per_minute(s.rate_limits, s.rate_rooms_per_min),
             joins: Limiter::per_minute(s.rate_limits, s.rate_joins_per_min),
         }
     }
 
+    /// Counts one chat or GIF of `user` from `address`, before anything is
+    /// written for it.
+    pub fn check_post(&self, user: &str, address: Option<IpAddr>) -> Result<(), AppError> {
+        if let Some(ip) = address {
+            self.chats_per_address.check(&address_key(ip))?;
+        }
+        self.chats.check(user)
+    }
+
     pub fn shrink(&self) {
         self.chats.shrink();
+        self.chats_per_address.shrink();
         self.rooms.shrink();
         self.joins.shrink();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_subscriber_is_one_key() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(other));
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(address_key(v4), v4);
     }
 }

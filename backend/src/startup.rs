@@ -134,6 +134,7 @@ impl Application {
                 }
             })
             .default_service(web::to(fallback::not_found))
+            .wrap(from_fn(fallback::docs_policy))
             .wrap(from_fn(identity::ensure_identity))
             .wrap(identity::session_middleware(
                 key.clone(),

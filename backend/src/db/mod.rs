@@ -164,6 +164,45 @@ pub enum DbKind {
     Postgres,
 }
 
+/// Creates the SQLite file readable by its owner only (it holds password
+/// hashes), or narrows an existing one to that. SQLite gives the `-wal` and
+/// `-shm` files it makes the database file's permissions.
+fn create_private(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        for file in [
+            path.to_owned(),
+            sidecar(path, "-wal"),
+            sidecar(path, "-shm"),
+        ] {
+            match std::fs::metadata(&file) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .with_context(|| format!("making {} private", file.display()))?;
+                    log::info!("made {} readable by its owner only", file.display());
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn sidecar(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    name.into()
+}
+
 impl Db {
     /// Connects, creating the SQLite file's folder if needed, and runs pending migrations.
     pub fn connect(target: &DatabaseTarget, pool_size: u32) -> anyhow::Result<Db> {
@@ -173,6 +212,7 @@ impl Db {
                     std::fs::create_dir_all(dir)
                         .with_context(|| format!("creating database folder {}", dir.display()))?;
                 }
+                create_private(path)?;
                 SqliteConnection::establish(&path.to_string_lossy())
                     .context("opening the SQLite database")?
                     .batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")
@@ -457,6 +497,7 @@ pub(crate) mod tests {
             owner_id: owner.to_owned(),
             last_seq: 0,
             created_at: 0,
+            keep: false,
         }
     }
 

@@ -22,6 +22,8 @@ pub struct Room {
     pub owner_id: String,
     pub last_seq: i64,
     pub created_at: i64,
+    /// Never deleted for being empty.
+    pub keep: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -79,11 +79,10 @@ pub fn is_banned(conn: &mut DbConnection, room_id: &str, user_id: &str) -> Query
     native!(conn, |c| query.get_result(c))
 }
 
-/// Bans the user and withdraws any access they had, so a kicked user cannot
-/// come back with the password either.
+/// Bans the user (who must have a row) and withdraws any access they had,
+/// so a kicked user cannot come back with the password either.
 pub fn ban(conn: &mut DbConnection, room_id: &str, user_id: &str) -> QueryResult<()> {
     conn.transaction(|conn| {
-        user_rows::ensure(conn, user_id)?;
         if !is_banned(conn, room_id, user_id)? {
             diesel::insert_into(room_bans::table)
                 .values(RoomBan {
@@ -104,4 +103,72 @@ pub fn set_owner(conn: &mut DbConnection, room_id: &str, owner_id: &str) -> Quer
         .set(rooms::owner_id.eq(owner_id))
         .execute(conn)
         .map(drop)
+}
+
+/// The owner's changes to a room, already checked.
+#[derive(Debug, Default)]
+pub struct RoomChanges {
+    pub title: Option<String>,
+    pub max_members: Option<i32>,
+    /// `Some(None)` makes the room public.
+    pub password_hash: Option<Option<String>>,
+    pub keep: Option<bool>,
+}
+
+pub fn update(conn: &mut DbConnection, room_id: &str, changes: RoomChanges) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        if let Some(title) = changes.title {
+            diesel::update(rooms::table.find(room_id))
+                .set(rooms::title.eq(title))
+                .execute(conn)?;
+        }
+        if let Some(max) = changes.max_members {
+            diesel::update(rooms::table.find(room_id))
+                .set(rooms::max_members.eq(max))
+                .execute(conn)?;
+        }
+        if let Some(hash) = changes.password_hash {
+            diesel::update(rooms::table.find(room_id))
+                .set(rooms::password_hash.eq(hash))
+                .execute(conn)?;
+        }
+        if let Some(keep) = changes.keep {
+            diesel::update(rooms::table.find(room_id))
+                .set(rooms::keep.eq(keep))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+/// Whether a room left empty may be deleted now: it is not kept, and its
+/// owner was in it and has left (their last membership event there is a
+/// leave). Ownership passes to someone present when the owner leaves, so
+/// the last to leave a room in use is its owner; a visitor who enters an
+/// idle room and leaves again never is, so visiting cannot get a room
+/// deleted with its history.
+pub fn may_vanish(conn: &mut DbConnection, room_id: &str) -> QueryResult<bool> {
+    use super::schema::chats;
+    use crate::api::SystemEvent;
+    let Some((keep, owner)) = rooms::table
+        .find(room_id)
+        .select((rooms::keep, rooms::owner_id))
+        .get_result::<(bool, String)>(conn)
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    if keep {
+        return Ok(false);
+    }
+    let owners_last: Option<Option<String>> = chats::table
+        .filter(chats::room_id.eq(room_id))
+        .filter(chats::kind.eq("system"))
+        .filter(chats::subject_id.eq(&owner))
+        .filter(chats::event.eq_any([SystemEvent::Joined.as_str(), SystemEvent::Left.as_str()]))
+        .order(chats::seq.desc())
+        .select(chats::event)
+        .first(conn)
+        .optional()?;
+    Ok(owners_last.flatten().as_deref() == Some(SystemEvent::Left.as_str()))
 }

@@ -17,6 +17,7 @@ diesel::table! {
         owner_id -> Text,
         last_seq -> BigInt,
         created_at -> BigInt,
+        keep -> Bool,
     }
 }
 

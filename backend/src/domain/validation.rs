@@ -1,5 +1,8 @@
 //! Input that has been checked once, at the edge, and is trusted afterwards.
 
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+
 use crate::error::AppError;
 
 fn trimmed_len_between(
@@ -28,6 +31,80 @@ fn trimmed_len_between(
     Ok(value.to_owned())
 }
 
+/// Characters that change the direction of the text around them. In a name
+/// they can make it read as something else ("Trojan Source").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Letters that draw nothing (Hangul fillers, the blank Braille pattern)
+/// though Unicode does not class them as spaces or format characters.
+fn is_blank_letter(c: char) -> bool {
+    matches!(
+        c,
+        '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}' | '\u{180E}'
+    )
+}
+
+/// Whether the character draws something on its own: not a space, a
+/// control, a format character (zero-width space and joiners, bidi marks),
+/// a combining mark or a blank letter.
+fn is_visible(c: char) -> bool {
+    !is_blank_letter(c)
+        && !matches!(
+            c.general_category_group(),
+            GeneralCategoryGroup::Separator
+                | GeneralCategoryGroup::Other
+                | GeneralCategoryGroup::Mark
+        )
+}
+
+/// What names and titles must be besides their length: something visible,
+/// no bidi controls, and no more combining marks than characters to carry
+/// them (no "Zalgo" text spilling over its neighbours).
+fn check_name_like(field: &'static str, value: &str) -> Result<(), AppError> {
+    if value.chars().any(is_bidi_control) {
+        return Err(AppError::field(
+            field,
+            "must not contain characters that change the text's direction (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C)",
+        ));
+    }
+    let (mut bases, mut marks) = (0usize, 0usize);
+    for c in value.chars() {
+        if c.general_category_group() == GeneralCategoryGroup::Mark {
+            marks += 1;
+        } else if is_visible(c) {
+            bases += 1;
+        }
+    }
+    if bases == 0 {
+        return Err(AppError::field(
+            field,
+            "must contain something visible, not only spaces or invisible characters",
+        ));
+    }
+    if marks > bases {
+        return Err(AppError::field(
+            field,
+            format!("has more combining marks ({marks}) than characters to carry them ({bases})"),
+        ));
+    }
+    Ok(())
+}
+
+/// `#rgb`, `#rrggbb` and the like, however written (fullwidth `＃`, invisible
+/// characters between): what people who have not chosen a name are called.
+fn looks_like_a_colour(name: &str) -> bool {
+    let plain: String = name
+        .nfkc()
+        .filter(|c| is_visible(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    plain.strip_prefix('#').is_some_and(|hex| {
+        matches!(hex.len(), 3 | 4 | 6 | 8) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
 /// A room title: 1 to 100 characters after trimming, on one line.
 #[derive(Debug, Clone)]
 pub struct RoomTitle(String);
@@ -37,9 +114,10 @@ impl RoomTitle {
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let title = trimmed_len_between("title", raw, 1, Self::MAX)?;
-        if title.contains('\n') {
+        if title.contains(['\n', '\t']) {
             return Err(AppError::field("title", "must be a single line"));
         }
+        check_name_like("title", &title)?;
         Ok(Self(title))
     }
 
@@ -56,7 +134,11 @@ impl ChatText {
     pub const MAX: usize = 2000;
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        trimmed_len_between("text", raw, 1, Self::MAX).map(Self)
+        let text = trimmed_len_between("text", raw, 1, Self::MAX)?;
+        if !text.chars().any(is_visible) {
+            return Err(AppError::field("text", "must contain something visible"));
+        }
+        Ok(Self(text))
     }
 
     pub fn into_inner(self) -> String {
@@ -75,6 +157,13 @@ impl Nickname {
         let name = trimmed_len_between("nickname", raw, 1, Self::MAX)?;
         if name.contains(['\n', '\t']) {
             return Err(AppError::field("nickname", "must be a single line"));
+        }
+        check_name_like("nickname", &name)?;
+        if looks_like_a_colour(&name) {
+            return Err(AppError::field(
+                "nickname",
+                "must not look like a colour code such as #2b40b1 (those name people who have not chosen a name)",
+            ));
         }
         Ok(Self(name))
     }
@@ -177,6 +266,52 @@ mod tests {
         assert!(ChatText::parse("a\nb").is_ok());
         assert!(ChatText::parse("a\u{7}b").is_err());
         assert!(ChatText::parse(&"x".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn names_must_show_something_and_keep_their_direction() {
+        for bad in [
+            "\u{200B}",
+            "\u{200B}\u{200D}\u{2060}",
+            "\u{3164}\u{3164}",
+            "abc\u{202E}def",
+            "\u{2067}x",
+            "a\tb",
+        ] {
+            assert!(Nickname::parse(bad).is_err(), "nickname {bad:?}");
+            assert!(RoomTitle::parse(bad).is_err(), "title {bad:?}");
+        }
+        let zalgo = format!("zz{}", "\u{0301}".repeat(10));
+        assert!(RoomTitle::parse(&zalgo).is_err());
+        for good in [
+            "Zoë",
+            "e\u{0301}te\u{0301}",
+            "👨\u{200D}👩\u{200D}👧",
+            "김민지",
+            "हिन्दी",
+            "שלום",
+        ] {
+            assert!(Nickname::parse(good).is_ok(), "{good:?}");
+        }
+        assert!(ChatText::parse("\u{200B}\u{200B}").is_err());
+        assert!(ChatText::parse("hi\u{200B}").is_ok());
+    }
+
+    #[test]
+    fn a_nickname_is_not_a_colour_code() {
+        for bad in [
+            "#2b40b1",
+            "#2B40B1",
+            "#abc",
+            "＃２ｂ４０ｂ１",
+            "#2b4\u{200B}0b1",
+            "#2b40b1ff",
+        ] {
+            assert!(Nickname::parse(bad).is_err(), "{bad:?}");
+        }
+        for good in ["#1 fan", "2b40b1", "facade", "#general", "#2b40b"] {
+            assert!(Nickname::parse(good).is_ok(), "{good:?}");
+        }
     }
 
     #[test]

@@ -534,6 +534,7 @@ mod tests {
         let db = Db::connect(&DatabaseTarget::Sqlite(dir.path().join("chats.db")), 2).unwrap();
         db.write_blocking(|conn| {
             rooms::create(conn, &crate::db::tests::room(&id(1), &id(1)))?;
+            crate::db::users::ensure(conn, &id(2))?;
             rooms::ban(conn, &id(1), &id(2))?;
             Ok(())
         })

@@ -350,7 +350,13 @@ fn schedule_empty_room_deletion(state: &Data<AppState>, room: String, epoch: u64
 
 async fn delete_now(state: &Data<AppState>, room: String) {
     let (store, id) = (state.gifs.clone(), room.clone());
-    match state.db.write(move |c| store.delete_room(c, &id)).await {
+    let deleted = state.db.write(move |c| {
+        if !room_rows::may_vanish(c, &id)? {
+            return Ok(false);
+        }
+        store.delete_room(c, &id)
+    });
+    match deleted.await {
         Ok(true) => {
             log::info!(
                 "deleted room {room}: empty for {}s",
@@ -437,7 +443,12 @@ pub async fn kick(
     let (id, uid) = (room_id.to_owned(), target.to_owned());
     state
         .db
-        .write(move |c| Ok(room_rows::ban(c, &id, &uid)?))
+        .write(move |c| {
+            if crate::db::users::find(c, &uid)?.is_none() {
+                return Err(AppError::field("user_id", "no such user"));
+            }
+            Ok(room_rows::ban(c, &id, &uid)?)
+        })
         .await?;
     let kicked = Outbound::plain(ServerEnvelope::Kicked {
         room_id: room_id.to_owned(),
@@ -482,4 +493,57 @@ pub async fn transfer_owner(
     }
     set_owner(state, room_id, target).await?;
     announce_room_updated(state, room_id).await
+}
+
+/// The owner renames, resizes, locks or unlocks, keeps or releases the room.
+pub async fn update_room(
+    state: &Data<AppState>,
+    actor: &str,
+    room_id: &str,
+    changes: room_rows::RoomChanges,
+) -> AppResult<()> {
+    owned_room(state, actor, room_id).await?;
+    if let Some(max) = changes.max_members {
+        let present = state.member_count(room_id).await;
+        if (max as usize) < present {
+            return Err(AppError::RoomFull);
+        }
+    }
+    // Locking a public room keeps the people in it now: they are granted
+    // the access the password would have given them.
+    let present: Vec<String> = match changes.password_hash {
+        Some(Some(_)) => state
+            .members(room_id)
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let id = room_id.to_owned();
+    state
+        .db
+        .write(move |c| {
+            diesel::Connection::transaction(c, |c| {
+                room_rows::update(c, &id, changes)?;
+                for user in &present {
+                    room_rows::grant_access(c, &id, user)?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    let id = room_id.to_owned();
+    let Some((room, owner)) = state
+        .db
+        .run(move |conn| Ok(room_rows::find(conn, &id)?))
+        .await?
+    else {
+        return Err(AppError::NotFound("room"));
+    };
+    let room = RoomResponse::new(&room, &owner, state.member_count(room_id).await);
+    let updated = Outbound::plain(ServerEnvelope::RoomUpdated { room });
+    state.to_lobby(&updated);
+    state.to_room(room_id, &updated, None);
+    Ok(())
 }

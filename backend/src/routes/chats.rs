@@ -1,6 +1,6 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path, Query};
-use actix_web::{get, post, HttpResponse};
+use actix_web::{get, post, HttpRequest, HttpResponse};
 
 use crate::api::{ChatEnvelope, ChatResponse, ChatsPage, ChatsQuery, PageMeta, PostChatRequest};
 use crate::db::chats::{self, PageQuery};
@@ -139,6 +139,7 @@ pub(crate) fn check_recipient(
 )]
 #[post("/rooms/{id}/chats")]
 pub async fn post_chat(
+    req: HttpRequest,
     state: Data<AppState>,
     me: Identity,
     id: Path<String>,
@@ -147,7 +148,8 @@ pub async fn post_chat(
     let body = body.0;
     let text = ChatText::parse(&body.text)?;
     let client_id = ClientId::parse_optional(body.client_id.as_deref())?;
-    state.limits.chats.check(&me.user_id)?;
+    let address = crate::net::request_ip(&req, &state.settings.trusted_proxies);
+    state.limits.check_post(&me.user_id, address)?;
     let id = id.into_inner();
     if !ids::is_well_formed(&id) {
         return Err(AppError::NotFound("room"));

@@ -18,6 +18,29 @@ pub const CONTENT_SECURITY_POLICY: &str =
      img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      frame-ancestors 'none'; form-action 'self'";
 
+/// The API reference's policy: Swagger UI's own scripts only, and the
+/// inline styles it sets on its elements.
+pub const DOCS_CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     frame-ancestors 'none'; form-action 'self'";
+
+/// Middleware: gives the API reference under `/api/docs` its policy.
+pub async fn docs_policy(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let docs = req.path().starts_with("/api/docs");
+    let mut res = next.call(req).await?;
+    if docs {
+        res.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(DOCS_CONTENT_SECURITY_POLICY),
+        );
+    }
+    Ok(res)
+}
+
 /// Every documented path with its methods, taken from the OpenAPI document so
 /// that it cannot drift from the routes.
 pub struct KnownPaths(Vec<(ResourceDef, String)>);

@@ -106,7 +106,8 @@ pub async fn upload_gif(
         .db
         .run(move |conn| find_readable_room(conn, &room_id, &user_id))
         .await?;
-    state.limits.chats.check(&me.user_id)?;
+    let address = crate::net::request_ip(&req, &state.settings.trusted_proxies);
+    state.limits.check_post(&me.user_id, address)?;
 
     let mut multipart = Multipart::new(req.headers(), payload);
     let mut received = None;

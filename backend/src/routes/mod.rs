@@ -26,6 +26,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(rooms::create_room)
         .service(rooms::get_room)
         .service(rooms::delete_room)
+        .service(rooms::update_room)
         .service(rooms::join_room)
         .service(rooms::list_members)
         .service(rooms::kick_member)

@@ -1,13 +1,13 @@
 use actix_web::http::header;
 use actix_web::web::{Data, Json, Path};
-use actix_web::{delete, get, post, put, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, HttpRequest, HttpResponse};
 
 use crate::api::{
     CreateRoomRequest, JoinRoomRequest, MembersEnvelope, RoomEnvelope, RoomResponse, RoomsEnvelope,
-    UserIdRequest,
+    UpdateRoomRequest, UserIdRequest,
 };
 use crate::db::models::Room;
-use crate::db::rooms::{self, RoomWithOwner};
+use crate::db::rooms::{self, RoomChanges, RoomWithOwner};
 use crate::db::{now_millis, DbConnection};
 use crate::domain::validation::{MaxMembers, RoomPassword, RoomTitle};
 use crate::domain::{ids, password};
@@ -122,6 +122,7 @@ pub async fn create_room(
         owner_id: me.user_id,
         last_seq: 0,
         created_at: now_millis(),
+        keep: body.keep,
     };
     let created = state
         .db
@@ -148,8 +149,7 @@ fn merge_field_errors<const N: usize>(errors: [Option<AppError>; N]) -> AppError
 
 /// The key rate limits use for anonymous actions: the client's address.
 pub(crate) fn client_key(req: &HttpRequest, state: &AppState) -> String {
-    let peer = req.peer_addr().map(|a| a.ip());
-    crate::net::client_ip(peer, req.headers(), &state.settings.trusted_proxies)
+    crate::net::request_ip(req, &state.settings.trusted_proxies)
         .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
 }
 
@@ -166,6 +166,69 @@ pub(crate) fn client_key(req: &HttpRequest, state: &AppState) -> String {
 #[get("/rooms/{id}")]
 pub async fn get_room(state: Data<AppState>, id: Path<String>) -> AppResult<Json<RoomEnvelope>> {
     let found = state.db.run(move |conn| find_room(conn, &id)).await?;
+    Ok(Json(RoomEnvelope {
+        room: respond(&state, &found).await,
+    }))
+}
+
+/// Change a room (owner only): rename it, resize it (never below the people
+/// in it now), set or clear its password (`""` makes it public; people who
+/// have access keep it), keep it or let it go when empty. Members and the
+/// lobby get `room_updated`.
+#[utoipa::path(
+    tag = "rooms",
+    operation_id = "update_room",
+    params(("id" = String, Path, description = "Room id")),
+    request_body = UpdateRoomRequest,
+    responses(
+        (status = 200, description = "The room as it is now", body = RoomEnvelope),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the owner", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`room_full`: more people are in the room than `max_members`", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 422, description = "`validation_failed`", body = ErrorBody),
+    ),
+)]
+#[patch("/rooms/{id}")]
+pub async fn update_room(
+    state: Data<AppState>,
+    me: Identity,
+    id: Path<String>,
+    body: ApiJson<UpdateRoomRequest>,
+) -> AppResult<Json<RoomEnvelope>> {
+    let body = body.0;
+    let title = body.title.as_deref().map(RoomTitle::parse).transpose();
+    let max_members = body
+        .max_members
+        .map(|n| MaxMembers::parse(Some(n), state.settings.room_max_members))
+        .transpose();
+    let secret = body
+        .password
+        .as_deref()
+        .map(|p| RoomPassword::parse(Some(p)))
+        .transpose();
+    let (title, max_members, secret) = match (title, max_members, secret) {
+        (Ok(t), Ok(m), Ok(p)) => (t, m, p),
+        (t, m, p) => return Err(merge_field_errors([t.err(), m.err(), p.err()])),
+    };
+    let password_hash = match secret {
+        Some(Some(p)) => Some(Some(
+            actix_web::web::block(move || password::hash(&p)).await??,
+        )),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let changes = RoomChanges {
+        title: title.map(RoomTitle::into_inner),
+        max_members,
+        password_hash,
+        keep: body.keep,
+    };
+    let room_id = id.into_inner();
+    crate::realtime::service::update_room(&state, &me.user_id, &room_id, changes).await?;
+    let found = state.db.run(move |conn| find_room(conn, &room_id)).await?;
     Ok(Json(RoomEnvelope {
         room: respond(&state, &found).await,
     }))

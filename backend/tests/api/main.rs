@@ -3,6 +3,7 @@
 mod helpers;
 mod ws;
 
+mod abuse;
 mod chats;
 mod errors;
 mod gifs;

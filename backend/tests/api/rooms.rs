@@ -135,7 +135,7 @@ on_both_databases! {
         let bob = app.user();
         let bob_id = bob.me().await["id"].as_str().unwrap().to_owned();
         let room_id = id.clone();
-        app.state.db.run(move |conn| Ok(gifchat::db::rooms::ban(conn, &room_id, &bob_id)?)).await.unwrap();
+        app.state.db.run(move |conn| { gifchat::db::users::ensure(conn, &bob_id)?; Ok(gifchat::db::rooms::ban(conn, &room_id, &bob_id)?) }).await.unwrap();
         assert_eq!(bob.post(&format!("/api/rooms/{id}/join"), json!({})).await.code(), "banned");
         assert_eq!(bob.history(&id, "").await.code(), "banned");
         assert_eq!(bob.say(&id, "hi").await.code(), "banned");

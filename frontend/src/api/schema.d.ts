@@ -59,7 +59,13 @@ export interface paths {
         delete: operations["delete_room"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a room (owner only): rename it, resize it (never below the people
+         *     in it now), set or clear its password (`""` makes it public; people who
+         *     have access keep it), keep it or let it go when empty. Members and the
+         *     lobby get `room_updated`.
+         */
+        patch: operations["update_room"];
         trace?: never;
     };
     "/api/rooms/{id}/chats": {
@@ -382,6 +388,8 @@ export interface components {
             text_max_chars: number;
         };
         CreateRoomRequest: {
+            /** @description Keep the room when it is empty. Default false. */
+            keep?: boolean;
             /**
              * Format: int64
              * @description 2 to `ROOM_MAX_MEMBERS` (default 1000); 10 when omitted.
@@ -489,6 +497,11 @@ export interface components {
             created_at: string;
             /** @description Opaque, unguessable id. */
             id: string;
+            /**
+             * @description Never deleted for being empty. Otherwise a room is deleted once its
+             *     last member, its owner, has left and it stayed empty for the grace.
+             */
+            keep: boolean;
             /** Format: int32 */
             max_members: number;
             /**
@@ -634,6 +647,26 @@ export interface components {
              * @example kim
              */
             nickname: string;
+        };
+        /** @description What the owner changes; every field is optional and absent ones stay. */
+        UpdateRoomRequest: {
+            keep?: boolean | null;
+            /**
+             * Format: int64
+             * @description 2 to `ROOM_MAX_MEMBERS`, and never below the people in the room now.
+             * @example 10
+             */
+            max_members?: number | null;
+            /**
+             * @description A new password (at most 128 characters); `""` makes the room public.
+             *     People who already have access keep it.
+             */
+            password?: string | null;
+            /**
+             * @description 1 to 100 characters after trimming, on one line.
+             * @example GIFs only
+             */
+            title?: string | null;
         };
         UserEnvelope: {
             user: components["schemas"]["UserResponse"];
@@ -889,6 +922,96 @@ export interface operations {
             };
             /** @description `not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_room: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Room id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateRoomRequest"];
+            };
+        };
+        responses: {
+            /** @description The room as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomEnvelope"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: not the owner */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `room_full`: more people are in the room than `max_members` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation_failed` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
