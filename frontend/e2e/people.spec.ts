@@ -151,9 +151,11 @@ test("Korean, dark and desktop screenshots, with a real animated GIF", async ({ 
   // A validation error from the server, in Korean.
   await host.page.getByTestId("my-name").click();
   const field = host.page.getByRole("textbox", { name: "닉네임" });
-  await field.fill("   ");
+  await field.fill("#2b40b1");
   await field.press("Enter");
-  await expect(host.page.getByRole("alert")).toHaveText("닉네임은 한 줄로 1~32자 입력해 주세요.");
+  await expect(host.page.getByRole("alert")).toHaveText(
+    "닉네임은 한 줄로, 보이는 글자 1~32자로 입력해 주세요. #2b40b1 같은 색상 코드는 쓸 수 없습니다.",
+  );
   await field.press("Escape");
 
   const en = await person(browser, live.server, { name: "Vera" });
