@@ -140,6 +140,10 @@ pub struct Settings {
     #[arg(long, env = "RATE_JOINS_PER_MIN", default_value_t = 30)]
     pub rate_joins_per_min: u32,
 
+    /// `off` stops serving `GET /metrics` and counting HTTP requests for it.
+    #[arg(long, env = "METRICS", default_value = "on", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub metrics: bool,
+
     /// Folder of the built web app, served at `/`.
     #[arg(long, env = "STATIC_DIR", default_value = "frontend/dist")]
     pub static_dir: PathBuf,

@@ -132,7 +132,7 @@ impl ResponseError for AppError {
         match self {
             AppError::Internal(cause) => log::error!("internal error: {cause:#}"),
             AppError::Unavailable(cause) => log::warn!("unavailable: {cause:#}"),
-            _ => {}
+            refused => log::debug!("refused: {} {}", refused.code(), refused),
         }
         let mut res = HttpResponse::build(self.status_code());
         match self {

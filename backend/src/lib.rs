@@ -8,6 +8,8 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod identity;
+pub mod logging;
+pub mod metrics;
 pub mod net;
 pub mod openapi;
 pub mod rate_limit;

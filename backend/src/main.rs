@@ -29,7 +29,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Serve(settings)) => *settings,
         None => Settings::from_env().unwrap_or_else(|e| e.exit()),
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    gifchat::logging::init();
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
         log::info!("gifchat listening on port {}", app.port());

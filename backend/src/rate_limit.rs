@@ -12,14 +12,16 @@ use crate::error::AppError;
 
 pub struct Limiter<K: Hash + Eq + Clone = String> {
     inner: Option<DefaultKeyedRateLimiter<K>>,
+    /// What it limits, as `gifchat_rate_limited_total` labels it.
+    route: &'static str,
 }
 
 impl<K: Hash + Eq + Clone> Limiter<K> {
-    fn per_minute(enabled: bool, n: u32) -> Self {
+    fn per_minute(route: &'static str, enabled: bool, n: u32) -> Self {
         let inner = NonZeroU32::new(n)
             .filter(|_| enabled)
             .map(|n| DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)));
-        Self { inner }
+        Self { inner, route }
     }
 
     /// Counts one event for `key`; `rate_limited` with `Retry-After` when over.
@@ -28,6 +30,10 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
             return Ok(());
         };
         limiter.check_key(&key.to_owned()).map_err(|not_until| {
+            crate::metrics::metrics()
+                .rate_limited
+                .with_label_values(&[self.route])
+                .inc();
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             AppError::RateLimited {
                 retry_after_secs: wait.as_secs().max(1),
@@ -72,10 +78,14 @@ pub struct RateLimits {
 impl RateLimits {
     pub fn new(s: &Settings) -> Self {
         Self {
-            chats: Limiter::per_minute(s.rate_limits, s.rate_chats_per_min),
-            chats_per_address: Limiter::per_minute(s.rate_limits, s.rate_chats_per_ip_per_min),
-            rooms: Limiter::per_minute(s.rate_limits, s.rate_rooms_per_min),
-            joins: Limiter::per_minute(s.rate_limits, s.rate_joins_per_min),
+            chats: Limiter::per_minute("chats", s.rate_limits, s.rate_chats_per_min),
+            chats_per_address: Limiter::per_minute(
+                "chats_per_address",
+                s.rate_limits,
+                s.rate_chats_per_ip_per_min,
+            ),
+            rooms: Limiter::per_minute("create_room", s.rate_limits, s.rate_rooms_per_min),
+            joins: Limiter::per_minute("join_room", s.rate_limits, s.rate_joins_per_min),
         }
     }
 

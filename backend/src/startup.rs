@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_http::{HttpService, KeepAlive};
+use actix_request_identifier::RequestIdentifier;
 use actix_service::{map_config, IntoServiceFactory};
 use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders, Logger};
@@ -30,8 +31,9 @@ use crate::realtime::transport;
 use crate::routes::{self, fallback};
 use crate::state::AppState;
 use crate::storage::gifs::{GifLimits, GifStore};
+use crate::{logging, metrics};
 
-const ACCESS_LOG: &str = r#"%{client_ip}xi "%r" %s %b %Dms "%{User-Agent}i""#;
+const ACCESS_LOG: &str = r#"%{client_ip}xi "%r" %s %b %Dms "%{User-Agent}i" req=%{x-request-id}o"#;
 
 pub struct Application {
     port: u16,
@@ -98,6 +100,7 @@ impl Application {
         let app_state = state.clone();
         let access_log =
             log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
+        let metrics_on = state.settings.metrics;
         let make_app = move || {
             let trusted = app_state.settings.trusted_proxies.clone();
             let (app, _) = App::new()
@@ -146,6 +149,9 @@ impl Application {
                     .add(("Referrer-Policy", "same-origin"))
                     .add(("X-Frame-Options", "DENY")),
             )
+            .wrap(from_fn(logging::scope_request_id))
+            .wrap(RequestIdentifier::with_uuid())
+            .wrap(Condition::new(metrics_on, metrics::http().clone()))
             // Only when its lines would be written (`RUST_LOG` at `info` for
             // it): formatting a line is a fair share of a small request.
             .wrap(Condition::new(

@@ -412,6 +412,9 @@ fn write_posts(
     posts: &[&TextPost],
     stored: &StoredUsers,
 ) -> AppResult<Vec<AppResult<Written>>> {
+    let metrics = crate::metrics::metrics();
+    metrics.commit_batch_size.observe(posts.len() as f64);
+    let _timer = metrics.commit_seconds.start_timer();
     match conn.transaction(|conn| write_together(conn, posts, stored)) {
         Ok(results) => Ok(results),
         // Another instance committed a `client_id` of this batch first.

@@ -182,7 +182,11 @@ pub async fn join(
         .run(move |c| {
             let (room, owner) = find_room(c, &id)?;
             let (rows, truncated) = match since_seq {
-                Some(after) => chats::latest_after(c, &id, &uid, after.max(0), cap)?,
+                Some(after) => {
+                    let found = chats::latest_after(c, &id, &uid, after.max(0), cap)?;
+                    crate::metrics::count_resume(found.1);
+                    found
+                }
                 None => (Vec::new(), false),
             };
             Ok((room, owner, ChatResponse::load_all(c, &rows)?, truncated))

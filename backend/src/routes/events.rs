@@ -19,6 +19,7 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 
 /// Unsubscribes the watcher when the response stream is dropped.
 struct Watch {
+    _open: crate::metrics::OpenGuard,
     state: Data<AppState>,
     id: u64,
     viewer: String,
@@ -83,6 +84,7 @@ pub async fn watch_room(
         .connect(std::sync::Arc::new(UserResponse::new(&user_id, None)));
     state.hub.watch(registration.id, &room_id);
     let watch = Watch {
+        _open: crate::metrics::OpenGuard::new(&crate::metrics::metrics().open_streams),
         state: state.clone(),
         id: registration.id,
         viewer: user_id.clone(),
@@ -94,7 +96,8 @@ pub async fn watch_room(
             state
                 .db
                 .run(move |conn| {
-                    let (rows, _) = chats::latest_after(conn, &r, &u, after, cap)?;
+                    let (rows, truncated) = chats::latest_after(conn, &r, &u, after, cap)?;
+                    crate::metrics::count_resume(truncated);
                     Ok(ChatResponse::load_all(conn, &rows)?)
                 })
                 .await?

@@ -9,6 +9,7 @@ mod errors;
 mod gifs;
 mod me;
 mod openapi;
+mod operations;
 mod posting_once;
 mod realtime;
 mod renames;
