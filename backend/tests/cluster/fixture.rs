@@ -189,7 +189,7 @@ pub struct Instance {
 
 impl Instance {
     fn spawn(&mut self, cluster: &Cluster) {
-        let log = std::fs::File::create(&self.log).unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_gifchat"))
             .envs(cluster.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("PORT", self.port.to_string())
@@ -239,6 +239,13 @@ impl Instance {
 
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Starts the process again on the same port and data (after `kill`),
+    /// and waits until it is ready.
+    pub async fn start_again(&mut self, cluster: &Cluster) {
+        self.spawn(cluster);
+        self.wait_ready().await;
     }
 
     /// `kill -9`.

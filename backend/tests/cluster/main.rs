@@ -10,5 +10,6 @@ mod helpers;
 #[path = "../api/ws.rs"]
 mod ws;
 
+mod chaos;
 mod fixture;
 mod scenarios;
