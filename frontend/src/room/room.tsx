@@ -12,6 +12,7 @@ import type { SocketClient, Status } from "../socket";
 import { noteIncoming, setTitle } from "../tab";
 import { Composer } from "./composer";
 import { Members } from "./members";
+import { RoomSettings } from "./settings";
 import { Timeline } from "./timeline";
 
 const PAGE = 50;
@@ -241,6 +242,7 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
   };
 
   const isOwner = room?.owner.id === me.id;
+  const [showSettings, setShowSettings] = useState(false);
   const typingUsers = [...typing.values()].map((v) => v.user).filter((u) => u.id !== me.id);
 
   if (needPassword) {
@@ -260,6 +262,12 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
           onClick={() => setShowMembers((s) => !s)} aria-label={`${showMembers ? d.hideMembers : d.showMembers} (${room?.member_count ?? 0}/${room?.max_members ?? ""})`}>
           <span aria-hidden="true">👥 {room?.member_count ?? 0}/{room?.max_members ?? ""}</span>
         </button>
+        {isOwner && room && (
+          <button type="button" class="secondary" aria-label={d.roomSettings} title={d.roomSettings}
+            onClick={() => setShowSettings(true)} data-testid="room-settings-open">
+            <span class="wide-only">{d.roomSettings}</span><span class="narrow-only" aria-hidden="true">⚙</span>
+          </button>
+        )}
         {isOwner && room && (
           <button type="button" class="danger" aria-label={d.deleteRoom} title={d.deleteRoom} onClick={() => setAsk({
             title: d.confirmDeleteTitle(room.title),
@@ -309,6 +317,9 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
           })} />
       </div>
       <ConfirmDialog ask={ask} onClose={() => setAsk(null)} />
+      {isOwner && room && (
+        <RoomSettings room={room} open={showSettings} onClose={() => setShowSettings(false)} onSaved={setRoom} />
+      )}
     </div>
   );
 }
