@@ -6,7 +6,7 @@ PG_PORT ?= 5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WEB_DEPS := frontend/node_modules/.installed
 
-.PHONY: run build web test test-rust test-web check-pg browser bench bench-quick bench-build lint fmt openapi api-fuzz clean
+.PHONY: run build web test test-rust test-web check-pg browser bench bench-quick bench-build soak lint fmt openapi api-fuzz clean
 
 ## Build the web app and the server, and serve on http://localhost:8005
 ## with SQLite under ./data.
@@ -75,6 +75,12 @@ bench: bench-build
 ## The same in about two minutes, with shorter runs and fewer sizes.
 bench-quick: bench-build
 	taskset -c 1 target/release/gifchat-bench --quick --out bench/results/quick.md
+
+## 10,000 sockets in rooms with light traffic for 10 minutes (SOAK_MINUTES,
+## SOAK_CONNECTIONS); prints RSS and open files every minute and fails if
+## either grows after the warm-up.
+soak: bench-build
+	taskset -c 1 target/release/gifchat-bench --soak
 
 bench-build:
 	$(CARGO) build --release -p gifchat -p gifchat-bench -p gifchat-ceiling

@@ -5,6 +5,7 @@
 mod client;
 mod scenarios;
 mod servers;
+mod soak;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -41,6 +42,17 @@ struct Args {
     /// Room sizes for the fan-out scenario (default: 10,100,1000).
     #[arg(long, value_delimiter = ',')]
     fanout_sizes: Vec<usize>,
+    /// Instead of the benchmarks, the soak (`make soak`): sockets in rooms
+    /// with light traffic, RSS and open files every minute, failing on growth.
+    #[arg(long)]
+    soak: bool,
+    #[arg(long, env = "SOAK_MINUTES", default_value_t = 10)]
+    soak_minutes: u64,
+    #[arg(long, env = "SOAK_CONNECTIONS", default_value_t = 10_000)]
+    soak_connections: usize,
+    /// Minutes of the soak not counted as growth.
+    #[arg(long, env = "SOAK_WARMUP_MINUTES", default_value_t = 2)]
+    soak_warmup: u64,
     /// Where to write the results as Markdown.
     #[arg(long, default_value = "bench/results/latest.md")]
     out: String,
@@ -289,6 +301,18 @@ async fn main() -> anyhow::Result<()> {
         paths: Paths { root: repo_root() },
         pg_admin: args.pg_admin,
     };
+    if args.soak {
+        let ok = soak::soak(
+            &ctx,
+            soak::SoakArgs {
+                minutes: args.soak_minutes,
+                connections: args.soak_connections,
+                warmup: args.soak_warmup.min(args.soak_minutes),
+            },
+        )
+        .await?;
+        std::process::exit(if ok { 0 } else { 1 });
+    }
     let mut table = Table::default();
     let started = std::time::Instant::now();
     for kind in Kind::ALL {

@@ -29,14 +29,14 @@ impl Ctx {
         Duration::from_secs(if self.quick { (full / 4).max(2) } else { full })
     }
 
-    async fn start(&self, kind: Kind) -> anyhow::Result<(Server, Target)> {
+    pub(crate) async fn start(&self, kind: Kind) -> anyhow::Result<(Server, Target)> {
         let server = Server::start(kind, &self.paths, &self.pg_admin).await?;
         let target = Target::new(kind, server.port, server.second_port());
         Ok((server, target))
     }
 }
 
-async fn people(target: &Target, n: usize) -> anyhow::Result<Vec<Person>> {
+pub(crate) async fn people(target: &Target, n: usize) -> anyhow::Result<Vec<Person>> {
     stream::iter(0..n)
         .map(|_| target.person())
         .buffer_unordered(64)
@@ -51,7 +51,7 @@ type Reader = tokio::task::JoinHandle<()>;
 /// Connects one member per person, `per_room` to a room, from fresh source
 /// addresses. Each starts reading the moment it has joined, as a real client
 /// does.
-async fn members(
+pub(crate) async fn members(
     target: &Target,
     people: &[Person],
     rooms: &[String],
@@ -87,7 +87,7 @@ async fn members(
 }
 
 /// Stops the members and waits until each has closed its socket.
-async fn finish(stop: watch::Sender<bool>, readers: Vec<Reader>) {
+pub(crate) async fn finish(stop: watch::Sender<bool>, readers: Vec<Reader>) {
     let _ = stop.send(true);
     for r in readers {
         let _ = r.await;

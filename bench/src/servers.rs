@@ -112,6 +112,8 @@ impl Server {
                     .env("BIND_ADDR", "127.0.0.1")
                     .env("DATA_DIR", &dir)
                     .env("RATE_LIMITS", "off")
+                    // Every member connects from a few addresses.
+                    .env("WS_MAX_PER_IP", "1000000")
                     .env("WORKERS", "1")
                     .env("RUST_LOG", "warn")
                     .env("STATIC_DIR", dir.join("no-web-app"));

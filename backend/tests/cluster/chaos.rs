@@ -94,20 +94,28 @@ async fn read_through_chaos(
         let mut req = url.into_client_request().unwrap();
         req.headers_mut()
             .insert("cookie", HeaderValue::from_str(&cookie).unwrap());
-        let Ok(Ok((mut ws, _))) =
-            tokio::time::timeout(Duration::from_secs(3), tokio_tungstenite::connect_async(req))
-                .await
+        let Ok(Ok((mut ws, _))) = tokio::time::timeout(
+            Duration::from_secs(3),
+            tokio_tungstenite::connect_async(req),
+        )
+        .await
         else {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        let join = json!({"type": "join", "data": {"room_id": room, "since_seq": last}, "ref": "j"});
+        let join =
+            json!({"type": "join", "data": {"room_id": room, "since_seq": last}, "ref": "j"});
         if ws.send(Message::text(join.to_string())).await.is_err() {
             continue;
         }
         let mut joined = false;
         loop {
-            if joined && until.lock().await.is_some_and(|u| seen.last().copied().unwrap_or(0) >= u) {
+            if joined
+                && until
+                    .lock()
+                    .await
+                    .is_some_and(|u| seen.last().copied().unwrap_or(0) >= u)
+            {
                 return seen;
             }
             let next = tokio::time::timeout(Duration::from_secs(2), ws.next()).await;
@@ -241,7 +249,10 @@ async fn posts_survive_killed_instances_an_emptied_redis_and_cut_database_connec
     }
     let answered = waiting.await.unwrap();
     eprintln!("chaos: {events:?} over {round} rounds");
-    assert!(events.len() == 3, "every kind of chaos happened: {events:?}");
+    assert!(
+        events.len() == 3,
+        "every kind of chaos happened: {events:?}"
+    );
 
     // Every client_id once, each answer naming the chat that holds it.
     for inst in &mut instances {
@@ -271,15 +282,26 @@ async fn posts_survive_killed_instances_an_emptied_redis_and_cut_database_connec
     let mut by_client_id: HashMap<String, Vec<i64>> = HashMap::new();
     for chat in &history {
         if let Some(id) = chat["client_id"].as_str() {
-            by_client_id.entry(id.to_owned()).or_default().push(chat["seq"].as_i64().unwrap());
+            by_client_id
+                .entry(id.to_owned())
+                .or_default()
+                .push(chat["seq"].as_i64().unwrap());
         }
     }
     assert_eq!(by_client_id.len(), POSTERS * POSTS_EACH);
     let repeats = answered.iter().filter(|(_, _, r)| *r).count();
     for (client_id, seq, _) in &answered {
-        assert_eq!(by_client_id[client_id], [*seq], "{client_id} is in history once, where its answer said");
+        assert_eq!(
+            by_client_id[client_id],
+            [*seq],
+            "{client_id} is in history once, where its answer said"
+        );
     }
-    eprintln!("chaos: {} posts, {repeats} answered as repeats, {} chats in all", answered.len(), history.len());
+    eprintln!(
+        "chaos: {} posts, {repeats} answered as repeats, {} chats in all",
+        answered.len(),
+        history.len()
+    );
 
     // One more chat, and each reader's stream, resumed through it all, is
     // the history up to there.
@@ -294,6 +316,9 @@ async fn posts_survive_killed_instances_an_emptied_redis_and_cut_database_connec
             .expect("the reader catches up")
             .unwrap();
         let upto: Vec<i64> = stream.into_iter().take_while(|s| *s <= last).collect();
-        assert_eq!(upto, full, "a reader's stream is history: no gap, no repeat, in order");
+        assert_eq!(
+            upto, full,
+            "a reader's stream is history: no gap, no repeat, in order"
+        );
     }
 }
