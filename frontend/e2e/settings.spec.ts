@@ -38,8 +38,13 @@ test("the owner renames, locks and keeps a room; the guest sees it live", async 
   await expect(guest.page.getByTestId("room")).toHaveAttribute("data-ready", "yes");
   await expect(guest.page.getByRole("heading", { level: 1 })).toHaveText("🔒 After");
 
+  // On a phone the dialog fits the screen.
+  await host.page.setViewportSize({ width: 360, height: 740 });
   await host.page.getByTestId("room-settings-open").click();
   await expect(form.getByRole("checkbox", { name: "Keep this room when everyone has left" })).toBeChecked();
+  const small = await form.boundingBox();
+  expect(small && small.x >= 0 && small.x + small.width <= 360 && small.y >= 0 && small.y + small.height <= 740).toBeTruthy();
+  await host.page.screenshot({ path: `${SHOTS}room-settings-phone.png` });
   await form.getByRole("spinbutton", { name: "Capacity" }).fill("1");
   await form.getByRole("button", { name: "Save" }).click();
   await expect(form.getByRole("alert")).toContainText("2 to 1000");
