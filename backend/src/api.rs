@@ -349,7 +349,7 @@ fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Er
                     .map(|f| f as i64)
             })
             .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("expected an integer, got {n}"))),
+            .ok_or_else(|| serde::de::Error::custom("expected an integer")),
     }
 }
 

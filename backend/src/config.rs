@@ -110,6 +110,15 @@ pub struct Settings {
     #[arg(long, env = "GIF_MAX_FRAMES", default_value_t = 2000)]
     pub gif_max_frames: u32,
 
+    /// Most pixels a GIF may decode to: its width × height, once per frame.
+    #[arg(long, env = "GIF_MAX_PIXELS", default_value_t = 200_000_000)]
+    pub gif_max_pixels: u64,
+
+    /// Seconds a request body (JSON or an upload) may take to arrive, whole;
+    /// past it, 408 and the connection is closed.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_read_timeout_secs: u64,
+
     /// Comma-separated addresses or CIDR ranges of reverse proxies whose
     /// `X-Forwarded-For` header is believed.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]

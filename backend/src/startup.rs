@@ -52,6 +52,7 @@ impl Application {
                 max_bytes: settings.gif_max_bytes,
                 max_dimension: settings.gif_max_dimension,
                 max_frames: settings.gif_max_frames,
+                max_pixels: settings.gif_max_pixels,
             },
         )
         .with_context(|| format!("opening the upload folder {}", upload_dir.display()))?;

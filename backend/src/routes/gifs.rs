@@ -1,5 +1,5 @@
 use actix_files::NamedFile;
-use actix_multipart::{Field, Multipart};
+use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::http::header::{self, ContentDisposition, DispositionType};
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
@@ -11,24 +11,32 @@ use crate::db::models::NewChat;
 use crate::db::DbConnection;
 use crate::domain::validation::ClientId;
 use crate::error::{AppError, AppResult, ErrorBody};
+use crate::extract::{body_timeout, payload_error, BodyStream};
 use crate::identity::Identity;
 use crate::realtime::append::Posted;
 use crate::routes::chats::answer;
 use crate::routes::rooms::find_readable_room;
 use crate::state::AppState;
 
-/// Room for multipart boundaries and part headers around the file itself.
+/// Room for multipart boundaries, part headers and the small parts around
+/// the file itself. The whole body, every part of it, may be at most
+/// `GIF_MAX_BYTES` and this much.
 const MULTIPART_OVERHEAD: u64 = 16 * 1024;
 
-fn broken(e: impl std::fmt::Display) -> AppError {
-    AppError::BadRequest(format!("broken multipart body: {e}"))
+/// The error for a multipart body that went wrong: the body's own limits
+/// (413, 408) or a malformed body (400).
+fn broken(e: MultipartError, limit: u64) -> AppError {
+    match e {
+        MultipartError::Payload(e) => payload_error(&e, limit),
+        e => AppError::BadRequest(format!("broken multipart body: {e}")),
+    }
 }
 
 /// Reads a small part whole, refusing more than `MULTIPART_OVERHEAD`.
-async fn read_small(field: &mut Field) -> AppResult<Vec<u8>> {
+async fn read_small(field: &mut Field, limit: u64) -> AppResult<Vec<u8>> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(broken)?;
+        let chunk = chunk.map_err(|e| broken(e, limit))?;
         if (bytes.len() + chunk.len()) as u64 > MULTIPART_OVERHEAD {
             return Err(AppError::PayloadTooLarge(
                 "only the `gif` field may be large".into(),
@@ -63,9 +71,10 @@ fn earlier_post(conn: &mut DbConnection, key: PostKey<'_>) -> AppResult<Option<C
         (status = 400, description = "`bad_request`: broken multipart body", body = ErrorBody),
         (status = 403, description = "`forbidden` (secret room) or `banned`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`: over `GIF_MAX_BYTES`, answered before the body is read when `Content-Length` says so", body = ErrorBody),
+        (status = 408, description = "`request_timeout`: the body did not arrive within `BODY_READ_TIMEOUT_SECS`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`: the file over `GIF_MAX_BYTES`, or the whole body (every part counts) over it and 16 KiB; answered before the body is read when `Content-Length` says so", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not multipart, or not a GIF", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: no `gif` field, too many pixels or frames, a bad `client_id`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ),
 )]
@@ -94,7 +103,8 @@ pub async fn upload_gif(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limits.max_bytes + MULTIPART_OVERHEAD) {
+    let body_limit = limits.max_bytes + MULTIPART_OVERHEAD;
+    if declared.is_some_and(|len| len > body_limit) {
         return Err(AppError::PayloadTooLarge(format!(
             "a GIF may be at most {} bytes",
             limits.max_bytes
@@ -109,19 +119,21 @@ pub async fn upload_gif(
     let address = crate::net::request_ip(&req, &state.settings.trusted_proxies);
     state.limits.check_post(&me.user_id, address)?;
 
-    let mut multipart = Multipart::new(req.headers(), payload);
+    // Counted and timed as it arrives, whatever its framing and parts.
+    let body = BodyStream::new(payload, body_limit, body_timeout(&req));
+    let mut multipart = Multipart::new(req.headers(), body);
     let mut received = None;
     let mut client_id = None;
     while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(broken)?;
+        let mut field = field.map_err(|e| broken(e, body_limit))?;
         let name = field.name();
         if received.is_none() && name == Some("gif") {
-            received = Some(state.gifs.receive(&mut field).await?);
+            received = Some(state.gifs.receive(&mut field, body_limit).await?);
         } else if client_id.is_none() && name == Some("client_id") {
-            client_id = Some(read_small(&mut field).await?);
+            client_id = Some(read_small(&mut field, body_limit).await?);
         } else {
-            // Other parts are read and dropped, with a bound on what we accept.
-            read_small(&mut field).await?;
+            // Other parts are read and dropped; they count toward the body's limit.
+            read_small(&mut field, body_limit).await?;
         }
     }
     let received = received.ok_or_else(|| AppError::field("gif", "is required"))?;
@@ -157,9 +169,8 @@ pub async fn upload_gif(
 
     let store = state.gifs.clone();
     let st = state.clone();
-    // Decoding is CPU work: keep it off the database connection.
-    let checker = store.clone();
-    let checked = actix_web::web::block(move || checker.check(received)).await??;
+    // Decoding is CPU work: on the decoding pool, off the database connection.
+    let checked = store.check(received).await?;
     let posted = state
         .db
         .write(move |conn| {

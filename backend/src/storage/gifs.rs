@@ -2,6 +2,18 @@
 //! decoded frame by frame to prove they are GIFs, and stored under their
 //! SHA-256 with an atomic rename, so identical uploads share one file.
 //!
+//! Decoding is CPU work of up to `GIF_MAX_PIXELS` per upload, so it runs on
+//! a bounded pool: at most one decode per core but one at a time, however
+//! many uploads arrive, leaving the rest of the machine to the API.
+//!
+//! Temporary files live in a folder of this process's own,
+//! `UPLOAD_DIR/.tmp/{random}/`, which holds an exclusive file lock
+//! (`.lock`) for as long as the process runs. At start, every folder whose
+//! lock can be taken belonged to a process that has died (the kernel drops
+//! a dead process's locks), so it is deleted with whatever upload it was
+//! receiving; folders of instances still running, sharing the upload
+//! folder, are left alone.
+//!
 //! Files and their `gifs` rows change together under one lock: an upload
 //! records its row and renames its file while holding it, and room deletion
 //! drops unreferenced rows and unlinks their files while holding it. No
@@ -11,34 +23,127 @@
 //! one `UPLOAD_DIR` and one database exclude each other too.
 
 use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use actix_multipart::Field;
 use diesel::Connection;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
+use tokio::sync::Semaphore;
 
 use crate::db::models::Gif;
 use crate::db::{self, gifs as gif_rows, now_millis, DbConnection};
 use crate::error::{AppError, AppResult};
+use crate::extract::payload_error;
 
 #[derive(Debug, Clone, Copy)]
 pub struct GifLimits {
     pub max_bytes: u64,
     pub max_dimension: u16,
     pub max_frames: u32,
+    /// Most decoded pixels: the logical screen's width × height, once per frame.
+    pub max_pixels: u64,
 }
 
 #[derive(Clone)]
 pub struct GifStore {
     dir: PathBuf,
-    tmp_dir: PathBuf,
     limits: GifLimits,
     lock: Arc<Mutex<()>>,
+    /// Decodes allowed at once.
+    decoders: Arc<Semaphore>,
+    /// This process's temporary folder, locked while any clone lives.
+    claim: Arc<TempClaim>,
+}
+
+/// Name of the lock file in each process's temporary folder.
+const CLAIM_LOCK: &str = ".lock";
+/// Prefix of a temporary folder being set up, before its lock is held.
+const CLAIM_PENDING: &str = ".new-";
+/// Leftovers of another layout (loose files, a folder whose lock is gone)
+/// are deleted once they are this old.
+const STALE: Duration = Duration::from_secs(3600);
+
+/// A process's own temporary folder and the lock that says it is alive.
+struct TempClaim {
+    path: PathBuf,
+    _lock: File,
+}
+
+impl TempClaim {
+    /// Creates `root/{random}/` holding its lock. The folder is set up under
+    /// a pending name and renamed only once locked, so no sweeper ever sees
+    /// it unlocked.
+    fn new(root: &Path) -> std::io::Result<Self> {
+        let name = uuid::Uuid::new_v4().simple().to_string();
+        let pending = root.join(format!("{CLAIM_PENDING}{name}"));
+        std::fs::create_dir(&pending)?;
+        let lock = File::create(pending.join(CLAIM_LOCK))?;
+        lock.try_lock().map_err(std::io::Error::other)?;
+        let path = root.join(name);
+        std::fs::rename(&pending, &path)?;
+        Ok(Self { path, _lock: lock })
+    }
+}
+
+impl Drop for TempClaim {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Deletes what dead processes left in `root`: every folder whose lock can
+/// be taken, and old leftovers of any other kind.
+fn sweep(root: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(root)?.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let old = || {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE))
+        };
+        let pending = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(CLAIM_PENDING));
+        let removed = if kind.is_dir() && !pending {
+            match File::open(path.join(CLAIM_LOCK)) {
+                // Held while deleting, so no other sweeper races this one.
+                Ok(lock) if lock.try_lock().is_ok() => std::fs::remove_dir_all(&path),
+                Ok(_) => continue,
+                Err(_) if old() => std::fs::remove_dir_all(&path),
+                Err(_) => continue,
+            }
+        } else if old() {
+            if kind.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            }
+        } else {
+            continue;
+        };
+        match removed {
+            Ok(()) => log::info!("deleted {}, left by an upload that died", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => log::warn!("could not delete {}: {e}", path.display()),
+        }
+    }
+    Ok(())
+}
+
+/// How many GIFs are decoded at once: every core but one, at least one.
+fn decoders() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 /// An upload on disk, not yet checked or stored. Dropping it deletes the file.
@@ -69,27 +174,19 @@ impl Checked {
 }
 
 impl GifStore {
-    /// Opens (creating) the upload folder and clears temporary files left by
-    /// a run that died mid-upload. Only old ones: another instance sharing
-    /// the folder may be receiving an upload right now.
+    /// Opens (creating) the upload folder, deletes the temporary files of
+    /// processes that died mid-upload and claims a temporary folder for this one.
     pub fn open(dir: &Path, limits: GifLimits) -> std::io::Result<Self> {
-        let tmp_dir = dir.join(".tmp");
-        std::fs::create_dir_all(&tmp_dir)?;
-        let stale = std::time::Duration::from_secs(3600);
-        for entry in std::fs::read_dir(&tmp_dir)?.flatten() {
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > stale));
-            if old {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
+        let tmp_root = dir.join(".tmp");
+        std::fs::create_dir_all(&tmp_root)?;
+        sweep(&tmp_root)?;
+        let claim = TempClaim::new(&tmp_root)?;
         Ok(Self {
             dir: dir.to_owned(),
-            tmp_dir,
             limits,
             lock: Arc::default(),
+            decoders: Arc::new(Semaphore::new(decoders())),
+            claim: Arc::new(claim),
         })
     }
 
@@ -109,14 +206,17 @@ impl GifStore {
 
     /// Streams a multipart field to a temporary file, hashing as it goes.
     /// Stops reading, and deletes what it wrote, as soon as the limit is passed.
-    pub async fn receive(&self, field: &mut Field) -> AppResult<Received> {
-        let file = NamedTempFile::new_in(&self.tmp_dir)?;
+    /// `body_limit` is the whole body's, for the message when it is passed.
+    pub async fn receive(&self, field: &mut Field, body_limit: u64) -> AppResult<Received> {
+        let file = NamedTempFile::new_in(&self.claim.path)?;
         let mut out = tokio::fs::File::from_std(file.reopen()?);
         let mut hasher = Sha256::new();
         let mut bytes = 0u64;
         while let Some(chunk) = field.next().await {
-            let chunk = chunk
-                .map_err(|e| AppError::BadRequest(format!("the upload was interrupted: {e}")))?;
+            let chunk = chunk.map_err(|e| match e {
+                actix_multipart::MultipartError::Payload(e) => payload_error(&e, body_limit),
+                e => AppError::BadRequest(format!("the upload was interrupted: {e}")),
+            })?;
             bytes += chunk.len() as u64;
             if bytes > self.limits.max_bytes {
                 return Err(too_large(self.limits.max_bytes));
@@ -133,14 +233,32 @@ impl GifStore {
         })
     }
 
-    /// Decodes the whole file (blocking). Pixels are read a slice at a time,
-    /// so memory stays small however large the frames claim to be.
-    pub fn check(&self, received: Received) -> AppResult<Checked> {
+    /// Decodes the whole file on the decoding pool, waiting for a turn.
+    /// Pixels are read a slice at a time, so memory stays small however
+    /// large the frames claim to be. Dropping the future gives the turn
+    /// back only once the decode it started is over.
+    pub async fn check(&self, received: Received) -> AppResult<Checked> {
         if received.bytes == 0 {
             return Err(AppError::field("gif", "the file is empty"));
         }
-        let info = inspect(received.file.path(), self.limits)?;
-        Ok(Checked { received, info })
+        let turn = self
+            .decoders
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let limits = self.limits;
+        actix_web::web::block(move || {
+            let _turn = turn;
+            let info = inspect(received.file.path(), limits)?;
+            Ok(Checked { received, info })
+        })
+        .await?
+    }
+
+    /// Where this process keeps the uploads it is receiving.
+    pub fn temp_dir(&self) -> &Path {
+        &self.claim.path
     }
 
     /// Stores a checked GIF and runs `record` (which inserts the chat) in the
@@ -217,6 +335,15 @@ fn not_a_gif(detail: impl std::fmt::Display) -> AppError {
 
 /// Decodes a GIF file's header and every frame without keeping pixels.
 pub fn inspect(path: &Path, limits: GifLimits) -> AppResult<GifInfo> {
+    inspect_reader(BufReader::new(File::open(path)?), limits)
+}
+
+/// Decodes a GIF's header and every frame without keeping pixels: one slice
+/// of one frame is in memory at a time. Each frame counts the logical
+/// screen's width × height toward `max_pixels` (frames must lie within the
+/// screen, and a viewer composes each one onto a whole screen), and a GIF is
+/// refused at the first frame that would pass it, before that frame is decoded.
+pub fn inspect_reader(reader: impl Read, limits: GifLimits) -> AppResult<GifInfo> {
     let max_dim = limits.max_dimension;
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::Indexed);
@@ -225,9 +352,7 @@ pub fn inspect(path: &Path, limits: GifLimits) -> AppResult<GifInfo> {
     options.set_memory_limit(gif::MemoryLimit::Bytes(
         NonZeroU64::new(frame_budget.max(1)).unwrap_or(NonZeroU64::MIN),
     ));
-    let mut decoder = options
-        .read_info(BufReader::new(File::open(path)?))
-        .map_err(not_a_gif)?;
+    let mut decoder = options.read_info(reader).map_err(not_a_gif)?;
     let (width, height) = (decoder.width(), decoder.height());
     if width == 0 || height == 0 {
         return Err(not_a_gif("it has no pixels"));
@@ -238,6 +363,8 @@ pub fn inspect(path: &Path, limits: GifLimits) -> AppResult<GifInfo> {
             format!("must be at most {max_dim}×{max_dim} pixels (it is {width}×{height})"),
         ));
     }
+    let screen = u64::from(width) * u64::from(height);
+    let mut pixels = 0u64;
     let mut frames = 0u32;
     let mut slice = vec![0u8; 64 * 1024];
     while let Some(frame) = decoder.next_frame_info().map_err(not_a_gif)? {
@@ -252,6 +379,16 @@ pub fn inspect(path: &Path, limits: GifLimits) -> AppResult<GifInfo> {
             return Err(AppError::field(
                 "gif",
                 format!("must have at most {} frames", limits.max_frames),
+            ));
+        }
+        pixels += screen;
+        if pixels > limits.max_pixels {
+            return Err(AppError::field(
+                "gif",
+                format!(
+                    "must decode to at most {} pixels (width × height × frames)",
+                    limits.max_pixels
+                ),
             ));
         }
         while decoder.fill_buffer(&mut slice).map_err(not_a_gif)? {}
@@ -281,6 +418,7 @@ mod tests {
         max_bytes: 1 << 20,
         max_dimension: 64,
         max_frames: 3,
+        max_pixels: 64 * 64 * 3,
     };
 
     fn gif(width: u16, height: u16, frames: usize) -> Vec<u8> {
@@ -322,6 +460,35 @@ mod tests {
             inspect_bytes(&gif(8, 8, 4), LIMITS),
             Err(AppError::Validation(_))
         ));
+    }
+
+    #[test]
+    fn the_pixel_total_counts_the_screen_once_per_frame() {
+        let limits = GifLimits {
+            max_pixels: 10 * 10 * 2,
+            ..LIMITS
+        };
+        assert!(inspect_bytes(&gif(10, 10, 2), limits).is_ok());
+        let Err(AppError::Validation(fields)) = inspect_bytes(&gif(10, 10, 3), limits) else {
+            panic!("a third frame passes the cap");
+        };
+        assert!(fields["gif"].contains("200 pixels"), "{fields:?}");
+    }
+
+    #[test]
+    fn the_sweep_takes_dead_folders_and_leaves_live_ones() {
+        let root = tempfile::tempdir().unwrap();
+        let live = TempClaim::new(root.path()).unwrap();
+        std::fs::write(live.path.join("upload"), b"in flight").unwrap();
+        // What a process killed mid-upload leaves: its folder, an unheld
+        // lock file and a partial upload.
+        let dead_path = root.path().join("0123abcd");
+        std::fs::create_dir(&dead_path).unwrap();
+        File::create(dead_path.join(CLAIM_LOCK)).unwrap();
+        std::fs::write(dead_path.join("upload"), b"cut off").unwrap();
+        sweep(root.path()).unwrap();
+        assert!(live.path.join("upload").exists());
+        assert!(!dead_path.exists());
     }
 
     #[test]

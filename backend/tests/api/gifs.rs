@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::make_gif;
+use crate::helpers::{gif_bomb, make_gif, noisy_gif, temp_files};
 use crate::on_both_databases;
 
 on_both_databases! {
@@ -158,4 +158,143 @@ on_both_databases! {
             assert_eq!((res.status, res.code()), (404, "not_found"), "{name}");
         }
     }
+    async fn a_decompression_bomb_is_refused_before_it_is_decoded_and_leaves_nothing(app) {
+        // Like the issue's bomb (590 frames of 4096×4096): 400 of them, 6.7 G pixels in 4.6 MB.
+        let mut bomb = gif_bomb(4096, 400);
+        assert!((bomb.len() as u64) < app.settings.gif_max_bytes, "{} bytes", bomb.len());
+        // Cut off in its last frames: a checker that decoded them all would
+        // call it broken (415) instead.
+        bomb.truncate(bomb.len() * 9 / 10);
+        let alice = app.user();
+        let id = alice.public_room().await;
+        let started = std::time::Instant::now();
+        let res = alice.upload(&id, bomb, "bomb.gif", "image/gif").await;
+        let took = started.elapsed();
+        assert_eq!((res.status, res.code()), (422, "validation_failed"), "{}", res.body);
+        let why = res.body["error"]["fields"]["gif"].as_str().unwrap();
+        assert!(why.contains("200000000 pixels"), "{why}");
+        // The cap is passed at the 12th frame: tens of milliseconds, where
+        // decoding all 400 takes about a second.
+        assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+        assert_eq!(app.stored_files(), Vec::<String>::new());
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM gifs").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM chats").await, 0);
+    }
+
+    async fn a_gif_just_under_the_pixel_cap_is_accepted(app)
+    where |s: &mut gifchat::config::Settings| s.gif_max_pixels = 64 * 64 * 3; {
+        let alice = app.user();
+        let id = alice.public_room().await;
+        let res = alice.upload(&id, gif_bomb(64, 3), "ok.gif", "image/gif").await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        let res = alice.upload(&id, gif_bomb(64, 4), "over.gif", "image/gif").await;
+        assert_eq!((res.status, res.code()), (422, "validation_failed"), "{}", res.body);
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM gifs").await, 1);
+    }
+
+    async fn the_api_answers_while_heavy_uploads_are_decoded(app)
+    where |s: &mut gifchat::config::Settings| s.db_pool_size = 2; {
+        // Noise LZW can barely shrink: the most decoding a file under
+        // GIF_MAX_BYTES can ask for. More uploads than there are blocking
+        // threads for the database.
+        let heavy = noisy_gif(4096, 1);
+        assert!((heavy.len() as u64) < app.settings.gif_max_bytes, "{} bytes", heavy.len());
+        let room = app.user().public_room().await;
+        let uploads: Vec<_> = (0..16u8)
+            .map(|i| {
+                let (client, room) = (app.user(), room.clone());
+                let mut bytes = heavy.clone();
+                // A comment before the trailer: a different file each, so none is stored already.
+                let at = bytes.len() - 1;
+                bytes.splice(at..at, [0x21, 0xfe, 1, i, 0]);
+                tokio::spawn(async move {
+                    let res = client.upload(&room, bytes, "heavy.gif", "image/gif").await;
+                    (res, std::time::Instant::now())
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let bob = app.user();
+        let mut slowest = std::time::Duration::ZERO;
+        for _ in 0..5 {
+            let started = std::time::Instant::now();
+            bob.create_room(json!({"title": "while decoding"})).await;
+            assert_eq!(bob.get("/readyz").await.status, 200);
+            slowest = slowest.max(started.elapsed());
+        }
+        let asked = std::time::Instant::now();
+        let mut last = None;
+        for upload in uploads {
+            let (res, done) = upload.await.unwrap();
+            assert_eq!(res.status, 201, "{}", res.body);
+            last = last.max(Some(done));
+        }
+        assert!(last.unwrap() > asked, "the uploads were over before the API was asked");
+        assert!(slowest < std::time::Duration::from_millis(600), "the API took {slowest:?} while uploads were decoded");
+    }
+}
+
+/// Starts an upload by hand and leaves it half-sent: its temporary file exists.
+async fn half_an_upload(
+    server: &crate::process::Server,
+    uploads: &std::path::Path,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let before = temp_files(uploads).len();
+    let room = server.user().public_room().await;
+    let mut gif =
+        b"--b\r\nContent-Disposition: form-data; name=\"gif\"; filename=\"a.gif\"\r\n\r\n".to_vec();
+    gif.extend_from_slice(&make_gif(64, 64, 2, 8)[..300]);
+    let mut conn = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let head = format!(
+        "POST /api/rooms/{room}/gifs HTTP/1.1\r\nHost: {}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n",
+        server.addr()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&gif).await.unwrap();
+    for _ in 0..100 {
+        if temp_files(uploads).len() > before {
+            return conn;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the upload never reached the disk");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cut_off_by_sigkill_is_swept_at_the_next_start_and_live_ones_are_not() {
+    use crate::process::{data_dir, Server};
+    let (_shared, uploads) = data_dir();
+    let uploads_env = uploads.to_string_lossy().into_owned();
+    let env = [("UPLOAD_DIR", uploads_env.as_str())];
+    let (_a, a_dir) = data_dir();
+    let (_b, b_dir) = data_dir();
+
+    let mut doomed = Server::start(&a_dir, &env);
+    let _cut = half_an_upload(&doomed, &uploads).await;
+    doomed.kill();
+    assert_eq!(
+        temp_files(&uploads).len(),
+        1,
+        "SIGKILL leaves the temporary file"
+    );
+
+    // Another instance on the same upload folder, mid-upload, when the
+    // killed one starts again: only the dead upload goes.
+    let live = Server::start(&b_dir, &env);
+    assert_eq!(
+        temp_files(&uploads),
+        Vec::<String>::new(),
+        "swept when another instance starts"
+    );
+    let _live_upload = half_an_upload(&live, &uploads).await;
+    let in_flight = temp_files(&uploads);
+    assert_eq!(in_flight.len(), 1);
+    let _again = Server::start(&a_dir, &env);
+    assert_eq!(
+        temp_files(&uploads),
+        in_flight,
+        "a live instance's upload is left alone"
+    );
 }

@@ -142,7 +142,8 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Files in the upload folder (not counting the temporary folder itself).
+    /// Files in the upload folder, the temporary ones of every instance as
+    /// `.tmp/{name}` (not counting the folders and their locks).
     pub fn stored_files(&self) -> Vec<String> {
         let dir = self.settings.upload_dir();
         let mut names: Vec<String> = std::fs::read_dir(&dir)
@@ -151,15 +152,29 @@ impl TestApp {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| n != ".tmp")
             .collect();
-        names.extend(
-            std::fs::read_dir(dir.join(".tmp"))
-                .unwrap()
-                .flatten()
-                .map(|e| format!(".tmp/{}", e.file_name().to_string_lossy())),
-        );
+        names.extend(temp_files(&dir).iter().map(|n| format!(".tmp/{n}")));
         names.sort();
         names
     }
+}
+
+/// Temporary files under `upload_dir/.tmp`, at any depth, but not the locks
+/// that mark an instance's temporary folder as in use.
+pub fn temp_files(upload_dir: &std::path::Path) -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if entry.file_name() != ".lock" {
+                out.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&upload_dir.join(".tmp"), &mut out);
+    out.sort();
+    out
 }
 
 impl Drop for TestApp {
@@ -418,4 +433,45 @@ macro_rules! on_both_databases {
             }
         )*
     };
+}
+
+/// A decompression bomb: `frames` frames of `side`×`side` pixels of one
+/// colour, which LZW squeezes to a few KiB each.
+pub fn gif_bomb(side: u16, frames: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = gif::Encoder::new(&mut out, side, side, &[0, 0, 0, 255, 255, 255]).unwrap();
+        let pixels = vec![0u8; usize::from(side) * usize::from(side)];
+        let mut frame = gif::Frame::from_indexed_pixels(side, side, pixels, None);
+        frame.make_lzw_pre_encoded();
+        for _ in 0..frames {
+            enc.write_lzw_pre_encoded_frame(&frame).unwrap();
+        }
+    }
+    out
+}
+
+/// A GIF of noise: `frames` frames of `side`×`side` pixels in four colours
+/// that LZW can barely shrink, the most decoding work a byte can ask for.
+pub fn noisy_gif(side: u16, frames: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    {
+        let palette = [0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 255];
+        let mut enc = gif::Encoder::new(&mut out, side, side, &palette).unwrap();
+        for _ in 0..frames {
+            let pixels: Vec<u8> = (0..usize::from(side) * usize::from(side))
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 62) as u8
+                })
+                .collect();
+            let mut frame = gif::Frame::from_indexed_pixels(side, side, pixels, None);
+            frame.make_lzw_pre_encoded();
+            enc.write_lzw_pre_encoded_frame(&frame).unwrap();
+        }
+    }
+    out
 }

@@ -1,9 +1,11 @@
 //! HTTP integration tests: the real app, a real database, real requests.
 
 mod helpers;
+mod process;
 mod ws;
 
 mod abuse;
+mod bodies;
 mod chats;
 mod errors;
 mod gifs;

@@ -1299,7 +1299,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `payload_too_large`: over `GIF_MAX_BYTES`, answered before the body is read when `Content-Length` says so */
+            /** @description `request_timeout`: the body did not arrive within `BODY_READ_TIMEOUT_SECS` */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the file over `GIF_MAX_BYTES`, or the whole body (every part counts) over it and 16 KiB; answered before the body is read when `Content-Length` says so */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1317,7 +1326,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `validation_failed`: no `gif` field, too many pixels or frames, a bad `client_id` */
+            /** @description `validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id` */
             422: {
                 headers: {
                     [name: string]: unknown;
