@@ -28,6 +28,9 @@ pub enum AppError {
     RoomFull,
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A request line longer than the server reads.
+    #[error("{0}")]
+    UriTooLong(String),
     /// A request body that did not arrive in time; its connection is closed.
     #[error("{0}")]
     RequestTimeout(String),
@@ -76,6 +79,7 @@ impl AppError {
             AppError::RoomFull => "room_full",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::RequestTimeout(_) => "request_timeout",
+            AppError::UriTooLong(_) => "uri_too_long",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable(_) => "unavailable",
@@ -126,6 +130,7 @@ impl ResponseError for AppError {
             AppError::RoomFull => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            AppError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -198,11 +198,13 @@ impl Application {
                     });
                 // The application twice per worker: once to serve requests,
                 // once to answer upgrade requests.
-                transport::upgrades(http, make_app().into_factory(), transport::SOCKET_PATH)
-                    .finish(map_config(make_app().into_factory(), |_| {
-                        AppConfig::default()
-                    }))
-                    .tcp()
+                let http =
+                    transport::upgrades(http, make_app().into_factory(), transport::SOCKET_PATH)
+                        .finish(map_config(make_app().into_factory(), |_| {
+                            AppConfig::default()
+                        }))
+                        .tcp();
+                fallback::long_request_lines(http)
             })?
             .run();
 

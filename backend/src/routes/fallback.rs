@@ -1,13 +1,20 @@
 //! Requests no route took. Page loads outside `/api` get the web app's
 //! `index.html`, so deep links like `/rooms/{id}` survive a reload. Anything
 //! else is `405` with `Allow` when the path exists for other methods, or
-//! `404`, both in the API's error format.
+//! `404`, both in the API's error format. And a request line too long for
+//! the HTTP layer to parse, answered in that format too.
+
+use std::rc::Rc;
+use std::time::Duration;
 
 use actix_files::NamedFile;
+use actix_service::{Service, ServiceFactory};
 use actix_web::dev::ResourceDef;
 use actix_web::http::{header, Method};
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
+use tokio::net::TcpStream;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -108,4 +115,134 @@ pub async fn not_found(
         Some(allow) => AppError::MethodNotAllowed(allow.to_owned()),
         None => AppError::NotFound("route"),
     })
+}
+
+/// Longest request line (method, target, version) answered by the
+/// application; a longer one gets `414 uri_too_long`.
+pub const MAX_REQUEST_LINE: usize = 32 * 1024;
+
+/// Wraps the HTTP service so that a connection whose first request line is
+/// longer than [`MAX_REQUEST_LINE`] is answered in the API's error format.
+/// The HTTP layer underneath answers a target it cannot parse (past 64 KiB)
+/// with a bare `400` and no body, before the application sees the request;
+/// this looks at the first line before it does. Only the first request of a
+/// connection is looked at: the HTTP layer owns the connection from then on.
+pub fn long_request_lines<F>(inner: F) -> RequestLineGuard<F> {
+    RequestLineGuard(inner)
+}
+
+pub struct RequestLineGuard<F>(F);
+
+impl<F> ServiceFactory<TcpStream> for RequestLineGuard<F>
+where
+    F: ServiceFactory<TcpStream, Config = (), Response = ()>,
+    F::Service: 'static,
+    F::Future: 'static,
+    F::Error: 'static,
+{
+    type Response = ();
+    type Error = F::Error;
+    type Config = ();
+    type Service = RequestLineService<F::Service>;
+    type InitError = F::InitError;
+    type Future = LocalBoxFuture<'static, Result<Self::Service, Self::InitError>>;
+
+    fn new_service(&self, cfg: ()) -> Self::Future {
+        let inner = self.0.new_service(cfg);
+        Box::pin(async move {
+            Ok(RequestLineService {
+                inner: Rc::new(inner.await?),
+            })
+        })
+    }
+}
+
+pub struct RequestLineService<S> {
+    inner: Rc<S>,
+}
+
+impl<S> Service<TcpStream> for RequestLineService<S>
+where
+    S: Service<TcpStream, Response = ()> + 'static,
+    S::Error: 'static,
+{
+    type Response = ();
+    type Error = S::Error;
+    type Future = LocalBoxFuture<'static, Result<(), S::Error>>;
+
+    actix_service::forward_ready!(inner);
+
+    fn call(&self, stream: TcpStream) -> Self::Future {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            if first_line_too_long(&stream).await {
+                refuse_long_line(stream).await;
+                return Ok(());
+            }
+            inner.call(stream).await
+        })
+    }
+}
+
+/// Whether the first request line is past the limit, looking at what has
+/// arrived without taking it. Almost always one look at the first bytes.
+async fn first_line_too_long(stream: &TcpStream) -> bool {
+    let mut head = [0u8; 2048];
+    match stream.peek(&mut head).await {
+        Ok(n) if n == 0 || head[..n].contains(&b'\n') => return false,
+        Ok(_) => {}
+        Err(_) => return false,
+    }
+    // A long line, or one still arriving: look again as more comes, for as
+    // long as the HTTP layer would wait for a request's head.
+    let mut line = vec![0u8; MAX_REQUEST_LINE + 1];
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let n = match stream.peek(&mut line).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        if line[..n].contains(&b'\n') {
+            return false;
+        }
+        if n > MAX_REQUEST_LINE {
+            return true;
+        }
+        if tokio::time::Instant::now() >= give_up {
+            return false;
+        }
+        // `peek` is ready again at once while the same bytes wait unread.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Answers `414` and closes, reading what the client still sends meanwhile
+/// so the answer is not lost to a reset.
+async fn refuse_long_line(mut stream: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let error = AppError::UriTooLong(format!(
+        "the request line may be at most {MAX_REQUEST_LINE} bytes"
+    ));
+    let body = serde_json::to_vec(&error.body()).unwrap_or_default();
+    let head = format!(
+        "HTTP/1.1 414 URI Too Long\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\ncache-control: no-store\r\n\
+         x-content-type-options: nosniff\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    if stream.write_all(head.as_bytes()).await.is_err() || stream.write_all(&body).await.is_err() {
+        return;
+    }
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        let mut left = 1usize << 20;
+        while let Ok(n @ 1..) = stream.read(&mut sink).await {
+            left = left.saturating_sub(n);
+            if left == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
 }

@@ -38,4 +38,22 @@ on_both_databases! {
         let ready = anyone.get("/readyz").await;
         assert_eq!((ready.status, ready.body["status"].as_str()), (200, Some("ready")));
     }
+
+    async fn a_path_too_long_to_read_is_answered_in_the_error_format(app) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = app.base.trim_start_matches("http://").to_owned();
+        for (len, status, code) in [(100_000, "414", "uri_too_long"), (20_000, "404", "not_found")] {
+            let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let request = format!("GET /api/{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n", "a".repeat(len));
+            conn.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            tokio::time::timeout(std::time::Duration::from_secs(5), conn.read_to_end(&mut answer))
+                .await
+                .expect("answered and closed")
+                .unwrap();
+            let answer = String::from_utf8_lossy(&answer);
+            assert!(answer.starts_with(&format!("HTTP/1.1 {status}")), "{len}: {answer}");
+            assert!(answer.contains(&format!(r#"{{"error":{{"code":"{code}""#)), "{len}: {answer}");
+        }
+    }
 }
