@@ -6,7 +6,7 @@ PG_PORT ?= 5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WEB_DEPS := frontend/node_modules/.installed
 
-.PHONY: run build web test test-rust test-web check-pg browser bench bench-quick bench-build soak lint fmt openapi api-fuzz clean
+.PHONY: run build web test test-rust test-web check-pg browser bench bench-quick bench-build soak lint fmt openapi api-fuzz fuzz clean
 
 ## Build the web app and the server, and serve on http://localhost:8005
 ## with SQLite under ./data.
@@ -89,6 +89,19 @@ bench-build:
 ## Property-based API testing against a live server with schemathesis.
 api-fuzz:
 	bash scripts/api-fuzz.sh
+
+## Each cargo-fuzz target in fuzz/ for FUZZ_SECS seconds, from the committed
+## seeds (see README). libFuzzer wants nightly flags; RUSTC_BOOTSTRAP lets the
+## stable toolchain take them. Not part of `make test`.
+FUZZ_SECS ?= 60
+FUZZ_TARGETS := envelope gif
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$t && \
+	  echo "fuzzing $$t for $(FUZZ_SECS) s" && \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t fuzz/corpus/$$t fuzz/seeds/$$t -- -max_total_time=$(FUZZ_SECS) || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean
