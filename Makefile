@@ -6,7 +6,7 @@ PG_PORT ?= 5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WEB_DEPS := frontend/node_modules/.installed
 
-.PHONY: run build web test test-rust test-web check-pg browser bench bench-quick bench-build soak lint fmt openapi api-fuzz fuzz clean
+.PHONY: run build web test test-rust test-web check-pg browser bench bench-quick bench-build soak lint fmt openapi api-fuzz fuzz conformance clean
 
 ## Build the web app and the server, and serve on http://localhost:8005
 ## with SQLite under ./data.
@@ -85,6 +85,12 @@ soak: bench-build
 bench-build:
 	$(CARGO) build --release -p gifchat -p gifchat-bench -p gifchat-ceiling
 	cd bench/peer-socketio && ( [ -d node_modules ] || npm ci --no-audit --no-fund )
+
+## RFC 6455 conformance of the socket layer: Autobahn TestSuite's fuzzing
+## client (cases 1-7 and 10) against an echo build of the transport; fails on
+## any FAILED or WRONG CODE. Installs Autobahn (Python 2) under .conformance/.
+conformance:
+	bash scripts/conformance.sh
 
 ## Property-based API testing against a live server with schemathesis.
 api-fuzz:

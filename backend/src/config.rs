@@ -80,7 +80,8 @@ pub struct Settings {
     #[arg(long, env = "WS_QUEUE", default_value_t = 4096)]
     pub ws_queue: usize,
 
-    /// Largest client WebSocket frame in bytes; larger ones close with 1009.
+    /// Largest client WebSocket message in bytes, whole or fragmented; a
+    /// larger one closes with 1009.
     #[arg(long, env = "WS_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]
     pub ws_max_frame_bytes: usize,
 

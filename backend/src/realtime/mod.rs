@@ -5,6 +5,7 @@ pub mod append;
 pub mod envelope;
 pub mod fanout;
 pub mod hub;
+pub mod inbound;
 pub mod queue;
 pub mod recent;
 pub mod service;

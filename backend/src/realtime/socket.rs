@@ -1,18 +1,20 @@
 //! One task per WebSocket connection, `select!`-ing over an eviction
 //! notice, its outbound queue, inbound frames and the heartbeat.
 //!
-//! Close codes: 1001 the server is shutting down; 1009 a frame over
-//! `WS_MAX_FRAME_BYTES`; 1008 no heartbeat answer within two intervals;
-//! 4008 too slow: the outbound queue (`WS_QUEUE` frames) filled up because
-//! the client was not reading.
+//! Close codes: 1001 the server is shutting down; 1008 no heartbeat answer
+//! within two intervals; 4008 too slow: the outbound queue (`WS_QUEUE`
+//! frames) filled up because the client was not reading; 1002, 1007 and
+//! 1009 for frames that break the protocol
+//! ([`crate::realtime::inbound`]). The client's own close is answered with
+//! its code.
 
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use actix_http::ws::{CloseCode, CloseReason};
 use actix_web::web::Data;
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota};
 
@@ -20,6 +22,7 @@ use crate::api::{ClientLimits, UserResponse};
 use crate::error::AppError;
 use crate::realtime::envelope::{parse_client, ClientEnvelope, ServerEnvelope};
 use crate::realtime::hub::{Arrival, ConnId, Eviction, Registration};
+use crate::realtime::inbound::{answer_to_close, Inbound, Message};
 use crate::realtime::service;
 use crate::realtime::writer::{Closed, Writer};
 use crate::state::AppState;
@@ -83,14 +86,10 @@ pub fn run(
     state: Data<AppState>,
     user: UserResponse,
     writer: Writer,
-    stream: actix_ws::MessageStream,
+    mut stream: Inbound,
 ) -> impl Future<Output = ()> {
     let settings = &state.settings;
     let heartbeat = Duration::from_secs(settings.ws_heartbeat_secs.max(1));
-    let mut stream = stream
-        .max_frame_size(settings.ws_max_frame_bytes)
-        .aggregate_continuations()
-        .max_continuation_size(settings.ws_max_frame_bytes);
     let user = Arc::new(user);
     let Registration {
         id,
@@ -150,7 +149,7 @@ impl Connection {
         &mut self,
         hello: ByteString,
         rx: &mut crate::realtime::queue::Receiver,
-        stream: &mut actix_ws::AggregatedMessageStream,
+        stream: &mut Inbound,
         heartbeat: Duration,
     ) -> Option<CloseReason> {
         self.send_frame(&hello).await.ok()?;
@@ -178,21 +177,19 @@ impl Connection {
                 msg = stream.recv() => {
                     last_heard = Instant::now();
                     match msg {
-                        Some(Ok(AggregatedMessage::Text(text))) => {
+                        Some(Ok(Message::Text(text))) => {
                             // Boxed: handling a command (a join above all) takes a large
                             // future, and this task lives as long as the socket.
                             Box::pin(self.handle_text(&text)).await.ok()?
                         },
-                        Some(Ok(AggregatedMessage::Binary(_))) => {
+                        Some(Ok(Message::Binary(_))) => {
                             self.send_error(None, &AppError::BadRequest("frames must be JSON text".into())).await.ok()?
                         }
-                        Some(Ok(AggregatedMessage::Ping(bytes))) => self.writer.pong(&bytes).ok()?,
-                        Some(Ok(AggregatedMessage::Pong(_))) => {}
-                        Some(Ok(AggregatedMessage::Close(_))) | None => return None,
-                        Some(Err(actix_ws::ProtocolError::Overflow)) => {
-                            return Some(CloseReason { code: CloseCode::Size, description: Some("frame too large".into()) })
-                        }
-                        Some(Err(_)) => return Some(CloseCode::Protocol.into()),
+                        Some(Ok(Message::Ping(bytes))) => self.writer.pong(&bytes).ok()?,
+                        Some(Ok(Message::Pong(_))) => {}
+                        Some(Ok(Message::Close(theirs))) => return answer_to_close(theirs),
+                        None => return None,
+                        Some(Err(broken)) => return Some(broken),
                     }
                 }
                 _ = tick.tick() => {

@@ -8,7 +8,7 @@
 //! so routing, the session, the middleware and the `/api/ws` handler all run
 //! as usual, writes the `101` itself and hands the bare connection to the
 //! socket, which then reads into a buffer only while bytes are arriving
-//! ([`SocketReader`], under actix-ws's message stream) and writes straight
+//! ([`SocketReader`], under [`crate::realtime::inbound`]) and writes straight
 //! from the writer's buffer ([`crate::realtime::writer::Flusher`]).
 
 use std::future::Future;

@@ -7,7 +7,7 @@
 //! and every frame passes through both. Here the connection's task encodes
 //! each frame (with actix-http's [`Parser`]) into a buffer shared with the
 //! flusher, which takes the whole buffer each time it has written the last.
-//! actix-ws still does the handshake and reads the client's frames.
+//! The client's frames are read by [`crate::realtime::inbound`].
 //!
 //! The task and the flusher run on the same worker thread (actix-web serves
 //! a connection and the tasks its handler spawns on one single-threaded
@@ -66,15 +66,15 @@ pub struct Writer(Rc<RefCell<Shared>>);
 /// the writer.
 pub struct Flusher {
     shared: Rc<RefCell<Shared>>,
-    /// The body of actix-ws's handshake response. Its message stream ends
-    /// when this is dropped, so it is held, never polled, for as long as
-    /// the connection is written to.
+    /// The body of the handshake response, held, never polled, for as long
+    /// as the connection is written to: actix-ws's message stream (which
+    /// the benchmark ceiling reads with) ends when its body is dropped.
     _stream_open: BoxBody,
     _open: OpenSocket,
 }
 
-/// Takes the body of actix-ws's handshake response: the response left goes
-/// out with no body, and the writer's frames follow it through the flusher.
+/// Takes the body of a handshake response: the response left goes out with
+/// no body, and the writer's frames follow it through the flusher.
 pub fn attach(handshake: HttpResponse, open: OpenSocket) -> (Writer, Flusher, HttpResponse) {
     let (head, stream_open) = handshake.into_parts();
     let shared = Rc::new(RefCell::new(Shared::default()));
@@ -97,6 +97,13 @@ impl Writer {
             OpCode::Continue
         };
         self.encode(|buf| Parser::write_message(buf, payload, op, fin, false))
+    }
+
+    /// A whole binary frame. gifchat's own frames are all text; this is for
+    /// the conformance build's echo (`examples/ws_echo.rs`).
+    pub async fn binary(&self, payload: &[u8]) -> Result<(), Closed> {
+        self.turn(payload.len()).await?;
+        self.encode(|buf| Parser::write_message(buf, payload, OpCode::Binary, true, false))
     }
 
     pub fn ping(&self, payload: &[u8]) -> Result<(), Closed> {

@@ -1,9 +1,12 @@
+use actix_http::ws;
+use actix_web::body::BoxBody;
 use actix_web::http::header;
 use actix_web::web::{Data, Payload};
 use actix_web::{get, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
+use crate::realtime::inbound::Inbound;
 use crate::realtime::transport::{HandedOver, Handoff};
 use crate::realtime::{socket, wakes, writer};
 use crate::state::AppState;
@@ -71,12 +74,14 @@ pub async fn open_socket(
             "the server is shutting down"
         )));
     }
+    let settings = &state.settings;
     let user = crate::routes::me::current_user(&state, &me).await?;
-    let (handshake, session, stream) = actix_ws::handle(&req, body)
-        .map_err(|e| AppError::BadRequest(format!("not a WebSocket upgrade: {e}")))?;
-    // Frames go out through the connection's writer, not actix-ws's session.
-    drop(session);
-    let (writer, flusher, mut response) = writer::attach(handshake, state.sockets.open());
+    let handshake = ws::handshake(req.head())
+        .map_err(|e| AppError::BadRequest(format!("not a WebSocket upgrade: {e}")))?
+        .message_body(BoxBody::new(()))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("the handshake response: {e}")))?;
+    let stream = Inbound::new(body.into_inner(), settings.ws_max_frame_bytes);
+    let (writer, flusher, mut response) = writer::attach(handshake.into(), state.sockets.open());
     // The upgrade service writes the response and hands the connection to
     // the flusher (`realtime::transport`).
     response.extensions_mut().insert(Handoff(flusher));

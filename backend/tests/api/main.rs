@@ -16,5 +16,6 @@ mod posting_once;
 mod realtime;
 mod renames;
 mod rooms;
+mod socket_limits;
 mod transport;
 mod web_app;

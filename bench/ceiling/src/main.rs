@@ -3,18 +3,20 @@
 //! `POST /rooms/R/chat` sends its body, as is, to everyone in R.
 //!
 //! The transport is gifchat's: actix-web, its upgrade service handing the
-//! connection over to the socket, actix-ws for the handshake and the
-//! client's frames, and gifchat's writer for the frames sent.
+//! connection over to the socket, actix-http's handshake, gifchat's reader
+//! for the client's frames and its writer for the frames sent.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use actix_http::HttpService;
 use actix_service::{map_config, IntoServiceFactory};
+use actix_web::body::BoxBody;
 use actix_web::dev::{AppConfig, Server};
 use actix_web::web::{self, Bytes, Data, Path, Payload};
 use actix_web::{App, HttpRequest, HttpResponse};
 use bytestring::ByteString;
+use gifchat::realtime::inbound::{Inbound, Message};
 use gifchat::realtime::transport::{self, Handoff, OpenSockets};
 use gifchat::realtime::writer;
 use tokio::sync::mpsc;
@@ -37,9 +39,11 @@ async fn ws(
         .find_map(|kv| kv.strip_prefix("room="))
         .unwrap_or("")
         .to_owned();
-    let (handshake, session, mut stream) = actix_ws::handle(&req, body)?;
-    drop(session);
-    let (writer, flusher, mut res) = writer::attach(handshake, rooms.sockets.open());
+    let handshake = actix_http::ws::handshake(req.head())
+        .map_err(actix_web::error::ErrorBadRequest)?
+        .message_body(BoxBody::new(()))?;
+    let mut stream = Inbound::new(body.into_inner(), 64 * 1024);
+    let (writer, flusher, mut res) = writer::attach(handshake.into(), rooms.sockets.open());
     res.extensions_mut().insert(Handoff(flusher));
     let (tx, mut rx) = mpsc::channel::<ByteString>(1024);
     let id = {
@@ -62,8 +66,8 @@ async fn ws(
                     None => break,
                 },
                 msg = stream.recv() => match msg {
-                    Some(Ok(actix_ws::Message::Ping(b))) => { let _ = writer.pong(&b); }
-                    Some(Ok(actix_ws::Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(Message::Ping(b))) => { let _ = writer.pong(&b); }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     _ => {}
                 },
             }
