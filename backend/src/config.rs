@@ -80,6 +80,11 @@ pub struct Settings {
     #[arg(long, env = "WS_QUEUE", default_value_t = 4096)]
     pub ws_queue: usize,
 
+    /// Bytes queued for one WebSocket before it is closed as too slow (4008),
+    /// besides the frame count of `WS_QUEUE`.
+    #[arg(long, env = "WS_QUEUE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub ws_queue_bytes: usize,
+
     /// Largest client WebSocket message in bytes, whole or fragmented; a
     /// larger one closes with 1009.
     #[arg(long, env = "WS_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]

@@ -80,7 +80,7 @@ impl Application {
         let state = Data::new(AppState {
             cluster: cluster.clone(),
             limits: RateLimits::new(&settings),
-            hub: Hub::new(settings.ws_queue),
+            hub: Hub::new(settings.ws_queue).with_queue_bytes(settings.ws_queue_bytes),
             room_locks: Mutex::default(),
             recent: Default::default(),
             appender: std::sync::OnceLock::new(),

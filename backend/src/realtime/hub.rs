@@ -201,6 +201,7 @@ pub struct Expired {
 pub struct Hub {
     inner: Mutex<Inner>,
     queue: usize,
+    queue_bytes: usize,
 }
 
 impl Inner {
@@ -248,12 +249,19 @@ impl Inner {
 }
 
 impl Hub {
-    /// `queue` bounds each connection's outbound queue.
+    /// `queue` bounds each connection's outbound queue, in frames.
     pub fn new(queue: usize) -> Self {
         Self {
             inner: Mutex::default(),
             queue: queue.max(1),
+            queue_bytes: usize::MAX,
         }
+    }
+
+    /// Bounds each connection's outbound queue in bytes as well.
+    pub fn with_queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -265,7 +273,7 @@ impl Hub {
     }
 
     pub fn connect(&self, user: Arc<UserResponse>) -> Registration {
-        let (tx, rx) = queue::channel(self.queue);
+        let (tx, rx) = queue::channel(self.queue, self.queue_bytes);
         let (evict_tx, evicted) = oneshot::channel();
         let mut inner = self.lock();
         inner.next_id += 1;
@@ -637,6 +645,17 @@ mod tests {
         }
         assert_eq!(slow.evicted.try_recv(), Ok(Eviction::TooSlow));
         assert!(fast.evicted.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_queue_over_its_bytes_evicts_the_connection() {
+        let hub = Hub::new(100).with_queue_bytes(10);
+        let mut reg = hub.connect(user("a"));
+        hub.join(reg.id, "r", 10).unwrap();
+        hub.to_room("r", &out("123456"), None);
+        assert!(reg.evicted.try_recv().is_err());
+        hub.to_room("r", &out("789ab"), None);
+        assert_eq!(reg.evicted.try_recv(), Ok(Eviction::TooSlow));
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! empty, so a burst of frames costs one wake-up, and the task then swaps
 //! the whole queue out under one lock. Frames are [`Outbound`]s, one
 //! pointer each, so a queue holding a burst stays small.
+//!
+//! The queue is bounded in frames and in bytes (the frames' lengths, added
+//! up as they are pushed): past either, a push is refused and the hub
+//! closes the connection as too slow.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +24,8 @@ const KEEP_CAPACITY: usize = 32;
 #[derive(Default)]
 struct State {
     frames: VecDeque<Outbound>,
+    /// The length of every frame in `frames`, added up.
+    bytes: usize,
     closed: bool,
 }
 
@@ -27,6 +33,7 @@ struct Shared {
     state: Mutex<State>,
     ready: Notify,
     capacity: usize,
+    max_bytes: usize,
 }
 
 impl Shared {
@@ -52,12 +59,14 @@ pub struct Receiver {
     taken: VecDeque<Outbound>,
 }
 
-/// A queue holding at most `capacity` frames.
-pub fn channel(capacity: usize) -> (Sender, Receiver) {
+/// A queue holding at most `capacity` frames and `max_bytes` bytes of them
+/// (a lone frame always fits, whatever its length).
+pub fn channel(capacity: usize, max_bytes: usize) -> (Sender, Receiver) {
     let shared = Arc::new(Shared {
         state: Mutex::default(),
         ready: Notify::new(),
         capacity: capacity.max(1),
+        max_bytes,
     });
     (
         Sender(shared.clone()),
@@ -71,10 +80,14 @@ pub fn channel(capacity: usize) -> (Sender, Receiver) {
 impl Sender {
     pub fn push(&self, frame: Outbound) -> Result<(), Full> {
         let was_empty = {
+            let len = frame.frame.len();
             let mut state = self.0.lock();
-            if state.frames.len() >= self.0.capacity {
+            if state.frames.len() >= self.0.capacity
+                || (state.bytes + len > self.0.max_bytes && !state.frames.is_empty())
+            {
                 return Err(Full);
             }
+            state.bytes += len;
             state.frames.push_back(frame);
             state.frames.len() == 1
         };
@@ -128,6 +141,7 @@ impl Receiver {
         }
         let mut state = self.shared.lock();
         std::mem::swap(&mut self.taken, &mut state.frames);
+        state.bytes = 0;
         state.closed
     }
 }
@@ -143,7 +157,7 @@ mod tests {
 
     #[test]
     fn frames_come_out_in_order_and_a_full_queue_refuses() {
-        let (tx, mut rx) = channel(2);
+        let (tx, mut rx) = channel(2, usize::MAX);
         tx.push(frame("a")).unwrap();
         tx.push(frame("b")).unwrap();
         assert_eq!(tx.push(frame("c")), Err(Full));
@@ -157,9 +171,28 @@ mod tests {
         assert_eq!(got, ["b", "d", "e"]);
     }
 
+    #[test]
+    fn the_queue_is_bounded_in_bytes_too() {
+        let (tx, mut rx) = channel(100, 10);
+        tx.push(frame("0123456")).unwrap();
+        tx.push(frame("789")).unwrap();
+        assert_eq!(tx.push(frame("x")), Err(Full), "11 bytes would be over 10");
+        assert_eq!(&*rx.try_recv().unwrap().frame, "0123456");
+        // Taken out of the queue: its bytes no longer count.
+        tx.push(frame("abcdefghij")).unwrap();
+        assert_eq!(tx.push(frame("k")), Err(Full));
+        let (tx, _rx) = channel(100, 10);
+        tx.push(frame("a frame longer than the bound")).unwrap();
+        assert_eq!(
+            tx.push(frame("k")),
+            Err(Full),
+            "fits alone, nothing beside it"
+        );
+    }
+
     #[tokio::test]
     async fn a_waiting_task_wakes_for_each_frame_and_ends_after_the_close() {
-        let (tx, mut rx) = channel(8);
+        let (tx, mut rx) = channel(8, usize::MAX);
         let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
         let waiter = tokio::spawn(async move {
             while let Some(f) = rx.recv().await {

@@ -3,8 +3,8 @@
 //!
 //! Close codes: 1001 the server is shutting down; 1008 no heartbeat answer
 //! within two intervals; 4008 too slow: the outbound queue (`WS_QUEUE`
-//! frames) filled up because the client was not reading; 1002, 1007 and
-//! 1009 for frames that break the protocol
+//! frames or `WS_QUEUE_BYTES` bytes) filled up because the client was not
+//! reading; 1002, 1007 and 1009 for frames that break the protocol
 //! ([`crate::realtime::inbound`]). The client's own close is answered with
 //! its code.
 

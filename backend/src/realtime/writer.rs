@@ -20,6 +20,7 @@ use std::net::Shutdown;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{ready, Context, Poll, Waker};
+use std::time::Duration;
 
 use actix_http::ws::{CloseReason, OpCode, Parser};
 use actix_web::body::BoxBody;
@@ -27,6 +28,7 @@ use actix_web::web::{Bytes, BytesMut};
 use actix_web::HttpResponse;
 use bytes::Buf;
 use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
 
 use crate::realtime::transport::OpenSocket;
 
@@ -134,7 +136,12 @@ impl Writer {
             r
         });
         self.encode(|buf| Parser::write_close(buf, reason, false))?;
-        self.0.borrow_mut().closing = true;
+        let mut shared = self.0.borrow_mut();
+        shared.closing = true;
+        // Even when it is still writing: from now on it has a deadline.
+        if let Some(flusher) = &shared.flusher {
+            flusher.wake_by_ref();
+        }
         Ok(())
     }
 
@@ -186,13 +193,14 @@ impl Drop for Writer {
 
 impl Flusher {
     /// Writes every buffer the writer fills to `io` until the writer is
-    /// done, then ends the connection's sending side. A failed write ends it
-    /// at once, and the writer's next frame fails.
+    /// done, then ends the connection (see [`Flushing`]).
     pub fn run(self, io: Rc<TcpStream>) -> Flushing {
         Flushing {
             flusher: self,
             io,
             chunk: Bytes::new(),
+            watch: Watch::Idle,
+            timer: None,
         }
     }
 
@@ -221,15 +229,133 @@ impl Flusher {
         }
         Poll::Pending
     }
+
+    /// No frame follows what is buffered.
+    fn closing(&self) -> bool {
+        self.shared.borrow().closing
+    }
+}
+
+/// How long a write may wait for the client to take any of it before the
+/// connection is dropped: a client that stopped reading holds no socket.
+pub const WRITE_STALL: Duration = Duration::from_secs(5);
+
+/// How long a closing connection may take, from its close frame (or the end
+/// of its writer) to the client's own end, before it is dropped: the close
+/// frame may sit behind everything a slow client has not read.
+pub const CLOSE_WITHIN: Duration = Duration::from_secs(5);
+
+/// What the flusher's timer, if any, is timing.
+#[derive(Debug, Clone, Copy)]
+enum Watch {
+    /// Nothing waits to be written: no timer.
+    Idle,
+    /// A write has waited for the socket; bytes last went out at `progress`.
+    /// The timer fires `WRITE_STALL` after a wait began, and is moved on
+    /// then if there was progress since.
+    Waiting { progress: Instant },
+    /// The writer is done: everything is written and the client has closed
+    /// its end by the timer, or the connection is dropped.
+    Closing,
+    /// Everything is written and the sending side shut: the client's bytes
+    /// are read and dropped until it closes its end, or the timer.
+    Lingering,
 }
 
 /// [`Flusher::run`]'s future, written out by hand: it is a task of its own
 /// for every socket, and this holds only what it needs.
+///
+/// Once the writer is done it writes what is left, shuts the sending side
+/// (a FIN behind the close frame), and waits for the client to end its side
+/// too, so the connection closes cleanly. A connection whose writes make no
+/// progress for `WRITE_STALL`, or that has not closed `CLOSE_WITHIN` after
+/// its writer was done, is reset instead: the kernel drops what the client
+/// never read, and the socket's reader, if still there, ends.
 pub struct Flushing {
     flusher: Flusher,
     io: Rc<TcpStream>,
     /// What is left to write of the buffer taken last.
     chunk: Bytes,
+    watch: Watch,
+    /// Made only once a write has had to wait or the writer is done: a
+    /// socket whose client keeps up never has one.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl Flushing {
+    fn arm(&mut self, at: Instant) {
+        match &mut self.timer {
+            Some(timer) => timer.as_mut().reset(at),
+            None => self.timer = Some(Box::pin(tokio::time::sleep_until(at))),
+        }
+    }
+
+    /// Whether the timer has fired; registers for it otherwise.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.timer {
+            Some(timer) => timer.as_mut().poll(cx),
+            None => Poll::Pending,
+        }
+    }
+
+    /// A write waits for the socket: it must move within `WRITE_STALL`.
+    fn poll_stalled(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Watch::Idle = self.watch {
+            let now = Instant::now();
+            self.watch = Watch::Waiting { progress: now };
+            self.arm(now + WRITE_STALL);
+        }
+        loop {
+            ready!(self.poll_timer(cx));
+            match self.watch {
+                Watch::Waiting { progress } if progress.elapsed() < WRITE_STALL => {
+                    self.arm(progress + WRITE_STALL)
+                }
+                Watch::Waiting { .. } => {
+                    log::debug!("a socket's client took nothing for {WRITE_STALL:?}: dropped");
+                    return self.reset();
+                }
+                _ => {
+                    log::debug!("a socket did not close within {CLOSE_WITHIN:?}: dropped");
+                    return self.reset();
+                }
+            }
+        }
+    }
+
+    /// Reads and drops what the client still sends until it closes its end.
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match self.io.poll_read_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    let mut sink = [0u8; 512];
+                    match self.io.try_read(&mut sink) {
+                        Ok(0) => return Poll::Ready(()),
+                        Ok(_) => {}
+                        // Readiness was stale: poll again, which waits.
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(_) => return Poll::Ready(()),
+                    }
+                }
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Pending => {
+                    ready!(self.poll_timer(cx));
+                    log::debug!("a socket's client did not close within {CLOSE_WITHIN:?}: dropped");
+                    return self.reset();
+                }
+            }
+        }
+    }
+
+    /// Drops the connection with a reset rather than a FIN once the last
+    /// hold on it goes, discarding what the client never read, and ends the
+    /// socket's reader.
+    fn reset(&mut self) -> Poll<()> {
+        let socket = socket2::SockRef::from(&*self.io);
+        let _ = socket.set_linger(Some(Duration::ZERO));
+        let _ = socket.shutdown(Shutdown::Read);
+        Poll::Ready(())
+    }
 }
 
 impl Future for Flushing {
@@ -237,33 +363,60 @@ impl Future for Flushing {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        if matches!(this.watch, Watch::Idle | Watch::Waiting { .. }) && this.flusher.closing() {
+            this.watch = Watch::Closing;
+            this.arm(Instant::now() + CLOSE_WITHIN);
+        }
         loop {
+            if let Watch::Lingering = this.watch {
+                return this.poll_linger(cx);
+            }
             if this.chunk.is_empty() {
-                match ready!(this.flusher.poll_take(cx)) {
-                    Some(chunk) => this.chunk = chunk,
-                    None => {
+                match this.flusher.poll_take(cx) {
+                    Poll::Ready(Some(chunk)) => this.chunk = chunk,
+                    Poll::Ready(None) => {
                         // The close frame (or the last frame) is out: a FIN
                         // after it tells the client nothing more comes.
                         let _ = socket2::SockRef::from(&*this.io).shutdown(Shutdown::Write);
-                        return Poll::Ready(());
+                        if !matches!(this.watch, Watch::Closing) {
+                            this.arm(Instant::now() + CLOSE_WITHIN);
+                        }
+                        this.watch = Watch::Lingering;
+                        continue;
+                    }
+                    Poll::Pending => {
+                        if let Watch::Waiting { .. } = this.watch {
+                            this.watch = Watch::Idle;
+                            this.timer = None;
+                        }
+                        return Poll::Pending;
                     }
                 }
             }
-            let written = match ready!(this.io.poll_write_ready(cx)) {
-                Ok(()) => this.io.try_write(&this.chunk),
-                Err(e) => Err(e),
+            let written = match this.io.poll_write_ready(cx) {
+                Poll::Ready(Ok(())) => this.io.try_write(&this.chunk),
+                Poll::Ready(Err(e)) => Err(e),
+                Poll::Pending => return this.poll_stalled(cx),
             };
             match written {
-                Ok(0) => return Poll::Ready(()),
-                // Let go of the buffer once it is all written: an idle
-                // socket should hold none.
-                Ok(n) if n == this.chunk.len() => this.chunk = Bytes::new(),
-                Ok(n) => this.chunk.advance(n),
+                Ok(0) => return this.reset(),
+                Ok(n) => {
+                    // Let go of the buffer once it is all written: an idle
+                    // socket should hold none.
+                    if n == this.chunk.len() {
+                        this.chunk = Bytes::new();
+                    } else {
+                        this.chunk.advance(n);
+                    }
+                    if let Watch::Waiting { progress } = &mut this.watch {
+                        *progress = Instant::now();
+                    }
+                }
                 // Readiness was stale: poll again, which waits.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => {
                     log::debug!("a socket's connection failed: {e}");
-                    return Poll::Ready(());
+                    return this.reset();
                 }
             }
         }
@@ -303,7 +456,7 @@ mod tests {
 
     /// The frames in `bytes`, as a client reads them.
     fn frames(bytes: &[u8]) -> Vec<Frame> {
-        let mut codec = Codec::new().client_mode();
+        let mut codec = Codec::new().client_mode().max_size(1 << 20);
         let mut buf = BytesMut::from(bytes);
         let mut out = Vec::new();
         while let Some(frame) = codec.decode(&mut buf).expect("valid frames") {
@@ -424,6 +577,63 @@ mod tests {
         assert!(matches!(&frames[0], Frame::Continuation(Item::FirstText(b)) if &b[..] == b"ab"));
         assert!(matches!(&frames[1], Frame::Continuation(Item::Continue(b)) if &b[..] == b"cd"));
         assert!(matches!(&frames[2], Frame::Continuation(Item::Last(b)) if &b[..] == b"e"));
+    }
+
+    /// A connected pair on loopback, both ends with small buffers, so that
+    /// the kernel holds little of what the server's end writes.
+    async fn tight_pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpSocket::new_v4().unwrap();
+        client.set_recv_buffer_size(4096).unwrap();
+        let client = client
+            .connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        socket2::SockRef::from(&server)
+            .set_send_buffer_size(4096)
+            .unwrap();
+        (server, client)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_slow_reader_keeps_its_connection_while_it_takes_something() {
+        use tokio::io::AsyncReadExt;
+
+        // One frame, so one buffer the flusher writes through to the end.
+        const LEN: usize = 480_000;
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async move {
+                let (server, mut client) = tight_pair().await;
+                let (writer, flusher) = writer();
+                let flushing = tokio::task::spawn_local(flusher.run(Rc::new(server)));
+                let writer = Rc::new(writer);
+                let sending = writer.clone();
+                tokio::task::spawn_local(async move {
+                    sending.text(&[b'a'; LEN], true, true).await.unwrap();
+                });
+                // Taken at about 80 KB/s: the write waits for longer than a
+                // stall, but never without progress that long.
+                let start = Instant::now();
+                let mut received = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while received.len() < LEN + 10 {
+                    let n = client.read(&mut chunk).await.expect("no reset");
+                    assert_ne!(n, 0, "the connection holds");
+                    received.extend_from_slice(&chunk[..n]);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                assert!(start.elapsed() > WRITE_STALL, "{:?}", start.elapsed());
+                writer.close(None).unwrap();
+                client.read_to_end(&mut received).await.unwrap();
+                let frames = frames(&received);
+                assert!(matches!(&frames[0], Frame::Text(t) if t.len() == LEN));
+                assert!(matches!(&frames[1], Frame::Close(None)));
+                drop(client);
+                flushing.await.unwrap();
+            })
+            .await;
     }
 
     #[test]

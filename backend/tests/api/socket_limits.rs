@@ -1,8 +1,10 @@
 //! The socket's limits and its conformance to RFC 6455, as a client on the
-//! wire sees them: close codes for frames that break the rules.
+//! wire sees them: close codes for frames that break the rules, queues
+//! bounded in bytes, and connections of clients that stop reading dropped
+//! at the TCP level.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_codec::Decoder;
 use actix_http::ws::{Codec, Frame, OpCode, Parser};
@@ -73,6 +75,11 @@ impl Raw {
         let mut bytes = BytesMut::new();
         Parser::write_message(&mut bytes, payload, op, fin, true);
         self.tcp.write_all(&bytes).await.unwrap();
+    }
+
+    async fn text(&mut self, envelope: Value) {
+        self.frame(OpCode::Text, true, envelope.to_string().as_bytes())
+            .await;
     }
 
     /// The server's next frame; `None` when the connection ends.
@@ -217,4 +224,128 @@ async fn the_clients_close_code_is_echoed_and_the_connection_ends() {
     assert!(ws.next().await.is_none(), "the server ends the connection");
     drop(ws);
     assert!(app.state.sockets.all_closed(WAIT).await);
+}
+
+/// Whether the server still holds its end of the connection from `client`:
+/// listed by the kernel in any state but TIME_WAIT.
+fn server_end_open(server_port: u16, client: SocketAddr) -> bool {
+    let hex = |port: u16| format!("0100007F:{port:04X}");
+    let (local, remote) = (hex(server_port), hex(client.port()));
+    std::fs::read_to_string("/proc/net/tcp")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .any(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            cols[1] == local && cols[2] == remote && cols[3] != "06"
+        })
+}
+
+/// Waits up to `limit` for the server to let go of the connection from
+/// `client`; returns how long that took.
+async fn server_end_gone_within(app: &TestApp, client: SocketAddr, limit: Duration) -> Duration {
+    let port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
+    let start = Instant::now();
+    while server_end_open(port, client) {
+        assert!(
+            start.elapsed() < limit,
+            "the server still holds the connection after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    start.elapsed()
+}
+
+/// Posts `n` chats of about 6 KB each to `room`, 32 at a time.
+async fn post_big_chats(poster: &Client, room: &str, n: usize) {
+    let text: String = "가".repeat(2000);
+    for _ in 0..n / 32 {
+        let batch: Vec<_> = (0..32)
+            .map(|_| {
+                let (p, r, t) = (poster.clone(), room.to_owned(), text.clone());
+                tokio::spawn(async move { p.say(&r, &t).await.status })
+            })
+            .collect();
+        for t in batch {
+            assert_eq!(t.await.unwrap(), 201);
+        }
+    }
+}
+
+/// A joined socket that will never read again, with a small receive buffer.
+async fn sleeper(app: &TestApp, room: &str) -> Raw {
+    let user = app.user();
+    let mut ws = Raw::open_with(app, &user, Some(4096)).await;
+    ws.text(json!({"type": "join", "data": {"room_id": room}}))
+        .await;
+    let id = user.id().await;
+    let start = Instant::now();
+    while !app.state.hub.is_member(room, &id) {
+        assert!(start.elapsed() < WAIT, "the join went through");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    ws
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_over_its_bytes_closes_the_socket_as_too_slow() {
+    // Far more frames than it takes are allowed: only bytes can fill it.
+    let app = spawn(|s| {
+        s.ws_queue = 1_000_000;
+        s.ws_queue_bytes = 64 * 1024;
+    })
+    .await;
+    let alice = app.user();
+    let room = alice.public_room().await;
+    let mut slow = sleeper(&app, &room).await;
+    let before = app.state.hub.connections();
+    let mut posted = 0;
+    while app.state.hub.connections() == before {
+        assert!(posted < 3000, "the slow socket was never closed");
+        post_big_chats(&alice, &room, 32).await;
+        posted += 32;
+    }
+    assert_eq!(slow.close_code().await, Some(4008));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_loses_its_connection_within_seconds() {
+    // Neither bound of the queue is reached: the writes alone stall.
+    let app = spawn(|s| {
+        s.ws_queue = 1_000_000;
+        s.ws_queue_bytes = 1 << 30;
+        s.ws_heartbeat_secs = 3600;
+    })
+    .await;
+    let alice = app.user();
+    let room = alice.public_room().await;
+    let slow = sleeper(&app, &room).await;
+    let client = slow.tcp.local_addr().unwrap();
+    // About 9 MB: more than the kernel buffers both ends hold.
+    post_big_chats(&alice, &room, 1504).await;
+    let took = server_end_gone_within(&app, client, Duration::from_secs(12)).await;
+    eprintln!("the stalled connection went {took:?} after the last post");
+    assert!(app.state.sockets.all_closed(WAIT).await);
+    assert_eq!(app.state.hub.connections(), 0);
+    drop(slow);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_4008_the_connection_closes_even_if_the_client_never_reads() {
+    let app = spawn(|s| s.ws_queue = 64).await;
+    let alice = app.user();
+    let room = alice.public_room().await;
+    let slow = sleeper(&app, &room).await;
+    let client = slow.tcp.local_addr().unwrap();
+    let before = app.state.hub.connections();
+    let mut posted = 0;
+    while app.state.hub.connections() == before {
+        assert!(posted < 3000, "the slow socket was never closed");
+        post_big_chats(&alice, &room, 32).await;
+        posted += 32;
+    }
+    let took = server_end_gone_within(&app, client, Duration::from_secs(8)).await;
+    eprintln!("the connection went {took:?} after the 4008");
+    assert!(app.state.sockets.all_closed(WAIT).await);
+    drop(slow);
 }
