@@ -90,6 +90,15 @@ pub struct Settings {
     #[arg(long, env = "WS_MAX_FRAME_BYTES", default_value_t = 16 * 1024)]
     pub ws_max_frame_bytes: usize,
 
+    /// Open WebSockets one client address may have; a further one gets 429
+    /// (0: no cap; lifted with `RATE_LIMITS=off`).
+    #[arg(long, env = "WS_MAX_PER_IP", default_value_t = 64)]
+    pub ws_max_per_ip: usize,
+
+    /// Rooms one WebSocket may have joined at once.
+    #[arg(long, env = "WS_MAX_ROOMS", default_value_t = 20)]
+    pub ws_max_rooms: usize,
+
     /// Most chats a `join` with `since_seq` (or SSE `Last-Event-ID`) replays;
     /// past it the latest are sent and the client pages the rest over HTTP.
     #[arg(long, env = "REPLAY_MAX", default_value_t = 500)]

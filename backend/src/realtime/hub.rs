@@ -368,6 +368,15 @@ impl Hub {
             .then(|| UserResponse::clone(&user))
     }
 
+    /// Whether connection `id` may join `room` with at most `max_rooms`
+    /// rooms joined: it is there already, or has joined fewer.
+    pub fn may_join(&self, id: ConnId, room: &str, max_rooms: usize) -> bool {
+        self.lock()
+            .conns
+            .get(&id)
+            .is_some_and(|c| c.rooms.contains(room) || c.rooms.0.len() < max_rooms)
+    }
+
     /// Whether connection `id` has joined `room`.
     pub fn is_in(&self, id: ConnId, room: &str) -> bool {
         self.lock()
@@ -656,6 +665,18 @@ mod tests {
         assert!(reg.evicted.try_recv().is_err());
         hub.to_room("r", &out("789ab"), None);
         assert_eq!(reg.evicted.try_recv(), Ok(Eviction::TooSlow));
+    }
+
+    #[test]
+    fn a_connection_joins_at_most_its_rooms() {
+        let hub = Hub::new(8);
+        let reg = hub.connect(user("a"));
+        hub.join(reg.id, "r1", 10).unwrap();
+        hub.join(reg.id, "r2", 10).unwrap();
+        assert!(!hub.may_join(reg.id, "r3", 2));
+        assert!(hub.may_join(reg.id, "r2", 2), "a room it is in already");
+        hub.leave(reg.id, "r1");
+        assert!(hub.may_join(reg.id, "r3", 2));
     }
 
     #[test]

@@ -313,6 +313,18 @@ impl Connection {
                 self.send(ServerEnvelope::Ack {}, reference).await
             }
             ClientEnvelope::Join { room_id, since_seq } => {
+                let max_rooms = state.settings.ws_max_rooms;
+                if !state.hub.may_join(self.id, &room_id, max_rooms) {
+                    let message = format!(
+                        "a socket may be in at most {max_rooms} rooms at once (WS_MAX_ROOMS); leave one first"
+                    );
+                    return self
+                        .send(
+                            ServerEnvelope::error("validation_failed", message),
+                            reference,
+                        )
+                        .await;
+                }
                 let user = self.current_user();
                 match service::join(&state, self.id, &user, &room_id, since_seq).await {
                     Ok(reply) => {

@@ -11,12 +11,14 @@
 //! ([`SocketReader`], under [`crate::realtime::inbound`]) and writes straight
 //! from the writer's buffer ([`crate::realtime::writer::Flusher`]).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -244,7 +246,8 @@ async fn answer(
 }
 
 /// Sockets whose connection is still open, so that shutdown can let their
-/// close frames go out before the server stops.
+/// close frames go out before the server stops, and so that one client
+/// address cannot hold more than its share (`WS_MAX_PER_IP`).
 #[derive(Default, Clone)]
 pub struct OpenSockets(Arc<Open>);
 
@@ -254,15 +257,55 @@ struct Open {
     none_left: Notify,
     /// Shutting down: no new socket.
     refusing: AtomicBool,
+    /// Open sockets by client address, for those counted by address.
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
 }
 
-/// Counts one socket as open until dropped.
-pub struct OpenSocket(Arc<Open>);
+impl Open {
+    fn per_ip(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {
+        // Nothing panics while holding the lock.
+        self.per_ip.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Counts one socket as open until dropped, and under its client's
+/// address when it was opened with one.
+pub struct OpenSocket {
+    open: Arc<Open>,
+    ip: Option<IpAddr>,
+}
+
+/// A client address already has its most sockets open.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooMany;
 
 impl OpenSockets {
     pub fn open(&self) -> OpenSocket {
         self.0.count.fetch_add(1, Ordering::SeqCst);
-        OpenSocket(self.0.clone())
+        OpenSocket {
+            open: self.0.clone(),
+            ip: None,
+        }
+    }
+
+    /// Counts a socket from `ip`, unless `max` from it are open already.
+    pub fn open_from(&self, ip: IpAddr, max: usize) -> Result<OpenSocket, TooMany> {
+        {
+            let mut per_ip = self.0.per_ip();
+            let open = per_ip.entry(ip).or_default();
+            if *open >= max {
+                return Err(TooMany);
+            }
+            *open += 1;
+        }
+        let mut socket = self.open();
+        socket.ip = Some(ip);
+        Ok(socket)
+    }
+
+    /// How many sockets counted under `ip` are open.
+    pub fn open_from_count(&self, ip: IpAddr) -> usize {
+        self.0.per_ip().get(&ip).copied().unwrap_or(0)
     }
 
     /// From now on, new sockets are refused (shutdown).
@@ -295,8 +338,17 @@ impl OpenSockets {
 
 impl Drop for OpenSocket {
     fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0.none_left.notify_waiters();
+        if let Some(ip) = self.ip {
+            let mut per_ip = self.open.per_ip();
+            if let Some(open) = per_ip.get_mut(&ip) {
+                *open -= 1;
+                if *open == 0 {
+                    per_ip.remove(&ip);
+                }
+            }
+        }
+        if self.open.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.open.none_left.notify_waiters();
         }
     }
 }

@@ -6,10 +6,15 @@ use actix_web::{get, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
+use crate::net::client_ip;
 use crate::realtime::inbound::Inbound;
 use crate::realtime::transport::{HandedOver, Handoff};
 use crate::realtime::{socket, wakes, writer};
 use crate::state::AppState;
+
+/// The `Retry-After` for a socket refused under `WS_MAX_PER_IP`: sockets
+/// close at no set time, so a client should simply wait a little.
+const PER_IP_RETRY_SECS: u64 = 5;
 
 /// Whether a browser page at `Origin` may open the socket: the service's own
 /// origin (same host and port as the request) or one of `ALLOWED_ORIGINS`.
@@ -48,6 +53,7 @@ fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
         (status = 101, description = "Switching to the WebSocket protocol; frames are `ServerEnvelope` / `ClientEnvelope`"),
         (status = 400, description = "`bad_request`: not a WebSocket upgrade", body = ErrorBody),
         (status = 403, description = "`forbidden`: the page's Origin is not allowed", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this client address has `WS_MAX_PER_IP` sockets open already", body = ErrorBody),
         (status = 503, description = "`unavailable`: the server is shutting down", body = ErrorBody),
     ),
 )]
@@ -74,14 +80,26 @@ pub async fn open_socket(
             "the server is shutting down"
         )));
     }
+    // Counted from here on, so upgrades racing from one address cannot
+    // pass the cap together; refused before any work is done for it.
     let settings = &state.settings;
+    let peer = req.peer_addr().map(|a| a.ip());
+    let open = match client_ip(peer, req.headers(), &settings.trusted_proxies) {
+        Some(ip) if settings.rate_limits && settings.ws_max_per_ip > 0 => state
+            .sockets
+            .open_from(ip, settings.ws_max_per_ip)
+            .map_err(|_| AppError::RateLimited {
+                retry_after_secs: PER_IP_RETRY_SECS,
+            })?,
+        _ => state.sockets.open(),
+    };
     let user = crate::routes::me::current_user(&state, &me).await?;
     let handshake = ws::handshake(req.head())
         .map_err(|e| AppError::BadRequest(format!("not a WebSocket upgrade: {e}")))?
         .message_body(BoxBody::new(()))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("the handshake response: {e}")))?;
     let stream = Inbound::new(body.into_inner(), settings.ws_max_frame_bytes);
-    let (writer, flusher, mut response) = writer::attach(handshake.into(), state.sockets.open());
+    let (writer, flusher, mut response) = writer::attach(handshake.into(), open);
     // The upgrade service writes the response and hands the connection to
     // the flusher (`realtime::transport`).
     response.extensions_mut().insert(Handoff(flusher));

@@ -1,7 +1,7 @@
 //! The socket's limits and its conformance to RFC 6455, as a client on the
 //! wire sees them: close codes for frames that break the rules, queues
-//! bounded in bytes, and connections of clients that stop reading dropped
-//! at the TCP level.
+//! bounded in bytes, connections of clients that stop reading dropped at
+//! the TCP level, and caps on sockets per address and rooms per socket.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -12,8 +12,11 @@ use bytes::BytesMut;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::helpers::{Backend, Client, TestApp};
+use crate::on_both_databases;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -348,4 +351,119 @@ async fn after_4008_the_connection_closes_even_if_the_client_never_reads() {
     eprintln!("the connection went {took:?} after the 4008");
     assert!(app.state.sockets.all_closed(WAIT).await);
     drop(slow);
+}
+
+/// Opens the socket as `user` from `address` behind the trusted proxy:
+/// `Ok` once `hello` arrives, or the refusal's status, `Retry-After` and body.
+async fn open_from(
+    app: &TestApp,
+    user: &Client,
+    address: &str,
+) -> Result<crate::ws::Ws, (u16, Option<String>, Value)> {
+    user.me().await;
+    let url = format!("{}/api/ws", app.base.replacen("http", "ws", 1));
+    let mut req = url.into_client_request().unwrap();
+    let cookie = reqwest::cookie::CookieStore::cookies(&*user.jar, &app.base.parse().unwrap());
+    let cookie = cookie.unwrap();
+    req.headers_mut().insert(
+        "cookie",
+        HeaderValue::from_str(cookie.to_str().unwrap()).unwrap(),
+    );
+    req.headers_mut()
+        .insert("x-forwarded-for", HeaderValue::from_str(address).unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((stream, _)) => {
+            let mut ws = crate::ws::Ws {
+                stream,
+                hello: Value::Null,
+            };
+            ws.hello = ws.recv().await;
+            Ok(ws)
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            let retry = res
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body = serde_json::from_slice(res.body().as_deref().unwrap_or(b"null")).unwrap();
+            Err((res.status().as_u16(), retry, body))
+        }
+        Err(e) => panic!("neither a socket nor an answer: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_may_open_only_its_share_of_sockets() {
+    let app = spawn(|s| {
+        s.rate_limits = true;
+        s.ws_max_per_ip = 3;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let (alice, bob) = (app.user(), app.user());
+    let mut open = Vec::new();
+    for user in [&alice, &alice, &bob] {
+        open.push(
+            open_from(&app, user, "203.0.113.7")
+                .await
+                .expect("under the cap"),
+        );
+    }
+    let (status, retry, body) = open_from(&app, &bob, "203.0.113.7")
+        .await
+        .err()
+        .expect("over the cap");
+    assert_eq!(status, 429);
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    assert!(retry.is_some(), "Retry-After");
+    assert_eq!(
+        app.state.sockets.count(),
+        3,
+        "the refused one was never a socket"
+    );
+
+    // Another address behind the same proxy has a share of its own.
+    let other = open_from(&app, &bob, "198.51.100.4").await;
+    assert!(other.is_ok(), "another client address");
+
+    let mut closing = open.pop().unwrap();
+    closing.stream.close(None).await.unwrap();
+    drop(closing);
+    let ip = "203.0.113.7".parse().unwrap();
+    let start = Instant::now();
+    while app.state.sockets.open_from_count(ip) != 2 {
+        assert!(start.elapsed() < WAIT, "a closed socket stops counting");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        open_from(&app, &alice, "203.0.113.7").await.is_ok(),
+        "a place was freed"
+    );
+}
+
+on_both_databases! {
+    async fn a_socket_joins_at_most_ws_max_rooms(app) where |s: &mut gifchat::config::Settings| s.ws_max_rooms = 3; {
+        let alice = app.user();
+        let mut rooms = Vec::new();
+        for _ in 0..4 {
+            rooms.push(alice.public_room().await);
+        }
+        let mut ws = alice.ws().await;
+        for room in &rooms[..3] {
+            ws.join(room).await;
+        }
+        ws.send(json!({"type": "join", "data": {"room_id": rooms[3]}, "ref": "fourth"})).await;
+        let refused = ws.recv_ref("fourth").await;
+        assert_eq!(refused["type"], "error");
+        assert_eq!(refused["data"]["code"], "validation_failed");
+        assert!(refused["data"]["message"].as_str().unwrap().contains('3'), "{refused}");
+        assert_eq!(app.state.hub.member_count(&rooms[3]), 0);
+        // Joining a room it is in already still answers.
+        ws.join(&rooms[0]).await;
+
+        ws.send(json!({"type": "leave", "data": {"room_id": rooms[1]}, "ref": "leave"})).await;
+        assert_eq!(ws.recv_ref("leave").await["type"], "ack");
+        let joined = ws.join(&rooms[3]).await;
+        assert_eq!(joined["data"]["room"]["id"], rooms[3].as_str());
+    }
 }
