@@ -69,8 +69,8 @@ pub struct Writer(Rc<RefCell<Shared>>);
 pub struct Flusher {
     shared: Rc<RefCell<Shared>>,
     /// The body of the handshake response, held, never polled, for as long
-    /// as the connection is written to: actix-ws's message stream (which
-    /// the benchmark ceiling reads with) ends when its body is dropped.
+    /// as the connection is written to: a handshake whose reader watches
+    /// its body (actix-ws's does) would otherwise end the reading.
     _stream_open: BoxBody,
     _open: OpenSocket,
 }

@@ -6,7 +6,8 @@ use actix_web::{get, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
-use crate::net::client_ip;
+use crate::net::request_ip;
+use crate::rate_limit::address_key;
 use crate::realtime::inbound::Inbound;
 use crate::realtime::transport::{HandedOver, Handoff};
 use crate::realtime::{socket, wakes, writer};
@@ -83,11 +84,10 @@ pub async fn open_socket(
     // Counted from here on, so upgrades racing from one address cannot
     // pass the cap together; refused before any work is done for it.
     let settings = &state.settings;
-    let peer = req.peer_addr().map(|a| a.ip());
-    let open = match client_ip(peer, req.headers(), &settings.trusted_proxies) {
+    let open = match request_ip(&req, &settings.trusted_proxies) {
         Some(ip) if settings.rate_limits && settings.ws_max_per_ip > 0 => state
             .sockets
-            .open_from(ip, settings.ws_max_per_ip)
+            .open_from(address_key(ip), settings.ws_max_per_ip)
             .map_err(|_| AppError::RateLimited {
                 retry_after_secs: PER_IP_RETRY_SECS,
             })?,
