@@ -206,6 +206,7 @@ pub struct Hub {
 
 impl Inner {
     fn deliver(&mut self, targets: impl IntoIterator<Item = ConnId>, out: &Outbound) {
+        let mut delivered = 0;
         for id in targets {
             let Some(conn) = self.conns.get_mut(&id) else {
                 continue;
@@ -214,7 +215,13 @@ impl Inner {
                 if let Some(evict) = conn.evict.take() {
                     let _ = evict.send(Eviction::TooSlow);
                 }
+            } else {
+                delivered += 1;
             }
+        }
+        // Once per fan-out, not per recipient; a seq marker is no frame.
+        if !out.frame.is_empty() {
+            crate::metrics::metrics().deliveries.inc_by(delivered);
         }
     }
 

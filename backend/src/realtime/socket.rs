@@ -119,7 +119,9 @@ pub fn run(
         limits: ClientLimits::new(settings.gif_max_bytes),
     }
     .frame();
+    let open = crate::metrics::OpenGuard::new(&crate::metrics::metrics().open_sockets);
     async move {
+        let _open = open;
         // Eviction must win even while a send is blocked on a client that does
         // not read, so it races the whole serving loop rather than one branch.
         let reason = tokio::select! {
@@ -129,10 +131,15 @@ pub fn run(
                     code: CloseCode::Away,
                     description: Some("the server is restarting".into()),
                 },
-                _ => CloseReason {
+                too_slow => {
+                    if too_slow == Ok(Eviction::TooSlow) {
+                        crate::metrics::metrics().slow_consumer_closes.inc();
+                    }
+                    CloseReason {
                     code: CloseCode::Other(CLOSE_TOO_SLOW),
                     description: Some("too slow: the outbound queue is full".into()),
-                },
+                    }
+                }
             }),
             reason = conn.serve(hello, &mut rx, &mut stream, heartbeat) => reason,
         };

@@ -338,6 +338,7 @@ async fn after_4008_the_connection_closes_even_if_the_client_never_reads() {
     let app = spawn(|s| s.ws_queue = 64).await;
     let alice = app.user();
     let room = alice.public_room().await;
+    let slow_closes = metric(&app, "gifchat_slow_consumer_closes_total").await;
     let slow = sleeper(&app, &room).await;
     let client = slow.tcp.local_addr().unwrap();
     let before = app.state.hub.connections();
@@ -349,8 +350,41 @@ async fn after_4008_the_connection_closes_even_if_the_client_never_reads() {
     }
     let took = server_end_gone_within(&app, client, Duration::from_secs(8)).await;
     eprintln!("the connection went {took:?} after the 4008");
+    // Metrics are the process's, and other tests run beside this one.
+    assert!(metric(&app, "gifchat_slow_consumer_closes_total").await > slow_closes);
     assert!(app.state.sockets.all_closed(WAIT).await);
     drop(slow);
+}
+
+/// The value of a metric without labels, as `GET /metrics` has it now.
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_count_open_sockets_and_deliveries() {
+    let app = spawn(|_| {}).await;
+    let alice = app.user();
+    let room = alice.public_room().await;
+    let deliveries = metric(&app, "gifchat_deliveries_total").await;
+    let mut ws = alice.ws().await;
+    ws.join(&room).await;
+    assert!(metric(&app, "gifchat_open_sockets").await >= 1.0);
+    alice.say(&room, "counted").await;
+    loop {
+        if ws.recv_type("chat").await["data"]["chat"]["text"] == "counted" {
+            break;
+        }
+    }
+    assert!(metric(&app, "gifchat_deliveries_total").await > deliveries);
 }
 
 /// Opens the socket as `user` from `address` behind the trusted proxy:
