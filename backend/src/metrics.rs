@@ -29,8 +29,8 @@ pub struct Metrics {
     pub commit_batch_size: Histogram,
     /// Time a commit of a batch of chats takes.
     pub commit_seconds: Histogram,
-    /// GIF uploads by result: `created`, `repeat` (a known `client_id`) or
-    /// `refused` (any 4xx).
+    /// GIF uploads by result: `created`, `repeat` (a known `client_id`),
+    /// `refused` (any 4xx) or `failed` (5xx).
     pub gif_uploads: IntCounterVec,
 }
 
@@ -97,13 +97,13 @@ impl Metrics {
             )?,
             gif_uploads: counters(
                 "gif_uploads_total",
-                "GIF uploads by result (created, repeat or refused)",
+                "GIF uploads by result (created, repeat, refused or failed)",
                 "result",
             )?,
             registry,
         };
         // Every series an alert may name exists from the start, at zero.
-        for result in ["created", "repeat", "refused"] {
+        for result in ["created", "repeat", "refused", "failed"] {
             metrics.gif_uploads.with_label_values(&[result]);
         }
         for result in ["complete", "truncated"] {

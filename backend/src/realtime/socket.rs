@@ -286,6 +286,10 @@ impl Connection {
     async fn handle_text(&mut self, text: &str) -> Result<(), Closed> {
         if let Some(limiter) = &self.limiter {
             if limiter.check().is_err() {
+                crate::metrics::metrics()
+                    .rate_limited
+                    .with_label_values(&["ws_frames"])
+                    .inc();
                 return self
                     .send_error(
                         None,

@@ -86,6 +86,27 @@ pub async fn upload_gif(
     me: Identity,
     id: Path<String>,
 ) -> AppResult<HttpResponse> {
+    let result = receive_upload(req, payload, state, me, id).await;
+    let outcome = match &result {
+        Ok(res) if res.status() == actix_web::http::StatusCode::CREATED => "created",
+        Ok(_) => "repeat",
+        Err(e) if actix_web::ResponseError::status_code(e).is_client_error() => "refused",
+        Err(_) => "failed",
+    };
+    crate::metrics::metrics()
+        .gif_uploads
+        .with_label_values(&[outcome])
+        .inc();
+    result
+}
+
+async fn receive_upload(
+    req: HttpRequest,
+    payload: actix_web::web::Payload,
+    state: Data<AppState>,
+    me: Identity,
+    id: Path<String>,
+) -> AppResult<HttpResponse> {
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)

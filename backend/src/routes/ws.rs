@@ -88,8 +88,14 @@ pub async fn open_socket(
         Some(ip) if settings.rate_limits && settings.ws_max_per_ip > 0 => state
             .sockets
             .open_from(address_key(ip), settings.ws_max_per_ip)
-            .map_err(|_| AppError::RateLimited {
-                retry_after_secs: PER_IP_RETRY_SECS,
+            .map_err(|_| {
+                crate::metrics::metrics()
+                    .rate_limited
+                    .with_label_values(&["ws_per_address"])
+                    .inc();
+                AppError::RateLimited {
+                    retry_after_secs: PER_IP_RETRY_SECS,
+                }
             })?,
         _ => state.sockets.open(),
     };

@@ -82,6 +82,30 @@ async fn metrics_count_requests_by_route_and_what_the_service_does() {
             "{name} is exported"
         );
     }
+    // GIF uploads, by result.
+    let before_gifs = scrape(&app).await;
+    let (gifs, junk) = (app.user(), app.user());
+    let res = gifs
+        .upload(
+            &id,
+            crate::helpers::make_gif(4, 4, 1, 9),
+            "a.gif",
+            "image/gif",
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.body);
+    let res = junk
+        .upload(&id, b"not a gif".to_vec(), "b.gif", "image/gif")
+        .await;
+    assert_eq!(res.status, 415);
+    let after_gifs = scrape(&app).await;
+    for result in ["created", "refused"] {
+        let series = format!(r#"gifchat_gif_uploads_total{{result="{result}"}}"#);
+        assert!(
+            sample(&after_gifs, &series) - sample(&before_gifs, &series) >= 1.0,
+            "{result}"
+        );
+    }
     // Paths no route takes are one series, whatever they are.
     app.user().get("/api/no/such/thing/42").await;
     let after = scrape(&app).await;
