@@ -12,7 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static REQUEST_ID: RequestId;
 }
 
 /// Installs the logger: `RUST_LOG` filters (default `info`).
@@ -27,7 +27,7 @@ pub fn init() {
                 record.level(),
                 record.target()
             )?;
-            let _ = REQUEST_ID.try_with(|id| write!(buf, " req={id}"));
+            let _ = REQUEST_ID.try_with(|id| write!(buf, " req={}", id.as_str()));
             writeln!(buf, "] {}", record.args())
         })
         .init();
@@ -39,10 +39,8 @@ pub async fn scope_request_id(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.as_str().to_owned());
+    // A header value: cloning it shares its bytes.
+    let id = req.extensions().get::<RequestId>().cloned();
     match id {
         Some(id) => REQUEST_ID.scope(id, next.call(req)).await,
         None => next.call(req).await,

@@ -105,8 +105,9 @@ pub fn set_owner(conn: &mut DbConnection, room_id: &str, owner_id: &str) -> Quer
         .map(drop)
 }
 
-/// The owner's changes to a room, already checked.
-#[derive(Debug, Default)]
+/// The owner's changes to a room, already checked; absent fields stay.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = rooms)]
 pub struct RoomChanges {
     pub title: Option<String>,
     pub max_members: Option<i32>,
@@ -115,30 +116,24 @@ pub struct RoomChanges {
     pub keep: Option<bool>,
 }
 
+impl RoomChanges {
+    fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.max_members.is_none()
+            && self.password_hash.is_none()
+            && self.keep.is_none()
+    }
+}
+
+/// Writes the changes in one statement.
 pub fn update(conn: &mut DbConnection, room_id: &str, changes: RoomChanges) -> QueryResult<()> {
-    conn.transaction(|conn| {
-        if let Some(title) = changes.title {
-            diesel::update(rooms::table.find(room_id))
-                .set(rooms::title.eq(title))
-                .execute(conn)?;
-        }
-        if let Some(max) = changes.max_members {
-            diesel::update(rooms::table.find(room_id))
-                .set(rooms::max_members.eq(max))
-                .execute(conn)?;
-        }
-        if let Some(hash) = changes.password_hash {
-            diesel::update(rooms::table.find(room_id))
-                .set(rooms::password_hash.eq(hash))
-                .execute(conn)?;
-        }
-        if let Some(keep) = changes.keep {
-            diesel::update(rooms::table.find(room_id))
-                .set(rooms::keep.eq(keep))
-                .execute(conn)?;
-        }
-        Ok(())
-    })
+    if changes.is_empty() {
+        return Ok(());
+    }
+    diesel::update(rooms::table.find(room_id))
+        .set(changes)
+        .execute(conn)
+        .map(drop)
 }
 
 /// Whether a room left empty may be deleted now: it is not kept, and its

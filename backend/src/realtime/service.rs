@@ -90,18 +90,29 @@ impl AppState {
     }
 }
 
-/// Reloads a room and sends `room_updated` to the lobby.
-pub async fn announce_room_updated(state: &Data<AppState>, room_id: &str) -> AppResult<()> {
+/// The room as responses show it now, with its member count; `None` once
+/// it is gone.
+async fn current_room(state: &Data<AppState>, room_id: &str) -> AppResult<Option<RoomResponse>> {
     let id = room_id.to_owned();
     let Some((room, owner)) = state
         .db
         .run(move |conn| Ok(room_rows::find(conn, &id)?))
         .await?
     else {
-        return Ok(());
+        return Ok(None);
     };
-    let room = RoomResponse::new(&room, &owner, state.member_count(room_id).await);
-    state.to_lobby(&Outbound::plain(ServerEnvelope::RoomUpdated { room }));
+    Ok(Some(RoomResponse::new(
+        &room,
+        &owner,
+        state.member_count(room_id).await,
+    )))
+}
+
+/// Reloads a room and sends `room_updated` to the lobby.
+pub async fn announce_room_updated(state: &Data<AppState>, room_id: &str) -> AppResult<()> {
+    if let Some(room) = current_room(state, room_id).await? {
+        state.to_lobby(&Outbound::plain(ServerEnvelope::RoomUpdated { room }));
+    }
     Ok(())
 }
 
@@ -499,13 +510,14 @@ pub async fn transfer_owner(
     announce_room_updated(state, room_id).await
 }
 
-/// The owner renames, resizes, locks or unlocks, keeps or releases the room.
+/// The owner renames, resizes, locks or unlocks, keeps or releases the
+/// room. Returns it as it is now, as members and the lobby are told.
 pub async fn update_room(
     state: &Data<AppState>,
     actor: &str,
     room_id: &str,
     changes: room_rows::RoomChanges,
-) -> AppResult<()> {
+) -> AppResult<RoomResponse> {
     owned_room(state, actor, room_id).await?;
     if let Some(max) = changes.max_members {
         let present = state.member_count(room_id).await;
@@ -537,17 +549,11 @@ pub async fn update_room(
             })
         })
         .await?;
-    let id = room_id.to_owned();
-    let Some((room, owner)) = state
-        .db
-        .run(move |conn| Ok(room_rows::find(conn, &id)?))
+    let room = current_room(state, room_id)
         .await?
-    else {
-        return Err(AppError::NotFound("room"));
-    };
-    let room = RoomResponse::new(&room, &owner, state.member_count(room_id).await);
-    let updated = Outbound::plain(ServerEnvelope::RoomUpdated { room });
+        .ok_or(AppError::NotFound("room"))?;
+    let updated = Outbound::plain(ServerEnvelope::RoomUpdated { room: room.clone() });
     state.to_lobby(&updated);
     state.to_room(room_id, &updated, None);
-    Ok(())
+    Ok(room)
 }

@@ -227,11 +227,9 @@ pub async fn update_room(
         keep: body.keep,
     };
     let room_id = id.into_inner();
-    crate::realtime::service::update_room(&state, &me.user_id, &room_id, changes).await?;
-    let found = state.db.run(move |conn| find_room(conn, &room_id)).await?;
-    Ok(Json(RoomEnvelope {
-        room: respond(&state, &found).await,
-    }))
+    let room =
+        crate::realtime::service::update_room(&state, &me.user_id, &room_id, changes).await?;
+    Ok(Json(RoomEnvelope { room }))
 }
 
 /// Delete a room (owner only): its chats go, and every GIF no other chat uses.

@@ -123,6 +123,18 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// `GET /metrics`, checked to be Prometheus's text format. The metrics
+    /// are the process's, shared by every test app in it.
+    pub async fn metrics(&self) -> String {
+        let res = reqwest::get(self.url("/metrics")).await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        res.text().await.unwrap()
+    }
+
     /// A new person: a client with its own cookie jar.
     pub fn user(&self) -> Client {
         Client::new(&self.base)
@@ -474,4 +486,14 @@ pub fn noisy_gif(side: u16, frames: usize) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The value of the sample whose line starts with `series` (a metric's name
+/// and labels) in a `/metrics` text; 0 when there is none.
+pub fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }

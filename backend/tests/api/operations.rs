@@ -6,26 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp};
-
-async fn scrape(app: &TestApp) -> String {
-    let res = reqwest::get(app.url("/metrics")).await.unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain"));
-    res.text().await.unwrap()
-}
-
-/// The value of the sample whose line starts with `series` (name and labels).
-fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
+use crate::helpers::{sample, Backend, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_by_route_and_what_the_service_does() {
@@ -35,7 +16,7 @@ async fn metrics_count_requests_by_route_and_what_the_service_does() {
     })
     .await
     .unwrap();
-    let before = scrape(&app).await;
+    let before = app.metrics().await;
     let alice = app.user();
     let id = alice.public_room().await;
     for i in 0..4 {
@@ -48,7 +29,7 @@ async fn metrics_count_requests_by_route_and_what_the_service_does() {
         .await
         .unwrap();
     assert_eq!(sse.status(), 200);
-    let during = scrape(&app).await;
+    let during = app.metrics().await;
     drop(sse);
 
     let posts =
@@ -83,7 +64,7 @@ async fn metrics_count_requests_by_route_and_what_the_service_does() {
         );
     }
     // GIF uploads, by result.
-    let before_gifs = scrape(&app).await;
+    let before_gifs = app.metrics().await;
     let (gifs, junk) = (app.user(), app.user());
     let res = gifs
         .upload(
@@ -98,7 +79,7 @@ async fn metrics_count_requests_by_route_and_what_the_service_does() {
         .upload(&id, b"not a gif".to_vec(), "b.gif", "image/gif")
         .await;
     assert_eq!(res.status, 415);
-    let after_gifs = scrape(&app).await;
+    let after_gifs = app.metrics().await;
     for result in ["created", "refused"] {
         let series = format!(r#"gifchat_gif_uploads_total{{result="{result}"}}"#);
         assert!(
@@ -108,7 +89,7 @@ async fn metrics_count_requests_by_route_and_what_the_service_does() {
     }
     // Paths no route takes are one series, whatever they are.
     app.user().get("/api/no/such/thing/42").await;
-    let after = scrape(&app).await;
+    let after = app.metrics().await;
     assert!(after.contains(r#"endpoint="unmatched""#));
     assert!(!after.contains("/api/no/such"));
 }

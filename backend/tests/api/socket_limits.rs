@@ -358,15 +358,7 @@ async fn after_4008_the_connection_closes_even_if_the_client_never_reads() {
 
 /// The value of a metric without labels, as `GET /metrics` has it now.
 async fn metric(app: &TestApp, name: &str) -> f64 {
-    let text = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .map_or(0.0, |v| v.parse().unwrap())
+    crate::helpers::sample(&app.metrics().await, name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
