@@ -1,5 +1,6 @@
 //! gifchat: real-time GIF chat rooms over a JSON API and one WebSocket.
 
+pub mod access;
 pub mod api;
 pub mod cluster;
 pub mod config;

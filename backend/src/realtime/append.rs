@@ -40,8 +40,7 @@ use crate::db::DbConnection;
 use crate::db::{chats, rooms, users};
 use crate::error::{AppError, AppResult};
 use crate::realtime::wakes;
-use crate::routes::chats::check_recipient;
-use crate::routes::rooms::{ensure_can_read, find_room};
+use crate::access::{check_recipient, ensure_can_read, find_room};
 use crate::state::AppState;
 
 const MAX_BATCH: usize = 256;

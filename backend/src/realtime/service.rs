@@ -15,7 +15,7 @@ use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::realtime::envelope::ServerEnvelope;
 use crate::realtime::hub::{ConnId, Expired, JoinOutcome, Outbound};
-use crate::routes::rooms::{ensure_can_read, find_room};
+use crate::access::{ensure_can_read, find_room};
 use crate::state::AppState;
 
 impl AppState {
@@ -431,14 +431,11 @@ async fn owned_room(
     actor: &str,
     room_id: &str,
 ) -> AppResult<crate::db::models::Room> {
-    let id = room_id.to_owned();
-    let (room, _) = state.db.run(move |c| find_room(c, &id)).await?;
-    if room.owner_id != actor {
-        return Err(AppError::Forbidden(
-            "only the room's owner may do that".into(),
-        ));
-    }
-    Ok(room)
+    let (id, actor) = (room_id.to_owned(), actor.to_owned());
+    state
+        .db
+        .run(move |c| crate::access::find_owned_room(c, &id, &actor))
+        .await
 }
 
 /// The owner removes `target` from the room and bans them.

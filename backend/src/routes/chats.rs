@@ -4,8 +4,6 @@ use actix_web::{get, post, HttpRequest, HttpResponse};
 
 use crate::api::{ChatEnvelope, ChatResponse, ChatsPage, ChatsQuery, PageMeta, PostChatRequest};
 use crate::db::chats::{self, PageQuery};
-use crate::db::models::Room;
-use crate::db::{users, DbConnection};
 use crate::domain::ids;
 use crate::domain::validation::{ChatText, ClientId};
 use crate::error::{AppError, AppResult, ErrorBody};
@@ -13,7 +11,7 @@ use crate::extract::ApiJson;
 use crate::identity::Identity;
 use crate::realtime::append::{Posted, TextPost};
 use crate::realtime::recent::Hit;
-use crate::routes::rooms::{ensure_can_read, find_readable_room};
+use crate::access::find_readable_room;
 use crate::state::AppState;
 
 pub const DEFAULT_PAGE: i64 = 50;
@@ -95,25 +93,6 @@ pub async fn list_chats(
             .content_type(mime::APPLICATION_JSON)
             .body(cached.body()),
     })
-}
-
-/// Checks that a whisper's recipient exists, is not the sender, and may read
-/// the room. `known` says the caller already knows the recipient is stored.
-pub(crate) fn check_recipient(
-    conn: &mut DbConnection,
-    room: &Room,
-    from: &str,
-    to: &str,
-    known: bool,
-) -> AppResult<()> {
-    if to == from {
-        return Err(AppError::field("to", "you cannot whisper to yourself"));
-    }
-    if !ids::is_well_formed(to) || (!known && users::find(conn, to)?.is_none()) {
-        return Err(AppError::field("to", "no such user"));
-    }
-    ensure_can_read(conn, room, to)
-        .map_err(|_| AppError::field("to", "that user cannot read this room"))
 }
 
 /// Post a text chat; with `to`, a whisper. With a `client_id` it is posted

@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
 use crate::realtime::hub::{Arrival, Outbound};
 use crate::realtime::{service, wakes};
-use crate::routes::rooms::find_readable_room;
+use crate::access::find_readable_room;
 use crate::state::AppState;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);

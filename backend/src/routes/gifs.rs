@@ -15,7 +15,7 @@ use crate::extract::{body_timeout, payload_error, BodyStream};
 use crate::identity::Identity;
 use crate::realtime::append::Posted;
 use crate::routes::chats::answer;
-use crate::routes::rooms::find_readable_room;
+use crate::access::find_readable_room;
 use crate::state::AppState;
 
 /// Room for multipart boundaries, part headers and the small parts around

@@ -8,52 +8,14 @@ use crate::api::{
 };
 use crate::db::models::Room;
 use crate::db::rooms::{self, RoomChanges, RoomWithOwner};
-use crate::db::{now_millis, DbConnection};
+use crate::access::{self, find_readable_room, find_room};
+use crate::db::now_millis;
 use crate::domain::validation::{MaxMembers, RoomPassword, RoomTitle};
 use crate::domain::{ids, password};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{ApiJson, OptionalJson};
 use crate::identity::Identity;
 use crate::state::AppState;
-
-/// Loads a room, answering `not_found` for ids that cannot exist without asking the database.
-pub(crate) fn find_room(conn: &mut DbConnection, id: &str) -> AppResult<RoomWithOwner> {
-    if !ids::is_well_formed(id) {
-        return Err(AppError::NotFound("room"));
-    }
-    rooms::find(conn, id)?.ok_or(AppError::NotFound("room"))
-}
-
-/// Loads a room the user may read: not banned from it, and for a secret
-/// room its owner or someone who joined with the password.
-pub(crate) fn find_readable_room(
-    conn: &mut DbConnection,
-    id: &str,
-    user_id: &str,
-) -> AppResult<RoomWithOwner> {
-    let found = find_room(conn, id)?;
-    ensure_can_read(conn, &found.0, user_id)?;
-    Ok(found)
-}
-
-pub(crate) fn ensure_can_read(
-    conn: &mut DbConnection,
-    room: &Room,
-    user_id: &str,
-) -> AppResult<()> {
-    if rooms::is_banned(conn, &room.id, user_id)? {
-        return Err(AppError::Banned);
-    }
-    if room.password_hash.is_some()
-        && room.owner_id != user_id
-        && !rooms::has_access(conn, &room.id, user_id)?
-    {
-        return Err(AppError::Forbidden(
-            "this room is secret: join it with its password first".into(),
-        ));
-    }
-    Ok(())
-}
 
 async fn respond(state: &AppState, (room, owner): &RoomWithOwner) -> RoomResponse {
     RoomResponse::new(room, owner, state.member_count(&room.id).await)
@@ -255,12 +217,7 @@ pub async fn delete_room(
     state
         .db
         .write(move |conn| {
-            let (room, _) = find_room(conn, &room_id)?;
-            if room.owner_id != me.user_id {
-                return Err(AppError::Forbidden(
-                    "only the room's owner may delete it".into(),
-                ));
-            }
+            access::find_owned_room(conn, &room_id, &me.user_id)?;
             store.delete_room(conn, &room_id)
         })
         .await?;
@@ -301,12 +258,8 @@ pub async fn join_room(
         .db
         .run(move |conn| {
             let found = find_room(conn, &id)?;
-            if rooms::is_banned(conn, &id, &user_id)? {
-                return Err(AppError::Banned);
-            }
-            let has_access = found.0.password_hash.is_none()
-                || found.0.owner_id == user_id
-                || rooms::has_access(conn, &id, &user_id)?;
+            access::ensure_not_banned(conn, &found.0, &user_id)?;
+            let has_access = access::has_access(conn, &found.0, &user_id)?;
             Ok((found, has_access))
         })
         .await?;
