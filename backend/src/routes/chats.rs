@@ -2,7 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 
-use crate::api::{ChatEnvelope, ChatResponse, ChatsPage, ChatsQuery, PageMeta, PostChatRequest};
+use crate::api::{ChatEnvelope, ChatsPage, ChatsQuery, PageMeta, PostChatRequest};
 use crate::db::chats::{self, PageQuery};
 use crate::db::models::Room;
 use crate::db::{users, DbConnection};
@@ -82,7 +82,7 @@ pub async fn list_chats(
                 }
             }
             let (rows, has_more) = chats::page(conn, &id, &me.user_id, q, None)?;
-            let chats = ChatResponse::load_all(conn, &rows)?;
+            let chats = chats::load_responses(conn, &rows)?;
             Ok(Page::Loaded(ChatsPage {
                 chats,
                 meta: PageMeta { has_more },
