@@ -2,6 +2,12 @@
 //! from the row structs in `db::models`, which mirror the tables, and built
 //! from them by pure conversions; loading the rows a response needs is the
 //! database layer's (`db::chats::load_responses`, `db::users::load_responses`).
+//!
+//! The limits in the schema attributes below are the domain's
+//! (`domain::validation`, `domain::ids`). utoipa takes only literals for
+//! `min_length`, `max_length`, `minimum`, `maximum` and `pattern`, so they
+//! are written out here, and the test `the_documents_limits_are_the_domains`
+//! in `openapi.rs` checks every one of them against the domain's constant.
 
 use std::collections::HashMap;
 
@@ -10,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db::models::{Chat, Gif, Room, User};
 use crate::domain::user::{color_for, display_name};
-use crate::domain::validation::{ChatText, Nickname};
+use crate::domain::validation::{ChatText, MaxMembers, Nickname};
 
 /// Serializes epoch milliseconds as RFC 3339 UTC with milliseconds.
 pub fn serialize_millis<S: Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -262,7 +268,7 @@ pub struct CreateRoomRequest {
     )]
     pub title: String,
     /// 2 to `ROOM_MAX_MEMBERS` (default 1000); 10 when omitted.
-    #[schema(minimum = 2, maximum = 1000, example = 10)]
+    #[schema(minimum = 2, maximum = 1000, example = json!(MaxMembers::DEFAULT))]
     #[serde(default, deserialize_with = "integral")]
     pub max_members: Option<i64>,
     /// Makes the room secret. Absent or empty: a public room. At most 128 characters.
@@ -285,7 +291,7 @@ pub struct UpdateRoomRequest {
     )]
     pub title: Option<String>,
     /// 2 to `ROOM_MAX_MEMBERS`, and never below the people in the room now.
-    #[schema(minimum = 2, maximum = 1000, example = 10)]
+    #[schema(minimum = 2, maximum = 1000, example = json!(MaxMembers::DEFAULT))]
     #[serde(default, deserialize_with = "integral")]
     pub max_members: Option<i64>,
     /// A new password (at most 128 characters); `""` makes the room public.
@@ -391,10 +397,10 @@ pub struct ClientLimits {
     #[schema(example = 5242880)]
     pub gif_max_bytes: u64,
     /// The longest chat text, in characters after trimming.
-    #[schema(example = 2000)]
+    #[schema(example = json!(ChatText::MAX))]
     pub text_max_chars: u32,
     /// The longest nickname, in characters after trimming.
-    #[schema(example = 32)]
+    #[schema(example = json!(Nickname::MAX))]
     pub nickname_max_chars: u32,
 }
 

@@ -7,7 +7,7 @@ use crate::db::chats::{self, PageQuery};
 use crate::db::models::Room;
 use crate::db::{users, DbConnection};
 use crate::domain::ids;
-use crate::domain::validation::{ChatText, ClientId};
+use crate::domain::validation::{ChatText, ClientId, PageSize};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::identity::Identity;
@@ -16,17 +16,8 @@ use crate::realtime::recent::Hit;
 use crate::routes::rooms::{ensure_can_read, find_readable_room};
 use crate::state::AppState;
 
-pub const DEFAULT_PAGE: i64 = 50;
-pub const MAX_PAGE: i64 = 200;
-
 fn page_query(q: &ChatsQuery) -> AppResult<PageQuery> {
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::field(
-            "limit",
-            format!("must be between 1 and {MAX_PAGE}"),
-        ));
-    }
+    let limit = PageSize::parse(q.limit)?;
     for (name, value) in [("before_seq", q.before_seq), ("after_seq", q.after_seq)] {
         if value.is_some_and(|v| v < 0) {
             return Err(AppError::field(name, "must not be negative"));
