@@ -92,6 +92,22 @@ fn check_name_like(field: &'static str, value: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A name or a title: `min` to `max` characters after trimming, on one
+/// line, and [`check_name_like`].
+fn one_line_name(
+    field: &'static str,
+    raw: &str,
+    min: usize,
+    max: usize,
+) -> Result<String, AppError> {
+    let value = trimmed_len_between(field, raw, min, max)?;
+    if value.contains(['\n', '\t']) {
+        return Err(AppError::field(field, "must be a single line"));
+    }
+    check_name_like(field, &value)?;
+    Ok(value)
+}
+
 /// `#rgb`, `#rrggbb` and the like, however written (fullwidth `＃`, invisible
 /// characters between): what people who have not chosen a name are called.
 fn looks_like_a_colour(name: &str) -> bool {
@@ -119,12 +135,7 @@ impl RoomTitle {
     pub const MAX: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let title = trimmed_len_between("title", raw, Self::MIN, Self::MAX)?;
-        if title.contains(['\n', '\t']) {
-            return Err(AppError::field("title", "must be a single line"));
-        }
-        check_name_like("title", &title)?;
-        Ok(Self(title))
+        one_line_name("title", raw, Self::MIN, Self::MAX).map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -165,11 +176,7 @@ impl Nickname {
     pub const MAX: usize = 32;
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let name = trimmed_len_between("nickname", raw, Self::MIN, Self::MAX)?;
-        if name.contains(['\n', '\t']) {
-            return Err(AppError::field("nickname", "must be a single line"));
-        }
-        check_name_like("nickname", &name)?;
+        let name = one_line_name("nickname", raw, Self::MIN, Self::MAX)?;
         if looks_like_a_colour(&name) {
             return Err(AppError::field(
                 "nickname",
