@@ -1,5 +1,13 @@
 //! Wire types: what the JSON API and the socket send and accept. Kept apart
-//! from the row structs in `db::models`, which mirror the tables.
+//! from the row structs in `db::models`, which mirror the tables, and built
+//! from them by pure conversions; loading the rows a response needs is the
+//! database layer's (`db::chats::load_responses`, `db::users::load_responses`).
+//!
+//! The limits in the schema attributes below are the domain's
+//! (`domain::validation`, `domain::ids`). utoipa takes only literals for
+//! `min_length`, `max_length`, `minimum`, `maximum` and `pattern`, so they
+//! are written out here, and the test `the_documents_limits_are_the_domains`
+//! in `openapi.rs` checks every one of them against the domain's constant.
 
 use std::collections::HashMap;
 
@@ -7,9 +15,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::models::{Chat, Gif, Room, User};
-use crate::db::{gifs, users, DbConnection};
 use crate::domain::user::{color_for, display_name};
-use crate::domain::validation::{ChatText, Nickname};
+use crate::domain::validation::{ChatText, MaxMembers, Nickname};
 
 /// Serializes epoch milliseconds as RFC 3339 UTC with milliseconds.
 pub fn serialize_millis<S: Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -42,24 +49,6 @@ impl UserResponse {
 
     pub fn from_row(user: &User) -> Self {
         Self::new(&user.id, user.nickname.as_deref())
-    }
-
-    /// The users with these ids, in one query, each built once. An id with
-    /// no row gets the default name.
-    pub fn load_many(
-        conn: &mut DbConnection,
-        ids: &[&str],
-    ) -> diesel::QueryResult<HashMap<String, UserResponse>> {
-        let mut found: HashMap<String, UserResponse> = users::find_many(conn, ids)?
-            .iter()
-            .map(|u| (u.id.clone(), UserResponse::from_row(u)))
-            .collect();
-        for id in ids {
-            if !found.contains_key(*id) {
-                found.insert((*id).to_owned(), UserResponse::new(id, None));
-            }
-        }
-        Ok(found)
     }
 }
 
@@ -208,58 +197,33 @@ pub struct ChatResponse {
 }
 
 impl ChatResponse {
-    /// Builds responses for `rows`, loading the users and GIFs they mention
-    /// in two queries.
-    pub fn load_all(
-        conn: &mut DbConnection,
-        rows: &[Chat],
-    ) -> diesel::QueryResult<Vec<ChatResponse>> {
-        let mut user_ids: Vec<&str> = rows
-            .iter()
-            .flat_map(|c| [&c.user_id, &c.to_user_id, &c.subject_id])
-            .filter_map(|id| id.as_deref())
-            .collect();
-        user_ids.sort_unstable();
-        user_ids.dedup();
-        // Each user's response (and colour) is built once, then cloned per chat.
-        let users = UserResponse::load_many(conn, &user_ids)?;
-        let files: Vec<&str> = rows.iter().filter_map(|c| c.gif_file.as_deref()).collect();
-        let gifs: HashMap<String, Gif> = gifs::find_many(conn, &files)?
-            .into_iter()
-            .map(|g| (g.file.clone(), g))
-            .collect();
+    /// The response for `chat`, with the users it names taken from `users`
+    /// (built once each, cloned per chat; one missing from it is left out)
+    /// and its GIF's row, if it has one.
+    pub fn from_row(
+        chat: &Chat,
+        users: &HashMap<String, UserResponse>,
+        gif: Option<&Gif>,
+    ) -> ChatResponse {
         let user = |id: &Option<String>| id.as_deref().and_then(|id| users.get(id).cloned());
-        Ok(rows
-            .iter()
-            .map(|c| ChatResponse {
-                id: c.id,
-                room_id: c.room_id.clone(),
-                seq: c.seq,
-                kind: match c.kind.as_str() {
-                    "gif" => ChatKind::Gif,
-                    "system" => ChatKind::System,
-                    _ => ChatKind::Text,
-                },
-                user: user(&c.user_id),
-                text: c.body.clone(),
-                gif: c
-                    .gif_file
-                    .as_deref()
-                    .and_then(|f| gifs.get(f))
-                    .map(GifResponse::from_row),
-                to: user(&c.to_user_id),
-                event: c.event.as_deref().and_then(SystemEvent::parse),
-                subject: user(&c.subject_id),
-                created_at: c.created_at,
-                client_id: c.client_id.clone(),
-            })
-            .collect())
-    }
-
-    pub fn load_one(conn: &mut DbConnection, row: Chat) -> diesel::QueryResult<ChatResponse> {
-        Self::load_all(conn, std::slice::from_ref(&row))?
-            .pop()
-            .ok_or(diesel::result::Error::NotFound)
+        ChatResponse {
+            id: chat.id,
+            room_id: chat.room_id.clone(),
+            seq: chat.seq,
+            kind: match chat.kind.as_str() {
+                "gif" => ChatKind::Gif,
+                "system" => ChatKind::System,
+                _ => ChatKind::Text,
+            },
+            user: user(&chat.user_id),
+            text: chat.body.clone(),
+            gif: gif.map(GifResponse::from_row),
+            to: user(&chat.to_user_id),
+            event: chat.event.as_deref().and_then(SystemEvent::parse),
+            subject: user(&chat.subject_id),
+            created_at: chat.created_at,
+            client_id: chat.client_id.clone(),
+        }
     }
 }
 
@@ -304,7 +268,7 @@ pub struct CreateRoomRequest {
     )]
     pub title: String,
     /// 2 to `ROOM_MAX_MEMBERS` (default 1000); 10 when omitted.
-    #[schema(minimum = 2, maximum = 1000, example = 10)]
+    #[schema(minimum = 2, maximum = 1000, example = json!(MaxMembers::DEFAULT))]
     #[serde(default, deserialize_with = "integral")]
     pub max_members: Option<i64>,
     /// Makes the room secret. Absent or empty: a public room. At most 128 characters.
@@ -327,7 +291,7 @@ pub struct UpdateRoomRequest {
     )]
     pub title: Option<String>,
     /// 2 to `ROOM_MAX_MEMBERS`, and never below the people in the room now.
-    #[schema(minimum = 2, maximum = 1000, example = 10)]
+    #[schema(minimum = 2, maximum = 1000, example = json!(MaxMembers::DEFAULT))]
     #[serde(default, deserialize_with = "integral")]
     pub max_members: Option<i64>,
     /// A new password (at most 128 characters); `""` makes the room public.
@@ -433,10 +397,10 @@ pub struct ClientLimits {
     #[schema(example = 5242880)]
     pub gif_max_bytes: u64,
     /// The longest chat text, in characters after trimming.
-    #[schema(example = 2000)]
+    #[schema(example = json!(ChatText::MAX))]
     pub text_max_chars: u32,
     /// The longest nickname, in characters after trimming.
-    #[schema(example = 32)]
+    #[schema(example = json!(Nickname::MAX))]
     pub nickname_max_chars: u32,
 }
 

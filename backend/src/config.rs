@@ -8,6 +8,8 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args};
 use ipnet::IpNet;
 
+use crate::domain::validation::MaxMembers;
+
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// TCP port to listen on (0 picks a free one).
@@ -110,7 +112,7 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
 
     /// Largest `max_members` a room may ask for.
-    #[arg(long, env = "ROOM_MAX_MEMBERS", default_value_t = 1000, value_parser = clap::value_parser!(i32).range(2..))]
+    #[arg(long, env = "ROOM_MAX_MEMBERS", default_value_t = MaxMembers::DEFAULT_CEILING, value_parser = clap::value_parser!(i32).range(MaxMembers::MIN as i64..))]
     pub room_max_members: i32,
 
     /// Largest GIF upload in bytes.

@@ -37,6 +37,13 @@ pub fn request_ip(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
     client_ip(req.peer_addr().map(|a| a.ip()), req.headers(), trusted)
 }
 
+/// What the access log and the per-address rate limits call a request's
+/// client: its [`request_ip`], or `-` for a connection without a peer
+/// address (a test request, a Unix socket), all such sharing one name.
+pub fn client_label(req: &HttpRequest, trusted: &[IpNet]) -> String {
+    request_ip(req, trusted).map_or_else(|| "-".to_owned(), |ip| ip.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +77,17 @@ mod tests {
             &trusted,
         );
         assert_eq!(ip, Some("198.51.100.7".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_label_is_the_address_or_one_name_for_none() {
+        let trusted = ["10.0.0.0/8".parse().unwrap()];
+        let req = actix_web::test::TestRequest::default()
+            .peer_addr("10.0.0.2:4000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "198.51.100.7"))
+            .to_http_request();
+        assert_eq!(client_label(&req, &trusted), "198.51.100.7");
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        assert_eq!(client_label(&req, &trusted), "-");
     }
 }

@@ -22,7 +22,7 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::extract::JSON_LIMIT;
 use crate::identity;
-use crate::net::client_ip;
+use crate::net::client_label;
 use crate::openapi;
 use crate::rate_limit::RateLimits;
 use crate::realtime::append::Appender;
@@ -158,9 +158,7 @@ impl Application {
             .wrap(Condition::new(
                 access_log,
                 Logger::new(ACCESS_LOG).custom_request_replace("client_ip", move |req| {
-                    let peer = req.peer_addr().map(|a| a.ip());
-                    client_ip(peer, req.headers(), &trusted)
-                        .map_or_else(|| "-".to_owned(), |ip| ip.to_string())
+                    client_label(req.request(), &trusted)
                 }),
             ))
         };

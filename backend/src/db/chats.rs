@@ -3,9 +3,10 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use super::models::{Chat, NewChat};
+use super::models::{Chat, Gif, NewChat};
 use super::schema::chats;
-use super::{now_millis, placeholders, users, DbConnection, Prepared, SqlBySize};
+use super::{gifs, now_millis, placeholders, users, DbConnection, Prepared, SqlBySize};
+use crate::api::{ChatResponse, UserResponse};
 
 /// Appends a chat with the room's next `seq`.
 ///
@@ -264,4 +265,59 @@ pub fn page(
         rows.reverse();
     }
     Ok((rows, has_more))
+}
+
+/// The responses for `rows`, in their order, loading the users and GIFs they
+/// mention in two queries.
+pub fn load_responses(conn: &mut DbConnection, rows: &[Chat]) -> QueryResult<Vec<ChatResponse>> {
+    let mut user_ids: Vec<&str> = rows
+        .iter()
+        .flat_map(|c| [&c.user_id, &c.to_user_id, &c.subject_id])
+        .filter_map(|id| id.as_deref())
+        .collect();
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    // Each user's response (and colour) is built once, then cloned per chat.
+    let users = users::load_responses(conn, &user_ids)?;
+    let files: Vec<&str> = rows.iter().filter_map(|c| c.gif_file.as_deref()).collect();
+    let gifs: HashMap<String, Gif> = gifs::find_many(conn, &files)?
+        .into_iter()
+        .map(|g| (g.file.clone(), g))
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|c| {
+            let gif = c.gif_file.as_deref().and_then(|f| gifs.get(f));
+            ChatResponse::from_row(c, &users, gif)
+        })
+        .collect())
+}
+
+/// [`load_responses`] for one chat.
+pub fn load_response(conn: &mut DbConnection, row: Chat) -> QueryResult<ChatResponse> {
+    load_responses(conn, std::slice::from_ref(&row))?
+        .pop()
+        .ok_or(diesel::result::Error::NotFound)
+}
+
+// Forwarders, removed once every caller uses db::chats / db::users.
+// (Here rather than in `api`: there they would make `api` import the db
+// layer again, a cycle api -> db::chats -> api.)
+impl ChatResponse {
+    pub fn load_all(conn: &mut DbConnection, rows: &[Chat]) -> QueryResult<Vec<ChatResponse>> {
+        load_responses(conn, rows)
+    }
+
+    pub fn load_one(conn: &mut DbConnection, row: Chat) -> QueryResult<ChatResponse> {
+        load_response(conn, row)
+    }
+}
+
+impl UserResponse {
+    pub fn load_many(
+        conn: &mut DbConnection,
+        ids: &[&str],
+    ) -> QueryResult<HashMap<String, UserResponse>> {
+        users::load_responses(conn, ids)
+    }
 }

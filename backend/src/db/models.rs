@@ -1,4 +1,5 @@
-//! Row types. Wire types live in `crate::api`; these mirror the tables.
+//! Row types, mirroring the tables. The wire types are built from them in
+//! the `api` module, which depends on these and not the other way round.
 
 use diesel::prelude::*;
 

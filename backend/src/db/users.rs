@@ -1,9 +1,12 @@
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::models::User;
 use super::schema::users;
 use super::{now_millis, placeholders, DbConnection, Prepared, SqlBySize};
+use crate::api::UserResponse;
 
 /// Records an anonymous user the first time they do something that is stored.
 /// Plain SQL because diesel's upsert DSL does not go through `MultiConnection`;
@@ -63,6 +66,24 @@ pub fn find_many(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<User>
             query = query.bind::<Text, _>(chunk[i.min(chunk.len() - 1)]);
         }
         found.extend(Prepared(query).load::<User>(conn)?);
+    }
+    Ok(found)
+}
+
+/// The responses for the users with these ids, in one query, each built
+/// once. An id with no row gets the default name.
+pub fn load_responses(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> QueryResult<HashMap<String, UserResponse>> {
+    let mut found: HashMap<String, UserResponse> = find_many(conn, ids)?
+        .iter()
+        .map(|u| (u.id.clone(), UserResponse::from_row(u)))
+        .collect();
+    for id in ids {
+        if !found.contains_key(*id) {
+            found.insert((*id).to_owned(), UserResponse::new(id, None));
+        }
     }
     Ok(found)
 }

@@ -5,6 +5,9 @@
 
 use sha2::{Digest, Sha256};
 
+/// For the API document: the shape of [`color_for`]'s colours.
+pub const COLOR_PATTERN: &str = "^#[0-9a-f]{6}$";
+
 /// The user's stable `#rrggbb` colour.
 pub fn color_for(user_id: &str) -> String {
     let digest = Sha256::digest(user_id.as_bytes());
@@ -47,6 +50,7 @@ mod tests {
         assert_eq!(a, color_for("0123456789abcdef0123456789abcdef"));
         assert_eq!(a.len(), 7);
         assert!(a.starts_with('#') && a[1..].bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(a, a.to_lowercase(), "as {COLOR_PATTERN} says");
     }
 
     #[test]

@@ -92,6 +92,22 @@ fn check_name_like(field: &'static str, value: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A name or a title: `min` to `max` characters after trimming, on one
+/// line, and [`check_name_like`].
+fn one_line_name(
+    field: &'static str,
+    raw: &str,
+    min: usize,
+    max: usize,
+) -> Result<String, AppError> {
+    let value = trimmed_len_between(field, raw, min, max)?;
+    if value.contains(['\n', '\t']) {
+        return Err(AppError::field(field, "must be a single line"));
+    }
+    check_name_like(field, &value)?;
+    Ok(value)
+}
+
 /// `#rgb`, `#rrggbb` and the like, however written (fullwidth `＃`, invisible
 /// characters between): what people who have not chosen a name are called.
 fn looks_like_a_colour(name: &str) -> bool {
@@ -105,20 +121,21 @@ fn looks_like_a_colour(name: &str) -> bool {
     })
 }
 
+/// For the API document: one line, no control characters, and something
+/// that is not a space (names and titles; the parsers also ask for
+/// something visible, which a pattern cannot say).
+pub const ONE_LINE_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$";
+
 /// A room title: 1 to 100 characters after trimming, on one line.
 #[derive(Debug, Clone)]
 pub struct RoomTitle(String);
 
 impl RoomTitle {
+    pub const MIN: usize = 1;
     pub const MAX: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let title = trimmed_len_between("title", raw, 1, Self::MAX)?;
-        if title.contains(['\n', '\t']) {
-            return Err(AppError::field("title", "must be a single line"));
-        }
-        check_name_like("title", &title)?;
-        Ok(Self(title))
+        one_line_name("title", raw, Self::MIN, Self::MAX).map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -131,10 +148,14 @@ impl RoomTitle {
 pub struct ChatText(String);
 
 impl ChatText {
+    pub const MIN: usize = 1;
     pub const MAX: usize = 2000;
+    /// For the API document: as [`ONE_LINE_PATTERN`], with newlines and
+    /// tabs allowed.
+    pub const PATTERN: &str = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$";
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let text = trimmed_len_between("text", raw, 1, Self::MAX)?;
+        let text = trimmed_len_between("text", raw, Self::MIN, Self::MAX)?;
         if !text.chars().any(is_visible) {
             return Err(AppError::field("text", "must contain something visible"));
         }
@@ -151,14 +172,11 @@ impl ChatText {
 pub struct Nickname(String);
 
 impl Nickname {
+    pub const MIN: usize = 1;
     pub const MAX: usize = 32;
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let name = trimmed_len_between("nickname", raw, 1, Self::MAX)?;
-        if name.contains(['\n', '\t']) {
-            return Err(AppError::field("nickname", "must be a single line"));
-        }
-        check_name_like("nickname", &name)?;
+        let name = one_line_name("nickname", raw, Self::MIN, Self::MAX)?;
         if looks_like_a_colour(&name) {
             return Err(AppError::field(
                 "nickname",
@@ -179,10 +197,13 @@ impl Nickname {
 pub struct ClientId(String);
 
 impl ClientId {
+    pub const MIN: usize = 1;
     pub const MAX: usize = 64;
+    /// For the API document: what [`ClientId::parse`] accepts.
+    pub const PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let ok = (1..=Self::MAX).contains(&raw.len())
+        let ok = (Self::MIN..=Self::MAX).contains(&raw.len())
             && raw
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
@@ -190,7 +211,8 @@ impl ClientId {
             return Err(AppError::field(
                 "client_id",
                 format!(
-                    "must be 1 to {} characters, each a letter (A-Z, a-z), a digit, `_` or `-`",
+                    "must be {} to {} characters, each a letter (A-Z, a-z), a digit, `_` or `-`",
+                    Self::MIN,
                     Self::MAX
                 ),
             ));
@@ -216,15 +238,18 @@ impl ClientId {
 pub struct MaxMembers;
 
 impl MaxMembers {
+    pub const MIN: i32 = 2;
     pub const DEFAULT: i32 = 10;
+    /// The ceiling when `ROOM_MAX_MEMBERS` does not set one.
+    pub const DEFAULT_CEILING: i32 = 1000;
 
     pub fn parse(raw: Option<i64>, ceiling: i32) -> Result<i32, AppError> {
         match raw {
             None => Ok(Self::DEFAULT.min(ceiling)),
-            Some(n) if (2..=ceiling as i64).contains(&n) => Ok(n as i32),
+            Some(n) if (Self::MIN as i64..=ceiling as i64).contains(&n) => Ok(n as i32),
             Some(_) => Err(AppError::field(
                 "max_members",
-                format!("must be between 2 and {ceiling}"),
+                format!("must be between {} and {ceiling}", Self::MIN),
             )),
         }
     }
@@ -245,6 +270,26 @@ impl RoomPassword {
             )),
             Some(p) => Ok(Some(p.to_owned())),
         }
+    }
+}
+
+/// How many chats a page of history holds: 1 to 200, 50 when not given.
+pub struct PageSize;
+
+impl PageSize {
+    pub const MIN: i64 = 1;
+    pub const DEFAULT: i64 = 50;
+    pub const MAX: i64 = 200;
+
+    pub fn parse(raw: Option<i64>) -> Result<i64, AppError> {
+        let limit = raw.unwrap_or(Self::DEFAULT);
+        if !(Self::MIN..=Self::MAX).contains(&limit) {
+            return Err(AppError::field(
+                "limit",
+                format!("must be between {} and {}", Self::MIN, Self::MAX),
+            ));
+        }
+        Ok(limit)
     }
 }
 
@@ -336,6 +381,16 @@ mod tests {
             assert!(ClientId::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(ClientId::parse_optional(None).unwrap(), None);
+        let pattern = format!("^[A-Za-z0-9_-]{{{},{}}}$", ClientId::MIN, ClientId::MAX);
+        assert_eq!(ClientId::PATTERN, pattern, "the pattern states the bounds");
+    }
+
+    #[test]
+    fn page_sizes_default_and_bounds() {
+        assert_eq!(PageSize::parse(None).unwrap(), 50);
+        assert_eq!(PageSize::parse(Some(200)).unwrap(), 200);
+        assert!(PageSize::parse(Some(0)).is_err());
+        assert!(PageSize::parse(Some(201)).is_err());
     }
 
     #[test]

@@ -2,10 +2,10 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 
-use crate::api::{ChatEnvelope, ChatResponse, ChatsPage, ChatsQuery, PageMeta, PostChatRequest};
+use crate::api::{ChatEnvelope, ChatsPage, ChatsQuery, PageMeta, PostChatRequest};
 use crate::db::chats::{self, PageQuery};
 use crate::domain::ids;
-use crate::domain::validation::{ChatText, ClientId};
+use crate::domain::validation::{ChatText, ClientId, PageSize};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::identity::Identity;
@@ -14,17 +14,8 @@ use crate::realtime::recent::Hit;
 use crate::access::find_readable_room;
 use crate::state::AppState;
 
-pub const DEFAULT_PAGE: i64 = 50;
-pub const MAX_PAGE: i64 = 200;
-
 fn page_query(q: &ChatsQuery) -> AppResult<PageQuery> {
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::field(
-            "limit",
-            format!("must be between 1 and {MAX_PAGE}"),
-        ));
-    }
+    let limit = PageSize::parse(q.limit)?;
     for (name, value) in [("before_seq", q.before_seq), ("after_seq", q.after_seq)] {
         if value.is_some_and(|v| v < 0) {
             return Err(AppError::field(name, "must not be negative"));
@@ -80,7 +71,7 @@ pub async fn list_chats(
                 }
             }
             let (rows, has_more) = chats::page(conn, &id, &me.user_id, q, None)?;
-            let chats = ChatResponse::load_all(conn, &rows)?;
+            let chats = chats::load_responses(conn, &rows)?;
             Ok(Page::Loaded(ChatsPage {
                 chats,
                 meta: PageMeta { has_more },

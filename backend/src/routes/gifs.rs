@@ -50,7 +50,7 @@ async fn read_small(field: &mut Field, limit: u64) -> AppResult<Vec<u8>> {
 /// The chat already posted under `key`, as a response.
 fn earlier_post(conn: &mut DbConnection, key: PostKey<'_>) -> AppResult<Option<ChatResponse>> {
     match chats::find_one_posted(conn, key)? {
-        Some(chat) => Ok(Some(ChatResponse::load_one(conn, chat)?)),
+        Some(chat) => Ok(Some(chats::load_response(conn, chat)?)),
         None => Ok(None),
     }
 }

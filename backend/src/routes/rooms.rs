@@ -111,8 +111,7 @@ fn merge_field_errors<const N: usize>(errors: [Option<AppError>; N]) -> AppError
 
 /// The key rate limits use for anonymous actions: the client's address.
 pub(crate) fn client_key(req: &HttpRequest, state: &AppState) -> String {
-    crate::net::request_ip(req, &state.settings.trusted_proxies)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    crate::net::client_label(req, &state.settings.trusted_proxies)
 }
 
 /// One room.
