@@ -18,7 +18,7 @@ use std::time::Duration;
 use actix_web::dev::{Decompress, Payload};
 use actix_web::error::PayloadError;
 use actix_web::http::header;
-use actix_web::web::{Bytes, BytesMut, Data};
+use actix_web::web::{Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::{Stream, StreamExt};
@@ -26,17 +26,19 @@ use serde::de::DeserializeOwned;
 use tokio::time::{Instant, Sleep};
 
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// Largest JSON body accepted.
 pub const JSON_LIMIT: usize = 64 * 1024;
 
+/// How long a request body may take to arrive (`BODY_READ_TIMEOUT_SECS`),
+/// registered as app data by the application.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyReadTimeout(pub Duration);
+
 /// How long this app gives a request body to arrive.
 pub fn body_timeout(req: &HttpRequest) -> Duration {
-    let secs = req
-        .app_data::<Data<AppState>>()
-        .map_or(30, |state| state.settings.body_read_timeout_secs);
-    Duration::from_secs(secs)
+    req.app_data::<BodyReadTimeout>()
+        .map_or(Duration::from_secs(30), |t| t.0)
 }
 
 fn timed_out(timeout: Duration) -> AppError {

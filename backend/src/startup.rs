@@ -98,6 +98,9 @@ impl Application {
 
         let spec = openapi::spec();
         let known = Data::new(fallback::KnownPaths::from_spec(&spec));
+        let body_read_timeout = crate::extract::BodyReadTimeout(std::time::Duration::from_secs(
+            state.settings.body_read_timeout_secs,
+        ));
         let app_state = state.clone();
         let access_log =
             log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
@@ -108,6 +111,7 @@ impl Application {
                 .into_utoipa_app()
                 .app_data(app_state.clone())
                 .app_data(known.clone())
+                .app_data(body_read_timeout)
                 .app_data(web::PayloadConfig::new(JSON_LIMIT))
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
                     AppError::BadRequest(format!("bad query string: {e}")).into()

@@ -33,6 +33,7 @@ use std::sync::{Arc, Weak};
 use diesel::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::access::{check_recipient, ensure_can_read, find_room};
 use crate::api::ChatResponse;
 use crate::db::chats::PostKey;
 use crate::db::models::{Chat, NewChat, Room};
@@ -40,7 +41,6 @@ use crate::db::DbConnection;
 use crate::db::{chats, rooms, users};
 use crate::error::{AppError, AppResult};
 use crate::realtime::wakes;
-use crate::access::{check_recipient, ensure_can_read, find_room};
 use crate::state::AppState;
 
 const MAX_BATCH: usize = 256;

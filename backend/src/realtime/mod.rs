@@ -4,6 +4,7 @@
 pub mod append;
 pub mod envelope;
 pub mod fanout;
+pub mod frame;
 pub mod hub;
 pub mod inbound;
 pub mod queue;

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
-use crate::realtime::hub::Outbound;
+use crate::realtime::frame::Outbound;
 
 /// A queue left with more room than this after a burst gives it back.
 const KEEP_CAPACITY: usize = 32;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix_web::web::Data;
 
+use crate::access::{ensure_can_read, find_room};
 use crate::api::{ChatResponse, RoomResponse, SystemEvent, UserResponse};
 use crate::db::chats;
 use crate::db::models::{Chat, NewChat};
@@ -15,7 +16,6 @@ use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
 use crate::realtime::envelope::ServerEnvelope;
 use crate::realtime::hub::{ConnId, Expired, JoinOutcome, Outbound};
-use crate::access::{ensure_can_read, find_room};
 use crate::state::AppState;
 
 impl AppState {

@@ -2,6 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path, Query};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 
+use crate::access::find_readable_room;
 use crate::api::{ChatEnvelope, ChatsPage, ChatsQuery, PageMeta, PostChatRequest};
 use crate::db::chats::{self, PageQuery};
 use crate::domain::ids;
@@ -11,7 +12,6 @@ use crate::extract::ApiJson;
 use crate::identity::Identity;
 use crate::realtime::append::{Posted, TextPost};
 use crate::realtime::recent::Hit;
-use crate::access::find_readable_room;
 use crate::state::AppState;
 
 fn page_query(q: &ChatsQuery) -> AppResult<PageQuery> {

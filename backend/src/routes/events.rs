@@ -6,13 +6,13 @@ use actix_web::web::{Bytes, Data, Path};
 use actix_web::{get, HttpRequest, HttpResponse};
 use futures_util::stream;
 
+use crate::access::find_readable_room;
 use crate::api::{ChatResponse, UserResponse};
 use crate::db::chats;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
 use crate::realtime::hub::{Arrival, Outbound};
 use crate::realtime::{service, wakes};
-use crate::access::find_readable_room;
 use crate::state::AppState;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);

@@ -5,6 +5,7 @@ use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
+use crate::access::find_readable_room;
 use crate::api::{ChatEnvelope, ChatResponse, GifUpload};
 use crate::db::chats::{self, PostKey};
 use crate::db::models::NewChat;
@@ -15,7 +16,6 @@ use crate::extract::{body_timeout, payload_error, BodyStream};
 use crate::identity::Identity;
 use crate::realtime::append::Posted;
 use crate::routes::chats::answer;
-use crate::access::find_readable_room;
 use crate::state::AppState;
 
 /// Room for multipart boundaries, part headers and the small parts around

@@ -2,14 +2,14 @@ use actix_web::http::header;
 use actix_web::web::{Data, Json, Path};
 use actix_web::{delete, get, patch, post, put, HttpRequest, HttpResponse};
 
+use crate::access::{self, find_readable_room, find_room};
 use crate::api::{
     CreateRoomRequest, JoinRoomRequest, MembersEnvelope, RoomEnvelope, RoomResponse, RoomsEnvelope,
     UpdateRoomRequest, UserIdRequest,
 };
 use crate::db::models::Room;
-use crate::db::rooms::{self, RoomChanges, RoomWithOwner};
-use crate::access::{self, find_readable_room, find_room};
 use crate::db::now_millis;
+use crate::db::rooms::{self, RoomChanges, RoomWithOwner};
 use crate::domain::validation::{MaxMembers, RoomPassword, RoomTitle};
 use crate::domain::{ids, password};
 use crate::error::{AppError, AppResult, ErrorBody};
