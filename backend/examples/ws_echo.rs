@@ -1,7 +1,7 @@
 //! A test-only echo server for `make conformance`: gifchat's socket
 //! transport, exactly as `/api/ws` uses it (the upgrade service that hands
-//! the connection over, [`gifchat::realtime::inbound`] reading the client's frames, the
-//! [`gifchat::realtime::writer`] and its flusher writing), with an echo where the chat would
+//! the connection over, [`gifchat::realtime::transport::inbound`] reading the client's frames, the
+//! [`gifchat::realtime::transport::writer`] and its flusher writing), with an echo where the chat would
 //! be. Not part of the service.
 //!
 //! `PORT` (default 9001) and `WS_MAX_FRAME_BYTES` (default 16 MiB, enough
@@ -15,9 +15,9 @@ use actix_web::dev::{AppConfig, Server};
 use actix_web::error::{ErrorBadRequest, ErrorInternalServerError};
 use actix_web::web::{self, Data, Payload};
 use actix_web::{App, HttpRequest, HttpResponse};
-use gifchat::realtime::inbound::{answer_to_close, Inbound, Message};
-use gifchat::realtime::transport::{self, Handoff, OpenSockets};
-use gifchat::realtime::writer::{self, Closed, Writer};
+use gifchat::realtime::transport::inbound::{answer_to_close, Inbound, Message};
+use gifchat::realtime::transport::writer::{self, Closed, Writer};
+use gifchat::realtime::transport::{self, OpenSockets, SocketTakeover};
 
 struct Echo {
     sockets: OpenSockets,
@@ -34,7 +34,7 @@ async fn socket(
         .message_body(BoxBody::new(()))
         .map_err(ErrorInternalServerError)?;
     let (writer, flusher, mut res) = writer::attach(handshake.into(), echo.sockets.open());
-    res.extensions_mut().insert(Handoff(flusher));
+    res.extensions_mut().insert(SocketTakeover(flusher));
     let inbound = Inbound::new(body.into_inner(), echo.max_message);
     actix_web::rt::spawn(serve(inbound, writer));
     Ok(res)

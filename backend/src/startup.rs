@@ -2,7 +2,7 @@
 //! ask for port 0.
 
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_http::{HttpService, KeepAlive};
@@ -26,8 +26,9 @@ use crate::net::client_label;
 use crate::openapi;
 use crate::rate_limit::RateLimits;
 use crate::realtime::append::Appender;
-use crate::realtime::hub::Hub;
+use crate::realtime::delivery::hub::Hub;
 use crate::realtime::transport;
+use crate::realtime::Realtime;
 use crate::routes::{self, fallback};
 use crate::state::AppState;
 use crate::storage::gifs::{GifLimits, GifStore};
@@ -77,23 +78,23 @@ impl Application {
                 Some(Arc::new(cluster))
             }
         };
+        let realtime = Arc::new(Realtime::new(
+            Hub::new(settings.ws_queue).with_queue_bytes(settings.ws_queue_bytes),
+            cluster.clone(),
+            db.clone(),
+        ));
         let state = Data::new(AppState {
-            cluster: cluster.clone(),
             limits: RateLimits::new(&settings),
-            hub: Hub::new(settings.ws_queue).with_queue_bytes(settings.ws_queue_bytes),
-            room_locks: Mutex::default(),
-            recent: Default::default(),
-            appender: std::sync::OnceLock::new(),
+            appender: Appender::start(db.clone(), realtime.clone(), gifs.clone())?,
+            realtime,
             sockets: Default::default(),
             settings,
             db,
             gifs,
         });
-
-        let appender = Appender::start(&state.clone().into_inner())?;
-        let _ = state.appender.set(appender);
         if let Some(cluster) = &cluster {
-            cluster.start(&state.clone().into_inner()).await?;
+            let host: Arc<dyn crate::cluster::Host> = state.clone().into_inner();
+            cluster.start(Arc::downgrade(&host)).await?;
         }
 
         let spec = openapi::spec();
@@ -248,14 +249,14 @@ impl Application {
             wait_for_shutdown_signal().await;
             log::info!("shutting down: closing sockets, finishing requests");
             state.sockets.refuse_new();
-            state.hub.close_all();
+            state.realtime.close_all();
             // Upgraded connections are no longer the server's to wait for:
             // their close frames go out before it stops.
             let limit = Duration::from_secs(state.settings.shutdown_timeout_secs);
             if !state.sockets.all_closed(limit).await {
                 log::warn!("{} sockets still open at shutdown", state.sockets.count());
             }
-            if let Some(cluster) = &state.cluster {
+            if let Some(cluster) = state.realtime.cluster() {
                 // Members here start their leave grace now, so they can
                 // reconnect to another instance without being announced gone.
                 if let Err(e) = cluster.release().await {

@@ -12,17 +12,15 @@ use futures_util::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::Cluster;
+use super::{Cluster, Host};
 use crate::api::UserResponse;
-use crate::realtime::hub::{chat_json_of_frame, Outbound};
-use crate::realtime::wakes;
-use crate::state::AppState;
+use crate::realtime::transport::wakes;
 
 /// Events waiting to be published (Redis slow or away).
 pub const QUEUE: usize = 65_536;
 /// Published together in one pipeline.
 const BATCH: usize = 256;
-/// Received messages delivered under one gathering of wake-ups.
+/// Received messages delivered under one batching of wake-ups.
 const GATHER_AT_MOST: usize = 256;
 
 /// Which sockets an event is for.
@@ -89,47 +87,6 @@ fn parse(payload: &[u8]) -> Option<(Header, ByteString)> {
     Some((header, ByteString::from(frame.to_owned())))
 }
 
-/// Hands another instance's event to this instance's sockets.
-fn deliver(state: &AppState, route: Route, frame: ByteString) {
-    let hub = &state.hub;
-    match route {
-        Route::Room {
-            room,
-            seq,
-            parties,
-            except_user,
-        } => {
-            if let Some(seq) = seq {
-                if let Some(json) = chat_json_of_frame(&frame) {
-                    let parties = parties.as_ref().map(|[a, b]| [a.as_str(), b.as_str()]);
-                    let json = frame.as_bytes().slice_ref(json.as_bytes());
-                    state.recent.record(&room, seq, parties, json);
-                }
-            }
-            let out = Outbound::new(frame, seq.map(|s| (Arc::from(room.as_str()), s)));
-            match (parties, except_user) {
-                (_, Some(except)) => hub.to_room_except_user(&room, &except, &out),
-                (Some([a, b]), None) => hub.to_room(&room, &out, Some([a.as_str(), b.as_str()])),
-                (None, None) => hub.to_room(&room, &out, None),
-            }
-        }
-        Route::Lobby => hub.to_lobby(&Outbound::new(frame, None)),
-        Route::Kick { room, user } => {
-            hub.kick(&room, &user, &Outbound::new(frame, None));
-        }
-        Route::RoomDeleted { room } => {
-            let out = Outbound::new(frame, None);
-            hub.remove_room(&room, &out);
-            hub.to_lobby(&out);
-            state.recent.forget_room(&room);
-        }
-        Route::Renamed { user, rooms } => {
-            state.recent.renamed(&user.id);
-            hub.user_updated(&user, &rooms, &Outbound::new(frame, None));
-        }
-    }
-}
-
 /// Publishes queued events in order, a pipeline at a time.
 pub async fn publish_loop(cluster: Arc<Cluster>, mut rx: mpsc::Receiver<Message>) {
     let channel = cluster.channel();
@@ -157,13 +114,13 @@ pub async fn publish_loop(cluster: Arc<Cluster>, mut rx: mpsc::Receiver<Message>
     }
 }
 
-/// Receives other instances' events until the state goes, resubscribing
+/// Receives other instances' events until the host goes, resubscribing
 /// after any loss of the connection.
-pub async fn subscribe_loop(cluster: Arc<Cluster>, state: Weak<AppState>) {
+pub async fn subscribe_loop(cluster: Arc<Cluster>, host: Weak<dyn Host>) {
     let channel = cluster.channel();
     let mut backoff = Duration::from_millis(100);
     loop {
-        if state.strong_count() == 0 {
+        if host.strong_count() == 0 {
             return;
         }
         let subscribed = async {
@@ -193,16 +150,16 @@ pub async fn subscribe_loop(cluster: Arc<Cluster>, state: Weak<AppState>) {
         let mut messages = pubsub.into_on_message();
         let mut ended = false;
         while let Some(msg) = messages.next().await {
-            let Some(state) = state.upgrade() else { return };
+            let Some(host) = host.upgrade() else { return };
             // The messages already received are delivered together, so that
             // each worker thread is woken once for all of them (`wakes`).
-            wakes::gather(|| {
+            wakes::batch_wakeups(|| {
                 let mut next = Some(msg);
                 let mut taken = 0;
                 while let Some(msg) = next.take() {
                     match parse(msg.get_payload_bytes()) {
                         Some((header, frame)) if header.from != cluster.instance => {
-                            deliver(&state, header.route, frame);
+                            host.deliver(header.route, frame);
                         }
                         Some(_) => {}
                         None => log::warn!("event bus: ignoring a malformed message"),

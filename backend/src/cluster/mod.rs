@@ -17,18 +17,34 @@
 mod bus;
 mod scripts;
 
+use crate::sync::LockOrRecover;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use bytestring::ByteString;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{FromRedisValue, Script, ScriptInvocation};
 use tokio::sync::mpsc;
 
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
 
 pub use bus::Route;
+
+/// What an instance gives the cluster: delivery of the other instances'
+/// events, its own presence for the lease, and what to do about members and
+/// rooms the sweep finds gone. The cluster holds it weakly.
+pub trait Host: Send + Sync + 'static {
+    /// Hands another instance's event to this instance's sockets.
+    fn deliver(&self, route: Route, frame: ByteString);
+    /// The (room, user) pairs present on this instance.
+    fn local_presence(&self) -> Vec<(String, String)>;
+    /// A member's leave grace ran out on every instance; `count` members
+    /// remain.
+    fn member_left(self: Arc<Self>, room: String, user: String, count: usize);
+    /// A room has no members left on any instance.
+    fn room_empty(self: Arc<Self>, room: String);
+}
 
 /// How often each instance sweeps for ended graces and dead instances.
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
@@ -132,19 +148,19 @@ impl Cluster {
             .map_err(unavailable)
     }
 
-    /// Starts the bus, the lease and the sweep. They hold the state weakly.
-    pub async fn start(self: &Arc<Self>, state: &Arc<AppState>) -> anyhow::Result<()> {
+    /// Starts the bus, the lease and the sweep. They hold the host weakly
+    /// and end when it is gone.
+    pub async fn start(self: &Arc<Self>, host: Weak<dyn Host>) -> anyhow::Result<()> {
         self.restore(&[]).await?;
         let rx = self
             .bus_rx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .lock_or_recover()
             .take()
             .ok_or_else(|| anyhow::anyhow!("the cluster was started twice"))?;
         tokio::spawn(bus::publish_loop(self.clone(), rx));
-        tokio::spawn(bus::subscribe_loop(self.clone(), Arc::downgrade(state)));
-        tokio::spawn(lease_loop(self.clone(), Arc::downgrade(state)));
-        tokio::spawn(sweep_loop(self.clone(), Arc::downgrade(state)));
+        tokio::spawn(bus::subscribe_loop(self.clone(), host.clone()));
+        tokio::spawn(lease_loop(self.clone(), host.clone()));
+        tokio::spawn(sweep_loop(self.clone(), host));
         Ok(())
     }
 
@@ -346,18 +362,18 @@ impl Cluster {
     }
 }
 
-async fn lease_loop(cluster: Arc<Cluster>, state: Weak<AppState>) {
+async fn lease_loop(cluster: Arc<Cluster>, host: Weak<dyn Host>) {
     let every = Duration::from_millis((cluster.lease_ms / 3).max(500));
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
     loop {
         tick.tick().await;
-        let Some(state) = state.upgrade() else { return };
+        let Some(host) = host.upgrade() else { return };
         let outcome = match cluster.renew().await {
             Ok(true) => Ok(()),
             Ok(false) => {
-                let present = state.hub.local_presence();
+                let present = host.local_presence();
                 log::warn!(
                     "instance lease had run out; restoring presence for {} members",
                     present.len()
@@ -381,21 +397,20 @@ async fn lease_loop(cluster: Arc<Cluster>, state: Weak<AppState>) {
     }
 }
 
-async fn sweep_loop(cluster: Arc<Cluster>, state: Weak<AppState>) {
+async fn sweep_loop(cluster: Arc<Cluster>, host: Weak<dyn Host>) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let Some(state) = state.upgrade() else { return };
+        let Some(host) = host.upgrade() else { return };
         let Ok(found) = cluster.sweep().await else {
             continue;
         };
-        let state = actix_web::web::Data::from(state);
         for (room, user, count) in found.left {
-            crate::realtime::service::member_left_everywhere(&state, room, user, count);
+            host.clone().member_left(room, user, count);
         }
         for room in found.empty {
-            crate::realtime::service::delete_empty_room(&state, room);
+            host.clone().room_empty(room);
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Group commit for text chats.
+//! A room's timeline has one way in: every chat (text, GIF and system)
+//! is a [`Post`] handed to [`Appender::post`].
 //!
 //! Concurrent posts queue for one writer thread, which takes every post
 //! waiting (up to `MAX_BATCH`) and commits them in one transaction.
@@ -23,25 +24,35 @@
 //! The writer remembers which users it has seen stored (users are never
 //! deleted), so a regular's post does not write their row again.
 //!
-//! The writer publishes the batch while it still holds the connection and
-//! the rooms' locks (taken in sorted order, after the connection, as every
-//! other chat path does), so sockets keep receiving chats in seq order.
+//! Text posts, the bulk of any batch, are written together as above. A GIF
+//! or system post in the batch is written in its own savepoint after them,
+//! in the same transaction: it fails alone, and commits with the rest. A
+//! GIF's file is in place before the commit; if the commit fails, files the
+//! batch placed without a row are removed.
+//!
+//! The writer publishes the batch, in seq order, while it still holds the
+//! connection and the rooms' locks (taken in sorted order, after the
+//! connection), so sockets receive every room's chats in seq order.
 
+use crate::sync::LockOrRecover;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use diesel::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::access::{check_recipient, ensure_can_read, find_room};
+use crate::access::{check_recipient, ensure_can_read, find_readable_room, find_room};
 use crate::api::ChatResponse;
 use crate::db::chats::PostKey;
 use crate::db::models::{Chat, NewChat, Room};
-use crate::db::DbConnection;
 use crate::db::{chats, rooms, users};
+use crate::db::{Db, DbConnection};
 use crate::error::{AppError, AppResult};
-use crate::realtime::wakes;
-use crate::state::AppState;
+use crate::realtime::transport::wakes;
+use crate::realtime::Realtime;
+use crate::storage::gifs::GifStore;
+use posts::{new_chat, Written};
+pub use posts::{GifPost, Post, Posted, SystemPost, TextPost};
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 8192;
@@ -72,57 +83,6 @@ impl StoredUsers {
     }
 }
 
-/// A text chat (or whisper) someone posted.
-pub struct TextPost {
-    pub room_id: String,
-    pub user_id: String,
-    pub text: String,
-    pub to: Option<String>,
-    /// The client's name for the post, checked (`ClientId`).
-    pub client_id: Option<String>,
-}
-
-impl TextPost {
-    fn key(&self) -> Option<PostKey<'_>> {
-        Some(PostKey {
-            room_id: &self.room_id,
-            user_id: &self.user_id,
-            client_id: self.client_id.as_deref()?,
-        })
-    }
-}
-
-/// What became of a post: its chat, new or the one an earlier post with
-/// the same `client_id` made.
-#[derive(Debug)]
-pub struct Posted {
-    pub chat: ChatResponse,
-    /// False when the post repeated a `client_id`: nothing was written.
-    pub created: bool,
-}
-
-/// A post's row: the chat it made, or the one it repeats.
-struct Written {
-    chat: Chat,
-    created: bool,
-}
-
-impl Written {
-    fn new(chat: Chat) -> Self {
-        Self {
-            chat,
-            created: true,
-        }
-    }
-
-    fn repeat(chat: Chat) -> Self {
-        Self {
-            chat,
-            created: false,
-        }
-    }
-}
-
 /// What the writer does with one post of a batch.
 enum Verdict<'a> {
     /// It passed its checks and becomes a chat.
@@ -136,7 +96,7 @@ enum Verdict<'a> {
 }
 
 struct Job {
-    post: TextPost,
+    post: Post,
     reply: oneshot::Sender<AppResult<Posted>>,
 }
 
@@ -146,17 +106,16 @@ pub struct Appender {
 }
 
 impl Appender {
-    /// Starts the writer thread. It holds the state weakly and ends when the
-    /// state is dropped.
+    /// Starts the writer thread. It ends when the handle is dropped.
     ///
     /// One writer for PostgreSQL too: each commit there waits for a flush
     /// to disk, and one writer taking everything waiting into one batch
     /// beat two and four writers taking smaller ones, on every measure
     /// (fan-out into 10 and 1000, chats committed per second). Instances
     /// still commit side by side.
-    pub fn start(state: &Arc<AppState>) -> anyhow::Result<Appender> {
+    pub fn start(db: Db, realtime: Arc<Realtime>, gifs: GifStore) -> anyhow::Result<Appender> {
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
-        let weak: Weak<AppState> = Arc::downgrade(state);
+        let timeline = Timeline { db, realtime, gifs };
         std::thread::Builder::new()
             .name("chat-writer".into())
             .spawn(move || {
@@ -182,37 +141,27 @@ impl Appender {
                             Err(_) => break,
                         }
                     }
-                    let Some(state) = weak.upgrade() else { break };
-                    write_batch(&state, batch, &mut stored);
+                    write_batch(&timeline, batch, &mut stored);
                 }
             })?;
         Ok(Appender { tx })
     }
 
     /// Queues a post and waits for it to be committed and published.
-    pub async fn post(&self, post: TextPost) -> AppResult<Posted> {
+    ///
+    /// The writer answers a whole batch at once: a caller on an actix
+    /// worker wraps this in [`wakes::batched`] so that the answers reach
+    /// each worker with one wake-up. Tasks elsewhere (timers, the cluster's
+    /// sweep) await it as it is.
+    pub async fn post(&self, post: Post) -> AppResult<Posted> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job { post, reply })
             .await
             .map_err(|_| AppError::Unavailable(anyhow::anyhow!("the chat writer has stopped")))?;
-        // Homed: the writer answers a whole batch with one wake-up of this
-        // worker (`wakes`).
-        wakes::homed(answer)
+        answer
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("the chat writer dropped a post")))?
-    }
-}
-
-fn new_chat(post: &TextPost) -> NewChat {
-    NewChat {
-        room_id: post.room_id.clone(),
-        kind: "text",
-        user_id: Some(post.user_id.clone()),
-        body: Some(post.text.clone()),
-        to_user_id: post.to.clone(),
-        client_id: post.client_id.clone(),
-        ..NewChat::default()
     }
 }
 
@@ -434,26 +383,105 @@ fn write_posts(
     }
 }
 
-/// Writes, publishes and answers a batch. The wake-ups of the members'
-/// connections and of the posts' requests are gathered, so each worker
-/// thread is woken once for the whole batch.
-fn write_batch(state: &AppState, jobs: Vec<Job>, stored: &mut StoredUsers) {
-    wakes::gather(|| write_and_answer(state, jobs, stored));
+/// Writes a batch of any kinds of post in one transaction: text posts
+/// together ([`write_posts`]), then each other post in its own savepoint.
+fn write_mixed(
+    conn: &mut DbConnection,
+    posts: &[&Post],
+    stored: &StoredUsers,
+    gifs: &GifStore,
+) -> AppResult<Vec<AppResult<Written>>> {
+    let texts: Vec<&TextPost> = posts.iter().filter_map(|p| p.as_text()).collect();
+    if texts.len() == posts.len() {
+        return write_posts(conn, &texts, stored);
+    }
+    conn.transaction(|conn| {
+        let mut written_texts = if texts.is_empty() {
+            Vec::new()
+        } else {
+            write_posts(conn, &texts, stored)?
+        }
+        .into_iter();
+        posts
+            .iter()
+            .map(|post| match post {
+                Post::Text(_) => written_texts.next().ok_or_else(lost),
+                Post::Gif(gif) => Ok(write_gif(conn, gif, gifs)),
+                Post::System(system) => Ok(write_system(conn, system)),
+            })
+            .collect()
+    })
 }
 
-fn write_and_answer(state: &AppState, jobs: Vec<Job>, stored: &mut StoredUsers) {
-    let outcome = state.db.write_blocking(|conn| {
-        let mut rooms: Vec<&str> = jobs.iter().map(|j| j.post.room_id.as_str()).collect();
+fn write_gif(conn: &mut DbConnection, post: &GifPost, gifs: &GifStore) -> AppResult<Written> {
+    // Access is checked here, at commit: the room may have gone, or the
+    // poster been banned, while the file arrived.
+    let (room, _) = find_readable_room(conn, &post.room_id, &post.user_id)?;
+    if let Some(key) = post.key() {
+        if let Some(chat) = chats::find_one_posted(conn, key)? {
+            return Ok(Written::repeat(chat));
+        }
+    }
+    let stored = gifs.store(conn, &post.checked, |conn, gif| {
+        let new = NewChat {
+            room_id: room.id.clone(),
+            kind: "gif",
+            user_id: Some(post.user_id.clone()),
+            gif_file: Some(gif.file.clone()),
+            client_id: post.client_id.clone(),
+            ..NewChat::default()
+        };
+        Ok(chats::append_in_tx(conn, &new)?)
+    });
+    match (stored, post.key()) {
+        // Another instance committed the same `client_id` meanwhile: the
+        // unique index refused this chat, and the store undid its file.
+        (Err(failed), Some(key)) if failed.is_unique_violation() => {
+            match chats::find_one_posted(conn, key)? {
+                Some(chat) => Ok(Written::repeat(chat)),
+                None => Err(failed),
+            }
+        }
+        (stored, _) => stored.map(Written::new),
+    }
+}
+
+fn write_system(conn: &mut DbConnection, post: &SystemPost) -> AppResult<Written> {
+    let new = NewChat {
+        room_id: post.room_id.clone(),
+        kind: "system",
+        event: Some(post.event.as_str()),
+        subject_id: Some(post.subject_id.clone()),
+        ..NewChat::default()
+    };
+    Ok(Written::new(chats::append(conn, &new)?))
+}
+
+/// Writes, publishes and answers a batch. The wake-ups of the members'
+/// connections and of the posts' requests are batched, so each worker
+/// thread is woken once for the whole batch.
+fn write_batch(timeline: &Timeline, jobs: Vec<Job>, stored: &mut StoredUsers) {
+    wakes::batch_wakeups(|| write_and_answer(timeline, jobs, stored));
+}
+
+/// What the writer thread writes to and publishes through.
+struct Timeline {
+    db: Db,
+    realtime: Arc<Realtime>,
+    gifs: GifStore,
+}
+
+fn write_and_answer(timeline: &Timeline, jobs: Vec<Job>, stored: &mut StoredUsers) {
+    let realtime = &timeline.realtime;
+    let outcome = timeline.db.write_blocking(|conn| {
+        let mut rooms: Vec<&str> = jobs.iter().map(|j| j.post.room_id()).collect();
         rooms.sort_unstable();
         rooms.dedup();
-        let locks: Vec<_> = rooms.iter().map(|r| state.room_lock(r)).collect();
-        let _ordered: Vec<_> = locks
-            .iter()
-            .map(|l| l.lock().unwrap_or_else(|p| p.into_inner()))
-            .collect();
+        let locks: Vec<_> = rooms.iter().map(|r| realtime.room_lock(r)).collect();
+        let _ordered: Vec<_> = locks.iter().map(|l| l.lock_or_recover()).collect();
 
-        let posts: Vec<&TextPost> = jobs.iter().map(|j| &j.post).collect();
-        let results = write_posts(conn, &posts, stored)?;
+        let posts: Vec<&Post> = jobs.iter().map(|j| &j.post).collect();
+        let results = write_mixed(conn, &posts, stored, &timeline.gifs)?;
         let rows: Vec<Chat> = results
             .iter()
             .filter_map(|r| r.as_ref().ok().map(|w| w.chat.clone()))
@@ -470,9 +498,17 @@ fn write_and_answer(state: &AppState, jobs: Vec<Job>, stored: &mut StoredUsers) 
                 })
             })
             .collect();
-        // Repeats were published when they were new.
-        for posted in answers.iter().flatten().filter(|p| p.created) {
-            state.publish_chat(&posted.chat);
+        // Repeats were published when they were new. Text posts took their
+        // seqs before the batch's other posts.
+        let mut new: Vec<&ChatResponse> = answers
+            .iter()
+            .flatten()
+            .filter(|p| p.created)
+            .map(|p| &p.chat)
+            .collect();
+        new.sort_by_key(|chat| chat.seq);
+        for chat in new {
+            realtime.publish_chat(chat);
         }
         Ok(answers)
     });
@@ -482,8 +518,7 @@ fn write_and_answer(state: &AppState, jobs: Vec<Job>, stored: &mut StoredUsers) 
                 jobs.iter()
                     .zip(&answers)
                     .filter(|(_, answer)| answer.is_ok())
-                    .flat_map(|(job, _)| std::iter::once(&job.post.user_id).chain(&job.post.to))
-                    .map(String::as_str),
+                    .flat_map(|(job, _)| job.post.users()),
             );
             for (job, answer) in jobs.into_iter().zip(answers) {
                 let _ = job.reply.send(answer);
@@ -492,6 +527,7 @@ fn write_and_answer(state: &AppState, jobs: Vec<Job>, stored: &mut StoredUsers) 
         Err(e) => {
             let message = e.to_string();
             log::error!("a batch of {} chats failed: {message}", jobs.len());
+            discard_placed(timeline, &jobs);
             for job in jobs {
                 let _ = job.reply.send(Err(AppError::Internal(anyhow::anyhow!(
                     "committing chats failed: {message}"
@@ -501,317 +537,26 @@ fn write_and_answer(state: &AppState, jobs: Vec<Job>, stored: &mut StoredUsers) 
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use diesel::connection::SimpleConnection;
-    use diesel::prelude::*;
-
-    use super::*;
-    use crate::config::DatabaseTarget;
-    use crate::db::{schema, Db};
-
-    fn id(n: u8) -> String {
-        format!("{n:032x}")
-    }
-
-    fn post(room: &str, user: &str, text: &str, to: Option<&str>) -> TextPost {
-        TextPost {
-            room_id: room.to_owned(),
-            user_id: user.to_owned(),
-            text: text.to_owned(),
-            to: to.map(str::to_owned),
-            client_id: None,
-        }
-    }
-
-    fn named(room: &str, user: &str, text: &str, client_id: &str) -> TextPost {
-        TextPost {
-            client_id: Some(client_id.to_owned()),
-            ..post(room, user, text, None)
-        }
-    }
-
-    /// A database holding room 1, owned by user 1, with user 2 banned from it.
-    fn database(dir: &tempfile::TempDir) -> Db {
-        let db = Db::connect(&DatabaseTarget::Sqlite(dir.path().join("chats.db")), 2).unwrap();
-        db.write_blocking(|conn| {
-            rooms::create(conn, &crate::db::tests::room(&id(1), &id(1)))?;
-            crate::db::users::ensure(conn, &id(2))?;
-            rooms::ban(conn, &id(1), &id(2))?;
-            Ok(())
+/// Removes the files a failed batch's GIF posts placed without a row.
+fn discard_placed(timeline: &Timeline, jobs: &[Job]) {
+    let files: Vec<String> = jobs
+        .iter()
+        .filter_map(|job| match &job.post {
+            Post::Gif(gif) => Some(gif.checked.file_name()),
+            _ => None,
         })
-        .unwrap();
-        db
+        .collect();
+    if files.is_empty() {
+        return;
     }
-
-    fn stored(conn: &mut DbConnection) -> (Vec<(i64, String)>, i64) {
-        let chats = schema::chats::table
-            .filter(schema::chats::kind.eq("text"))
-            .select((schema::chats::seq, schema::chats::body.assume_not_null()))
-            .order(schema::chats::seq)
-            .load(conn)
-            .unwrap();
-        let last = schema::rooms::table
-            .find(id(1))
-            .select(schema::rooms::last_seq)
-            .get_result(conn)
-            .unwrap();
-        (chats, last)
-    }
-
-    #[test]
-    fn refused_posts_fail_alone_and_take_no_seq() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir);
-        let posts = [
-            post(&id(1), &id(3), "first", None),
-            post(&id(1), &id(2), "banned", None),
-            post(&id(9), &id(3), "no such room", None),
-            post(&id(1), &id(3), "to nobody", Some(&id(8))),
-            post(&id(1), &id(4), "to the first poster", Some(&id(3))),
-        ];
-        let refs: Vec<&TextPost> = posts.iter().collect();
-        db.write_blocking(|conn| {
-            let results =
-                conn.transaction(|conn| write_together(conn, &refs, &StoredUsers::default()))?;
-            let seqs: Vec<_> = results
-                .iter()
-                .map(|r| r.as_ref().map(|w| w.chat.seq))
-                .collect();
-            assert!(matches!(seqs[0], Ok(n) if n > 0), "{seqs:?}");
-            assert!(matches!(results[1], Err(AppError::Banned)));
-            assert!(matches!(results[2], Err(AppError::NotFound("room"))));
-            assert!(matches!(results[3], Err(AppError::Validation(_))));
-            let first = *seqs[0].as_ref().unwrap();
-            assert_eq!(*seqs[4].as_ref().unwrap(), first + 1);
-            let (chats, last) = stored(conn);
-            let bodies: Vec<&str> = chats.iter().map(|(_, b)| b.as_str()).collect();
-            assert_eq!(bodies, ["first", "to the first poster"]);
-            assert_eq!(last, first + 1);
-            Ok(())
-        })
-        .unwrap();
-    }
-
-    #[test]
-    fn a_failing_write_rolls_back_and_only_its_post_fails() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir);
-        let posts = [
-            post(&id(1), &id(3), "one", None),
-            post(&id(1), &id(3), "boom", None),
-            post(&id(1), &id(4), "two", None),
-        ];
-        let refs: Vec<&TextPost> = posts.iter().collect();
-        db.write_blocking(|conn| {
-            let (_, before) = stored(conn);
-            conn.batch_execute(
-                "CREATE TRIGGER refuse_boom BEFORE INSERT ON chats WHEN NEW.body = 'boom' \
-                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
-            )?;
-            let results = write_posts(conn, &refs, &StoredUsers::default())?;
-            assert!(
-                results[0].is_ok() && results[2].is_ok(),
-                "{:?}",
-                results.iter().map(|r| r.is_ok()).collect::<Vec<_>>()
-            );
-            assert!(matches!(results[1], Err(AppError::Internal(_))));
-            let (chats, last) = stored(conn);
-            assert_eq!(
-                chats,
-                [
-                    (before + 1, "one".to_owned()),
-                    (before + 2, "two".to_owned())
-                ],
-                "stored once each, with no gap where the failed post was"
-            );
-            assert_eq!(last, before + 2);
-            Ok(())
-        })
-        .unwrap();
-    }
-
-    #[test]
-    fn a_client_id_makes_one_chat_in_a_batch_and_after_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir);
-        let first = [
-            named(&id(1), &id(3), "one", "x"),
-            named(&id(1), &id(3), "one again", "x"),
-            named(&id(1), &id(4), "another author", "x"),
-            TextPost {
-                to: Some(id(8)),
-                ..named(&id(1), &id(3), "to nobody", "y")
-            },
-            named(&id(1), &id(3), "after a refusal", "y"),
-        ];
-        db.write_blocking(|conn| {
-            let results = write_posts(
-                conn,
-                &first.iter().collect::<Vec<_>>(),
-                &StoredUsers::default(),
-            )?;
-            let got: Vec<_> = results
-                .iter()
-                .map(|r| r.as_ref().map(|w| (w.chat.seq, w.created)).ok())
-                .collect();
-            let s = got[0].unwrap().0;
-            assert_eq!(
-                got,
-                [
-                    Some((s, true)),
-                    Some((s, false)),
-                    Some((s + 1, true)),
-                    None,
-                    Some((s + 2, true))
-                ]
-            );
-
-            let later = [
-                named(&id(1), &id(3), "changed text", "x"),
-                post(&id(1), &id(3), "plain", None),
-            ];
-            let results = write_posts(
-                conn,
-                &later.iter().collect::<Vec<_>>(),
-                &StoredUsers::default(),
-            )?;
-            let repeat = results[0].as_ref().unwrap();
-            assert_eq!((repeat.chat.seq, repeat.created), (s, false));
-            assert_eq!(repeat.chat.body.as_deref(), Some("one"));
-            assert_eq!(
-                results[1].as_ref().unwrap().chat.seq,
-                s + 3,
-                "no seq was taken for the repeat"
-            );
-            let (chats, last) = stored(conn);
-            assert_eq!(chats.len(), 4);
-            assert_eq!(last, s + 3);
-            Ok(())
-        })
-        .unwrap();
-    }
-
-    #[test]
-    fn a_repeat_is_refused_to_a_poster_banned_since() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir);
-        let posts = [named(&id(1), &id(5), "one", "z")];
-        db.write_blocking(|conn| {
-            let posts: Vec<&TextPost> = posts.iter().collect();
-            assert!(write_posts(conn, &posts, &StoredUsers::default())?[0].is_ok());
-            rooms::ban(conn, &id(1), &id(5))?;
-            let together = write_posts(conn, &posts, &StoredUsers::default())?;
-            assert!(matches!(together[0], Err(AppError::Banned)));
-            let one_by_one = write_one_by_one(conn, &posts)?;
-            assert!(matches!(one_by_one[0], Err(AppError::Banned)));
-            Ok(())
-        })
-        .unwrap();
-    }
-
-    #[test]
-    fn written_one_by_one_a_client_id_is_still_used_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir);
-        let posts = [
-            named(&id(1), &id(3), "one", "x"),
-            named(&id(1), &id(3), "again", "x"),
-        ];
-        db.write_blocking(|conn| {
-            let results = write_one_by_one(conn, &posts.iter().collect::<Vec<_>>())?;
-            let (a, b) = (results[0].as_ref().unwrap(), results[1].as_ref().unwrap());
-            assert!(a.created && !b.created);
-            assert_eq!(a.chat.id, b.chat.id);
-            assert_eq!(stored(conn).0.len(), 1);
-            Ok(())
-        })
-        .unwrap();
-    }
-
-    /// Counts the statements whose SQL starts with a prefix.
-    struct Counting(&'static str, Arc<std::sync::Mutex<usize>>);
-
-    impl diesel::connection::Instrumentation for Counting {
-        fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
-            if let diesel::connection::InstrumentationEvent::StartQuery { query, .. } = event {
-                if query.to_string().starts_with(self.0) {
-                    *self.1.lock().unwrap() += 1;
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn client_ids_cost_one_lookup_per_batch_and_plain_posts_none() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir);
-        let lookups = Arc::new(std::sync::Mutex::new(0));
-        db.write_blocking(|conn| {
-            conn.set_instrumentation(Counting("SELECT id, room_id, seq", lookups.clone()));
-            let plain: Vec<TextPost> = (0..5)
-                .map(|i| post(&id(1), &id(3), &format!("p{i}"), None))
-                .collect();
-            write_posts(
-                conn,
-                &plain.iter().collect::<Vec<_>>(),
-                &StoredUsers::default(),
-            )?;
-            assert_eq!(*lookups.lock().unwrap(), 0);
-            let mixed: Vec<TextPost> = (0..8)
-                .map(|i| match i % 2 {
-                    0 => named(&id(1), &id(3 + i), "named", &format!("c{i}")),
-                    _ => post(&id(1), &id(3), "plain", None),
-                })
-                .collect();
-            let results = write_posts(
-                conn,
-                &mixed.iter().collect::<Vec<_>>(),
-                &StoredUsers::default(),
-            )?;
-            assert!(results.iter().all(|r| r.as_ref().is_ok_and(|w| w.created)));
-            assert_eq!(
-                *lookups.lock().unwrap(),
-                1,
-                "one lookup for the batch's four client ids"
-            );
-            Ok(())
-        })
-        .unwrap();
-    }
-
-    #[test]
-    fn a_stored_author_is_not_written_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = database(&dir);
-        let writes = Arc::new(std::sync::Mutex::new(0));
-        let mut stored = StoredUsers::default();
-        db.write_blocking(|conn| {
-            conn.set_instrumentation(Counting("INSERT INTO users", writes.clone()));
-            let first = [post(&id(1), &id(3), "one", None)];
-            let results = write_posts(conn, &first.iter().collect::<Vec<_>>(), &stored)?;
-            assert!(results[0].is_ok());
-            assert_eq!(*writes.lock().unwrap(), 1);
-            stored.record([id(3).as_str()]);
-
-            let second = [
-                post(&id(1), &id(3), "two", None),
-                post(&id(1), &id(4), "three", None),
-            ];
-            let results = write_posts(conn, &second.iter().collect::<Vec<_>>(), &stored)?;
-            assert!(results.iter().all(|r| r.is_ok()));
-            assert_eq!(*writes.lock().unwrap(), 2, "only the new author's row");
-            Ok(())
-        })
-        .unwrap();
-    }
-
-    #[test]
-    fn stored_users_start_over_when_full() {
-        let mut stored = StoredUsers::default();
-        let ids: Vec<String> = (0..=STORED_USERS).map(|n| n.to_string()).collect();
-        stored.record(ids.iter().map(String::as_str));
-        assert_eq!(stored.0.len(), 1);
-        assert!(stored.contains(&STORED_USERS.to_string()));
+    let discarded = timeline
+        .db
+        .write_blocking(|conn| timeline.gifs.discard_unrecorded(conn, &files));
+    if let Err(e) = discarded {
+        log::warn!("could not remove the GIFs of a failed batch: {e}");
     }
 }
+
+mod posts;
+#[cfg(test)]
+mod tests;

@@ -10,85 +10,13 @@ use actix_web::web::Data;
 use crate::access::{ensure_can_read, find_room};
 use crate::api::{ChatResponse, RoomResponse, SystemEvent, UserResponse};
 use crate::db::chats;
-use crate::db::models::{Chat, NewChat};
 use crate::db::rooms as room_rows;
-use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
+use crate::realtime::append::{Post, SystemPost};
+use crate::realtime::delivery::frame::Outbound;
+use crate::realtime::delivery::hub::{ConnId, Departure, JoinOutcome};
 use crate::realtime::envelope::ServerEnvelope;
-use crate::realtime::hub::{ConnId, Expired, JoinOutcome, Outbound};
 use crate::state::AppState;
-
-impl AppState {
-    /// Inserts a chat with `insert` and publishes it. Insert and publish
-    /// happen under the room's lock, so chats reach sockets in seq order.
-    pub fn append_chat(
-        &self,
-        conn: &mut DbConnection,
-        room_id: &str,
-        insert: impl FnOnce(&mut DbConnection) -> AppResult<Chat>,
-    ) -> AppResult<ChatResponse> {
-        let lock = self.room_lock(room_id);
-        let _ordered = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let row = insert(conn)?;
-        let chat = ChatResponse::load_one(conn, row)?;
-        self.publish_chat(&chat);
-        Ok(chat)
-    }
-
-    /// Sends a committed chat to the room and keeps it for history reads.
-    pub(crate) fn publish_chat(&self, chat: &ChatResponse) {
-        let json = crate::realtime::hub::chat_json(chat);
-        let out = Outbound::chat_json(&chat.room_id, chat.seq, &json);
-        let parties = match (&chat.user, &chat.to) {
-            (Some(from), Some(to)) => Some([from.id.as_str(), to.id.as_str()]),
-            _ => None,
-        };
-        self.recent.record(&chat.room_id, chat.seq, parties, json);
-        self.to_room(&chat.room_id, &out, parties);
-    }
-
-    pub(crate) fn room_lock(&self, room_id: &str) -> Arc<std::sync::Mutex<()>> {
-        let mut locks = self
-            .room_locks
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        locks.entry(room_id.to_owned()).or_default().clone()
-    }
-
-    fn forget_room_lock(&self, room_id: &str) {
-        self.room_locks
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(room_id);
-    }
-
-    pub fn announce_room_created(&self, room: &RoomResponse) {
-        self.to_lobby(&Outbound::plain(ServerEnvelope::RoomCreated {
-            room: room.clone(),
-        }));
-    }
-
-    /// Forgets a deleted room and tells its sockets and the lobby, on every
-    /// instance.
-    pub fn announce_room_deleted(&self, room_id: &str) {
-        let out = Outbound::plain(ServerEnvelope::RoomDeleted {
-            room_id: room_id.to_owned(),
-        });
-        self.room_deleted_everywhere(room_id, &out);
-        self.forget_room_lock(room_id);
-        self.recent.forget_room(room_id);
-        if let Some(cluster) = self.cluster.clone() {
-            let room = room_id.to_owned();
-            tokio::spawn(async move {
-                if let Err(e) = cluster.forget_room(&room).await {
-                    log::warn!(
-                        "deleted room {room} stays in shared presence until it expires: {e}"
-                    );
-                }
-            });
-        }
-    }
-}
 
 /// The room as responses show it now, with its member count; `None` once
 /// it is gone.
@@ -104,14 +32,16 @@ async fn current_room(state: &Data<AppState>, room_id: &str) -> AppResult<Option
     Ok(Some(RoomResponse::new(
         &room,
         &owner,
-        state.member_count(room_id).await,
+        state.realtime.member_count(room_id).await,
     )))
 }
 
 /// Reloads a room and sends `room_updated` to the lobby.
 pub async fn announce_room_updated(state: &Data<AppState>, room_id: &str) -> AppResult<()> {
     if let Some(room) = current_room(state, room_id).await? {
-        state.to_lobby(&Outbound::plain(ServerEnvelope::RoomUpdated { room }));
+        state
+            .realtime
+            .to_lobby(&Outbound::plain(ServerEnvelope::RoomUpdated { room }));
     }
     Ok(())
 }
@@ -123,21 +53,12 @@ pub async fn system_chat(
     event: SystemEvent,
     subject: &str,
 ) -> AppResult<()> {
-    let (st, room, subject) = (state.clone(), room_id.to_owned(), subject.to_owned());
-    state
-        .db
-        .write(move |conn| {
-            let new = NewChat {
-                room_id: room.clone(),
-                kind: "system",
-                event: Some(event.as_str()),
-                subject_id: Some(subject),
-                ..NewChat::default()
-            };
-            st.append_chat(conn, &room, |conn| Ok(chats::append(conn, &new)?))
-        })
-        .await
-        .map(drop)
+    let post = SystemPost {
+        room_id: room_id.to_owned(),
+        event,
+        subject_id: subject.to_owned(),
+    };
+    state.appender.post(Post::System(post)).await.map(drop)
 }
 
 /// The frames a joining connection gets first: `joined`, then the replay.
@@ -165,8 +86,9 @@ pub async fn join(
         })
         .await?;
     let capacity = room.max_members as usize;
-    let outcome = match &state.cluster {
+    let outcome = match &state.realtime.cluster {
         None => state
+            .realtime
             .hub
             .join(conn, room_id, capacity)
             .map_err(|_| AppError::RoomFull)?,
@@ -178,11 +100,13 @@ pub async fn join(
             user: user.clone(),
             member_count: outcome.member_count as u32,
         });
-        state.to_room_except_conn(room_id, conn, &member_joined);
+        state
+            .realtime
+            .to_room_except_conn(room_id, conn, &member_joined);
         system_chat(state, room_id, SystemEvent::Joined, &user.id).await?;
-        announce_room_updated(state, room_id).await?;
     }
-    // Read after registering: whatever this misses arrives live.
+    // Read after registering: whatever this misses arrives live. The room
+    // read here is also the lobby's `room_updated` for a new member.
     let (id, uid, cap) = (
         room_id.to_owned(),
         user.id.clone(),
@@ -204,11 +128,18 @@ pub async fn join(
         })
         .await?;
     let last_seq = room.last_seq;
-    let room = RoomResponse::new(&room, &owner, state.member_count(room_id).await);
+    let room = RoomResponse::new(&room, &owner, state.realtime.member_count(room_id).await);
+    if outcome.new_member {
+        state
+            .realtime
+            .to_lobby(&Outbound::plain(ServerEnvelope::RoomUpdated {
+                room: room.clone(),
+            }));
+    }
     Ok(JoinReply {
         joined: ServerEnvelope::Joined {
             room,
-            members: state.members(room_id).await?,
+            members: state.realtime.members(room_id).await?,
             last_seq,
             replay_truncated: truncated,
         },
@@ -226,20 +157,20 @@ async fn join_shared(
     room_id: &str,
     capacity: usize,
 ) -> AppResult<JoinOutcome> {
-    if state.hub.is_in(conn, room_id) {
+    if state.realtime.hub.is_in(conn, room_id) {
         return Ok(JoinOutcome {
             new_member: false,
-            member_count: state.member_count(room_id).await,
+            member_count: state.realtime.member_count(room_id).await,
         });
     }
     let (new_member, member_count) = cluster
         .join(room_id, user_id, capacity)
         .await?
         .ok_or(AppError::RoomFull)?;
-    if state.hub.join(conn, room_id, usize::MAX).is_err() {
+    if state.realtime.hub.join(conn, room_id, usize::MAX).is_err() {
         // The socket closed meanwhile: give the seat back unless another
         // of the user's sockets here holds it.
-        if !state.hub.is_member(room_id, user_id) {
+        if !state.realtime.hub.is_member(room_id, user_id) {
             cluster.leave(room_id, user_id).await?;
         }
         return Err(AppError::BadRequest("the connection closed".into()));
@@ -278,8 +209,8 @@ pub async fn missed(
 
 /// Connection `conn` leaves the room; the user's last one starts the grace.
 pub fn leave(state: &Data<AppState>, conn: ConnId, room_id: &str) -> bool {
-    let was_in = state.hub.is_in(conn, room_id);
-    if let Some(user) = state.hub.leave(conn, room_id) {
+    let was_in = state.realtime.hub.is_in(conn, room_id);
+    if let Some(user) = state.realtime.hub.leave(conn, room_id) {
         start_leave_grace(state, room_id.to_owned(), user);
     }
     was_in
@@ -287,22 +218,22 @@ pub fn leave(state: &Data<AppState>, conn: ConnId, room_id: &str) -> bool {
 
 /// A connection closed.
 pub fn disconnect(state: &Data<AppState>, conn: ConnId) {
-    for (room, user) in state.hub.disconnect(conn) {
+    for (room, user) in state.realtime.hub.disconnect(conn) {
         start_leave_grace(state, room, user);
     }
 }
 
 fn start_leave_grace(state: &Data<AppState>, room: String, user: UserResponse) {
-    if let Some(cluster) = state.cluster.clone() {
+    if let Some(cluster) = state.realtime.cluster.clone() {
         // The grace runs in Redis, where every instance's sweep sees it.
-        state.hub.expire(&room, &user.id);
+        state.realtime.hub.expire(&room, &user.id);
         let state = state.clone();
         tokio::spawn(async move {
             if let Err(e) = cluster.leave(&room, &user.id).await {
                 log::warn!("{} left room {room}, not yet recorded: {e}", user.id);
             }
             // A socket of theirs may have joined here while that ran.
-            if state.hub.is_member(&room, &user.id) {
+            if state.realtime.hub.is_member(&room, &user.id) {
                 let _ = cluster.restore(&[(room, user.id)]).await;
             }
         });
@@ -312,7 +243,7 @@ fn start_leave_grace(state: &Data<AppState>, room: String, user: UserResponse) {
     let grace = Duration::from_secs(state.settings.leave_grace_secs);
     tokio::spawn(async move {
         tokio::time::sleep(grace).await;
-        if let Some(gone) = state.hub.expire(&room, &user.id) {
+        if let Some(gone) = state.realtime.hub.expire(&room, &user.id) {
             if let Err(e) = member_gone(&state, &room, gone, SystemEvent::Left).await {
                 log::warn!("after {} left room {room}: {e}", user.id);
             }
@@ -325,7 +256,7 @@ fn start_leave_grace(state: &Data<AppState>, room: String, user: UserResponse) {
 async fn member_gone(
     state: &Data<AppState>,
     room_id: &str,
-    gone: Expired,
+    gone: Departure,
     event: SystemEvent,
 ) -> AppResult<()> {
     let left = Outbound::plain(ServerEnvelope::MemberLeft {
@@ -333,7 +264,7 @@ async fn member_gone(
         user: gone.user.clone(),
         member_count: gone.member_count as u32,
     });
-    state.to_room(room_id, &left, None);
+    state.realtime.to_room(room_id, &left, None);
     system_chat(state, room_id, event, &gone.user.id).await?;
     let id = room_id.to_owned();
     let owner = state
@@ -341,7 +272,11 @@ async fn member_gone(
         .run(move |c| Ok(room_rows::find(c, &id)?.map(|(r, _)| r.owner_id)))
         .await?;
     if owner.as_deref() == Some(gone.user.id.as_str()) {
-        if let Some(next) = state.longest_present_except(room_id, &gone.user.id).await? {
+        if let Some(next) = state
+            .realtime
+            .longest_present_except(room_id, &gone.user.id)
+            .await?
+        {
             set_owner(state, room_id, &next.id).await?;
         }
     }
@@ -357,7 +292,7 @@ fn schedule_empty_room_deletion(state: &Data<AppState>, room: String, epoch: u64
     let grace = Duration::from_secs(state.settings.room_empty_grace_secs);
     tokio::spawn(async move {
         tokio::time::sleep(grace).await;
-        if state.hub.still_empty(&room, epoch) {
+        if state.realtime.hub.still_empty(&room, epoch) {
             delete_now(&state, room).await;
         }
     });
@@ -377,7 +312,7 @@ async fn delete_now(state: &Data<AppState>, room: String) {
                 "deleted room {room}: empty for {}s",
                 state.settings.room_empty_grace_secs
             );
-            state.announce_room_deleted(&room);
+            state.realtime.announce_room_deleted(&room);
         }
         Ok(false) => {}
         Err(e) => log::warn!("could not delete empty room {room}: {e}"),
@@ -391,6 +326,24 @@ pub fn delete_empty_room(state: &Data<AppState>, room: String) {
     tokio::spawn(async move { delete_now(&state, room).await });
 }
 
+impl crate::cluster::Host for AppState {
+    fn deliver(&self, route: crate::cluster::Route, frame: bytestring::ByteString) {
+        self.realtime.deliver_remote(route, frame);
+    }
+
+    fn local_presence(&self) -> Vec<(String, String)> {
+        self.realtime.local_presence()
+    }
+
+    fn member_left(self: Arc<Self>, room: String, user: String, count: usize) {
+        member_left_everywhere(&Data::from(self), room, user, count);
+    }
+
+    fn room_empty(self: Arc<Self>, room: String) {
+        delete_empty_room(&Data::from(self), room);
+    }
+}
+
 /// A cluster sweep found that `user_id`'s leave grace ended, and handed the
 /// announcement to this instance alone.
 pub fn member_left_everywhere(
@@ -402,8 +355,8 @@ pub fn member_left_everywhere(
     let state = state.clone();
     tokio::spawn(async move {
         let gone = async {
-            let user = state.user(&user_id).await?;
-            let gone = Expired {
+            let user = state.realtime.user(&user_id).await?;
+            let gone = Departure {
                 user,
                 member_count,
                 empty_epoch: None,
@@ -465,15 +418,15 @@ pub async fn kick(
     let kicked = Outbound::plain(ServerEnvelope::Kicked {
         room_id: room_id.to_owned(),
     });
-    let gone = match &state.cluster {
-        None => state.hub.kick(room_id, target, &kicked),
+    let gone = match &state.realtime.cluster {
+        None => state.realtime.hub.kick(room_id, target, &kicked),
         Some(cluster) => {
             let count = cluster.kick(room_id, target).await?;
-            state.kick_sockets(room_id, target, &kicked);
+            state.realtime.kick_sockets(room_id, target, &kicked);
             match count {
                 None => None,
-                Some(member_count) => Some(Expired {
-                    user: state.user(target).await?,
+                Some(member_count) => Some(Departure {
+                    user: state.realtime.user(target).await?,
                     member_count,
                     empty_epoch: None,
                 }),
@@ -497,7 +450,7 @@ pub async fn transfer_owner(
     if target == actor {
         return Ok(());
     }
-    if !state.is_member(room_id, target).await? {
+    if !state.realtime.is_member(room_id, target).await? {
         return Err(AppError::field(
             "user_id",
             "must be a member of the room now",
@@ -517,7 +470,7 @@ pub async fn update_room(
 ) -> AppResult<RoomResponse> {
     owned_room(state, actor, room_id).await?;
     if let Some(max) = changes.max_members {
-        let present = state.member_count(room_id).await;
+        let present = state.realtime.member_count(room_id).await;
         if (max as usize) < present {
             return Err(AppError::RoomFull);
         }
@@ -526,6 +479,7 @@ pub async fn update_room(
     // the access the password would have given them.
     let present: Vec<String> = match changes.password_hash {
         Some(Some(_)) => state
+            .realtime
             .members(room_id)
             .await?
             .into_iter()
@@ -550,7 +504,7 @@ pub async fn update_room(
         .await?
         .ok_or(AppError::NotFound("room"))?;
     let updated = Outbound::plain(ServerEnvelope::RoomUpdated { room: room.clone() });
-    state.to_lobby(&updated);
-    state.to_room(room_id, &updated, None);
+    state.realtime.to_lobby(&updated);
+    state.realtime.to_room(room_id, &updated, None);
     Ok(room)
 }

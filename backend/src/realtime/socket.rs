@@ -5,7 +5,7 @@
 //! within two intervals; 4008 too slow: the outbound queue (`WS_QUEUE`
 //! frames or `WS_QUEUE_BYTES` bytes) filled up because the client was not
 //! reading; 1002, 1007 and 1009 for frames that break the protocol
-//! ([`crate::realtime::inbound`]). The client's own close is answered with
+//! ([`crate::realtime::transport::inbound`]). The client's own close is answered with
 //! its code.
 
 use std::future::Future;
@@ -20,11 +20,12 @@ use governor::{DefaultDirectRateLimiter, Quota};
 
 use crate::api::{ClientLimits, UserResponse};
 use crate::error::AppError;
+use crate::realtime::delivery::frame::Arrival;
+use crate::realtime::delivery::hub::{ConnId, Eviction, Registration};
 use crate::realtime::envelope::{parse_client, ClientEnvelope, ServerEnvelope};
-use crate::realtime::hub::{Arrival, ConnId, Eviction, Registration};
-use crate::realtime::inbound::{answer_to_close, Inbound, Message};
 use crate::realtime::service;
-use crate::realtime::writer::{Closed, Writer};
+use crate::realtime::transport::inbound::{answer_to_close, Inbound, Message};
+use crate::realtime::transport::writer::{Closed, Writer};
 use crate::state::AppState;
 
 #[derive(Default)]
@@ -95,7 +96,7 @@ pub fn run(
         id,
         mut rx,
         mut evicted,
-    } = state.hub.connect(user.clone());
+    } = state.realtime.hub.connect(user.clone());
     let limiter = NonZeroU32::new(settings.rate_ws_frames_per_sec)
         .filter(|_| settings.rate_limits)
         .map(|n| {
@@ -155,7 +156,7 @@ impl Connection {
     async fn serve(
         &mut self,
         hello: ByteString,
-        rx: &mut crate::realtime::queue::Receiver,
+        rx: &mut crate::realtime::delivery::queue::Receiver,
         stream: &mut Inbound,
         heartbeat: Duration,
     ) -> Option<CloseReason> {
@@ -168,17 +169,16 @@ impl Connection {
             tokio::select! {
                 out = rx.recv() => {
                     let out = out?;
-                    if let Some((room, seq)) = &out.chat {
-                        match Arrival::of(self.last_sent.get(room), *seq) {
+                    if let Some((room, seq)) = out.chat() {
+                        match Arrival::of(self.last_sent.get(room), seq) {
                             Arrival::Duplicate => continue,
-                            Arrival::After(last) => Box::pin(self.fill_gap(room, last, *seq)).await.ok()?,
+                            Arrival::After(last) => Box::pin(self.fill_gap(room, last, seq)).await.ok()?,
                             Arrival::InOrder => {}
                         }
-                        self.last_sent.set(room, *seq);
+                        self.last_sent.set(room, seq);
                     }
-                    // A seq marker (someone else's whisper) has no frame.
-                    if !out.frame.is_empty() {
-                        self.send_frame(&out.frame).await.ok()?;
+                    if !out.is_marker() {
+                        self.send_frame(&out.text).await.ok()?;
                     }
                 }
                 msg = stream.recv() => {
@@ -278,6 +278,7 @@ impl Connection {
     /// nickname changes.
     fn current_user(&self) -> Arc<UserResponse> {
         self.state
+            .realtime
             .hub
             .user(self.id)
             .unwrap_or_else(|| self.user.clone())
@@ -316,16 +317,16 @@ impl Connection {
         match command {
             ClientEnvelope::Ping {} => self.send(ServerEnvelope::Pong {}, reference).await,
             ClientEnvelope::SubscribeLobby {} => {
-                state.hub.set_lobby(self.id, true);
+                state.realtime.hub.set_lobby(self.id, true);
                 self.send(ServerEnvelope::Ack {}, reference).await
             }
             ClientEnvelope::UnsubscribeLobby {} => {
-                state.hub.set_lobby(self.id, false);
+                state.realtime.hub.set_lobby(self.id, false);
                 self.send(ServerEnvelope::Ack {}, reference).await
             }
             ClientEnvelope::Join { room_id, since_seq } => {
                 let max_rooms = state.settings.ws_max_rooms;
-                if !state.hub.may_join(self.id, &room_id, max_rooms) {
+                if !state.realtime.hub.may_join(self.id, &room_id, max_rooms) {
                     let message = format!(
                         "a socket may be in at most {max_rooms} rooms at once (WS_MAX_ROOMS); leave one first"
                     );
@@ -366,7 +367,7 @@ impl Connection {
                 }
             }
             ClientEnvelope::Typing { room_id } => {
-                if !state.hub.is_in(self.id, &room_id) {
+                if !state.realtime.hub.is_in(self.id, &room_id) {
                     return self
                         .send_error(
                             reference,
@@ -378,8 +379,10 @@ impl Connection {
                     room_id: room_id.clone(),
                     user: UserResponse::clone(&self.current_user()),
                 };
-                let out = crate::realtime::hub::Outbound::plain(typing);
-                state.to_room_except_user(&room_id, &self.user.id, &out);
+                let out = crate::realtime::delivery::frame::Outbound::plain(typing);
+                state
+                    .realtime
+                    .to_room_except_user(&room_id, &self.user.id, &out);
                 match reference {
                     Some(r) => self.send(ServerEnvelope::Ack {}, Some(r)).await,
                     None => Ok(()),

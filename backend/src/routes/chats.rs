@@ -10,8 +10,9 @@ use crate::domain::validation::{ChatText, ClientId, PageSize};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::identity::Identity;
-use crate::realtime::append::{Posted, TextPost};
-use crate::realtime::recent::Hit;
+use crate::realtime::append::{Post, Posted, TextPost};
+use crate::realtime::delivery::recent::Hit;
+use crate::realtime::transport::wakes;
 use crate::state::AppState;
 
 fn page_query(q: &ChatsQuery) -> AppResult<PageQuery> {
@@ -57,15 +58,16 @@ pub async fn list_chats(
 ) -> AppResult<HttpResponse> {
     let q = page_query(&query)?;
     let latest = q.before_seq.is_none() && q.after_seq.is_none();
-    let st = state.clone();
+    let realtime = state.realtime.clone();
     let page = state
         .db
         .run(move |conn| {
             let (room, _) = find_readable_room(conn, &id, &me.user_id)?;
             if latest {
-                let hit = st
-                    .recent
-                    .latest(&id, &me.user_id, room.last_seq, q.limit as usize);
+                let hit =
+                    realtime
+                        .recent()
+                        .latest(&id, &me.user_id, room.last_seq, q.limit as usize);
                 if let Some(hit) = hit {
                     return Ok(Page::Cached(hit));
                 }
@@ -131,7 +133,9 @@ pub async fn post_chat(
         to: body.to,
         client_id: client_id.map(ClientId::into_inner),
     };
-    Ok(answer(state.appender()?.post(post).await?))
+    // On this worker: the writer's answer comes with its batch's wake-up.
+    let posted = wakes::batched(state.appender.post(Post::Text(post))).await?;
+    Ok(answer(posted))
 }
 
 /// `201` with a new chat, `200` with the one a repeated `client_id` made.

@@ -11,8 +11,9 @@ use crate::api::{ChatResponse, UserResponse};
 use crate::db::chats;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
-use crate::realtime::hub::{Arrival, Outbound};
-use crate::realtime::{service, wakes};
+use crate::realtime::delivery::frame::{Arrival, Outbound};
+use crate::realtime::service;
+use crate::realtime::transport::wakes;
 use crate::state::AppState;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
@@ -27,14 +28,14 @@ struct Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        self.state.hub.disconnect(self.id);
+        self.state.realtime.unwatch(self.id);
     }
 }
 
 fn sse(out: &Outbound) -> Bytes {
-    match &out.chat {
-        Some((_, seq)) => Bytes::from(format!("id: {seq}\ndata: {}\n\n", out.frame)),
-        None => Bytes::from(format!("data: {}\n\n", out.frame)),
+    match out.chat() {
+        Some((_, seq)) => Bytes::from(format!("id: {seq}\ndata: {}\n\n", out.text)),
+        None => Bytes::from(format!("data: {}\n\n", out.text)),
     }
 }
 
@@ -79,10 +80,10 @@ pub async fn watch_room(
         .run(move |conn| find_readable_room(conn, &check.0, &check.1))
         .await?;
 
-    let registration = state
-        .hub
-        .connect(std::sync::Arc::new(UserResponse::new(&user_id, None)));
-    state.hub.watch(registration.id, &room_id);
+    let registration = state.realtime.watch(
+        std::sync::Arc::new(UserResponse::new(&user_id, None)),
+        &room_id,
+    );
     let watch = Watch {
         _open: crate::metrics::OpenGuard::new(&crate::metrics::metrics().open_streams),
         state: state.clone(),
@@ -136,13 +137,13 @@ pub async fn watch_room(
                     Ok(None) => return None,
                     Ok(Some(out)) => out,
                 };
-                if let Some((room, seq)) = &out.chat {
-                    match Arrival::of(last, *seq) {
+                if let Some((room, seq)) = out.chat() {
+                    match Arrival::of(last, seq) {
                         Arrival::Duplicate => continue,
                         Arrival::After(l) => {
                             // Chats that never arrived live (see `service::missed`).
                             let state = &watch.state;
-                            match service::missed(state, room, &watch.viewer, l, *seq).await {
+                            match service::missed(state, room, &watch.viewer, l, seq).await {
                                 Ok(chats) => queued
                                     .extend(chats.into_iter().map(|c| sse(&Outbound::chat(c)))),
                                 Err(e) => log::warn!("could not fill a gap in room {room}: {e}"),
@@ -150,16 +151,15 @@ pub async fn watch_room(
                         }
                         Arrival::InOrder => {}
                     }
-                    last = Some(*seq);
+                    last = Some(seq);
                 }
-                if out.frame.is_empty() {
+                if out.is_marker() {
                     if let Some(next) = queued.pop_front() {
                         return Some((Ok(next), (queued, rx, watch, last, done)));
                     }
                     continue;
                 }
-                let ends = out.frame.starts_with(r#"{"type":"room_deleted""#)
-                    || out.frame.starts_with(r#"{"type":"kicked""#);
+                let ends = out.ends_watch();
                 queued.push_back(sse(&out));
                 let next = queued.pop_front().unwrap_or_default();
                 return Some((Ok(next), (queued, rx, watch, last, ends)));
@@ -170,7 +170,7 @@ pub async fn watch_room(
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        // Homed: the chat writer's wake-ups for it come through its worker
+        // Batched wake-ups: the chat writer's wake-ups for it come through its worker
         // (`wakes`).
-        .streaming(wakes::homed(body)))
+        .streaming(wakes::batched(body)))
 }

@@ -8,13 +8,13 @@ use futures_util::StreamExt;
 use crate::access::find_readable_room;
 use crate::api::{ChatEnvelope, ChatResponse, GifUpload};
 use crate::db::chats::{self, PostKey};
-use crate::db::models::NewChat;
 use crate::db::DbConnection;
 use crate::domain::validation::ClientId;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{body_timeout, payload_error, BodyStream};
 use crate::identity::Identity;
-use crate::realtime::append::Posted;
+use crate::realtime::append::{GifPost, Post, Posted};
+use crate::realtime::transport::wakes;
 use crate::routes::chats::answer;
 use crate::state::AppState;
 
@@ -188,54 +188,15 @@ async fn receive_upload(
         }
     }
 
-    let store = state.gifs.clone();
-    let st = state.clone();
     // Decoding is CPU work: on the decoding pool, off the database connection.
-    let checked = store.check(received).await?;
-    let posted = state
-        .db
-        .write(move |conn| {
-            // Access is checked again: the room may have gone while the file arrived.
-            let (room, _) = find_readable_room(conn, &room_id, &me.user_id)?;
-            let author = me.user_id;
-            let stored = st.append_chat(conn, &room.id, |conn| {
-                store.store(conn, checked, |conn, gif| {
-                    let new = NewChat {
-                        room_id: room.id.clone(),
-                        kind: "gif",
-                        user_id: Some(author.clone()),
-                        gif_file: Some(gif.file.clone()),
-                        client_id: client_id.clone(),
-                        ..NewChat::default()
-                    };
-                    Ok(chats::append_in_tx(conn, &new)?)
-                })
-            });
-            match (stored, &client_id) {
-                // The same `client_id` was committed meanwhile (another
-                // upload of it, here or on another instance): the unique
-                // index refused this chat, and the store undid its file.
-                (Err(failed), Some(client_id)) if failed.is_unique_violation() => {
-                    let key = PostKey {
-                        room_id: &room.id,
-                        user_id: &author,
-                        client_id,
-                    };
-                    match earlier_post(conn, key)? {
-                        Some(chat) => Ok(Posted {
-                            chat,
-                            created: false,
-                        }),
-                        None => Err(failed),
-                    }
-                }
-                (stored, _) => stored.map(|chat| Posted {
-                    chat,
-                    created: true,
-                }),
-            }
-        })
-        .await?;
+    let checked = state.gifs.check(received).await?;
+    let post = GifPost {
+        room_id,
+        user_id: me.user_id,
+        checked,
+        client_id,
+    };
+    let posted = wakes::batched(state.appender.post(Post::Gif(post))).await?;
     Ok(answer(posted))
 }
 

@@ -24,7 +24,7 @@ pub async fn healthz() -> Json<HealthResponse> {
 #[get("/readyz")]
 pub async fn readyz(state: Data<AppState>) -> AppResult<Json<HealthResponse>> {
     state.db.ping().await?;
-    if let Some(cluster) = &state.cluster {
+    if let Some(cluster) = state.realtime.cluster() {
         cluster.ping().await?;
     }
     Ok(Json(HealthResponse { status: "ready" }))

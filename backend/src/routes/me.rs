@@ -63,7 +63,7 @@ pub async fn update_me(
         .await?;
     let user = UserResponse::from_row(&row);
     if changed {
-        state.user_updated(&user).await;
+        state.realtime.user_updated(&user).await;
     }
     Ok(Json(UserEnvelope { user }))
 }

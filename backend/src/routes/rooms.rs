@@ -18,7 +18,7 @@ use crate::identity::Identity;
 use crate::state::AppState;
 
 async fn respond(state: &AppState, (room, owner): &RoomWithOwner) -> RoomResponse {
-    RoomResponse::new(room, owner, state.member_count(&room.id).await)
+    RoomResponse::new(room, owner, state.realtime.member_count(&room.id).await)
 }
 
 /// All rooms, oldest first.
@@ -31,7 +31,7 @@ async fn respond(state: &AppState, (room, owner): &RoomWithOwner) -> RoomRespons
 pub async fn list_rooms(state: Data<AppState>) -> AppResult<Json<RoomsEnvelope>> {
     let rows = state.db.run(|conn| Ok(rooms::list(conn)?)).await?;
     let ids: Vec<&str> = rows.iter().map(|(room, _)| room.id.as_str()).collect();
-    let counts = state.member_counts(&ids).await;
+    let counts = state.realtime.member_counts(&ids).await;
     Ok(Json(RoomsEnvelope {
         rooms: rows
             .iter()
@@ -91,7 +91,7 @@ pub async fn create_room(
         .write(move |conn| Ok(rooms::create(conn, &room)?))
         .await?;
     let room = respond(&state, &created).await;
-    state.announce_room_created(&room);
+    state.realtime.announce_room_created(&room);
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/rooms/{}", room.id)))
         .json(RoomEnvelope { room }))
@@ -220,7 +220,7 @@ pub async fn delete_room(
             store.delete_room(conn, &room_id)
         })
         .await?;
-    state.announce_room_deleted(&id);
+    state.realtime.announce_room_deleted(&id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -274,6 +274,7 @@ pub async fn join_room(
         }
     }
     if !state
+        .realtime
         .has_seat_for(&room.id, &me.user_id, room.max_members as usize)
         .await?
     {
@@ -315,7 +316,7 @@ pub async fn list_members(
         .run(move |conn| find_readable_room(conn, &check, &me.user_id))
         .await?;
     Ok(Json(MembersEnvelope {
-        members: state.members(&room_id).await?,
+        members: state.realtime.members(&room_id).await?,
     }))
 }
 

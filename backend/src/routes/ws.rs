@@ -8,9 +8,10 @@ use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
 use crate::net::request_ip;
 use crate::rate_limit::address_key;
-use crate::realtime::inbound::Inbound;
-use crate::realtime::transport::{HandedOver, Handoff};
-use crate::realtime::{socket, wakes, writer};
+use crate::realtime::socket;
+use crate::realtime::transport::inbound::Inbound;
+use crate::realtime::transport::{wakes, writer};
+use crate::realtime::transport::{CanTakeOver, SocketTakeover};
 use crate::state::AppState;
 
 /// The `Retry-After` for a socket refused under `WS_MAX_PER_IP`: sockets
@@ -73,7 +74,7 @@ pub async fn open_socket(
     }
     // actix-http sends a WebSocket upgrade to the upgrade service unless it
     // is malformed (a chunked body); only then is there a connection to take.
-    if req.extensions().get::<HandedOver>().is_none() {
+    if req.extensions().get::<CanTakeOver>().is_none() {
         return Err(AppError::BadRequest("not a WebSocket upgrade".into()));
     }
     if state.sockets.refusing() {
@@ -108,9 +109,9 @@ pub async fn open_socket(
     let (writer, flusher, mut response) = writer::attach(handshake.into(), open);
     // The upgrade service writes the response and hands the connection to
     // the flusher (`realtime::transport`).
-    response.extensions_mut().insert(Handoff(flusher));
-    // Homed: the chat writer's wake-ups for it come through its worker (`wakes`).
-    actix_web::rt::spawn(wakes::homed(socket::run(
+    response.extensions_mut().insert(SocketTakeover(flusher));
+    // Batched wake-ups: the chat writer's wake-ups for it come through its worker (`wakes`).
+    actix_web::rt::spawn(wakes::batched(socket::run(
         state.into_inner().into(),
         user,
         writer,

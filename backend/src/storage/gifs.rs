@@ -22,6 +22,7 @@
 //! PostgreSQL, also a transaction-scoped advisory lock, so instances sharing
 //! one `UPLOAD_DIR` and one database exclude each other too.
 
+use crate::sync::LockOrRecover;
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::num::NonZeroU64;
@@ -262,12 +263,15 @@ impl GifStore {
     }
 
     /// Stores a checked GIF and runs `record` (which inserts the chat) in the
-    /// same transaction as the file's row. The file is in place before the
-    /// transaction commits; if anything fails, neither the row nor a new file remains.
+    /// same transaction as the file's row (a savepoint inside the caller's).
+    /// The file is in place before the transaction commits; if anything
+    /// fails, neither the row nor a new file remains. Should the caller's
+    /// own transaction fail later, [`GifStore::discard_unrecorded`] removes
+    /// what this placed.
     pub fn store<T>(
         &self,
         conn: &mut DbConnection,
-        checked: Checked,
+        checked: &Checked,
         record: impl FnOnce(&mut DbConnection, &Gif) -> AppResult<T>,
     ) -> AppResult<T> {
         let name = checked.file_name();
@@ -279,10 +283,7 @@ impl GifStore {
             bytes: checked.received.bytes as i64,
             created_at: now_millis(),
         };
-        let _guard = self
-            .lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self.lock.lock_or_recover();
         let mut existed = true;
         let result = conn.transaction::<T, AppError, _>(|conn| {
             db::lock_gif_files(conn)?;
@@ -290,8 +291,10 @@ impl GifStore {
             gif_rows::insert_if_missing(conn, &row)?;
             let out = record(conn, &row)?;
             if !existed {
-                checked.received.file.persist(&path).map_err(|e| {
-                    AppError::Internal(anyhow::Error::new(e.error).context("storing a GIF"))
+                // Moved, not persisted: the upload stays the caller's, whose
+                // temporary file is then already gone when it is dropped.
+                std::fs::rename(checked.received.file.path(), &path).map_err(|e| {
+                    AppError::Internal(anyhow::Error::new(e).context("storing a GIF"))
                 })?;
             }
             Ok(out)
@@ -302,12 +305,28 @@ impl GifStore {
         result
     }
 
+    /// Removes the files named that have no row: GIFs placed by a
+    /// transaction that then failed.
+    pub fn discard_unrecorded(&self, conn: &mut DbConnection, files: &[String]) -> AppResult<()> {
+        let _guard = self.lock.lock_or_recover();
+        conn.transaction::<_, AppError, _>(|conn| {
+            db::lock_gif_files(conn)?;
+            for file in files {
+                if !gif_rows::exists(conn, file)? {
+                    match std::fs::remove_file(self.dir.join(file)) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => log::warn!("could not delete GIF {file}: {e}"),
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Deletes a room with its chats, then every GIF no chat refers to any more.
     pub fn delete_room(&self, conn: &mut DbConnection, room_id: &str) -> AppResult<bool> {
-        let _guard = self
-            .lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self.lock.lock_or_recover();
         conn.transaction::<_, AppError, _>(|conn| {
             db::lock_gif_files(conn)?;
             let deleted = db::rooms::delete(conn, room_id)?;

@@ -478,12 +478,12 @@ async fn a_client_that_never_reads_is_closed_without_delaying_others() {
     fast.join(&id).await;
     let mut slow = sleeper.ws().await;
     slow.join(&id).await;
-    let before = app.state.hub.connections();
+    let before = app.state.realtime.connections_here();
     let text = "z".repeat(1900);
     let mut posted = 0;
     let mut received = 0;
     // Post until the hub gives up on the sleeper; the reader keeps up throughout.
-    while app.state.hub.connections() == before {
+    while app.state.realtime.connections_here() == before {
         assert!(posted < 20_000, "the slow client was never closed");
         let batch: Vec<_> = (0..32)
             .map(|_| {
@@ -512,7 +512,7 @@ async fn shutting_down_closes_sockets_with_going_away() {
         .await
         .unwrap();
     let mut ws = app.user().ws().await;
-    app.state.hub.close_all();
+    app.state.realtime.close_all();
     assert_eq!(ws.close_code().await, Some(CloseCode::Away));
-    assert_eq!(app.state.hub.connections(), 0);
+    assert_eq!(app.state.realtime.connections_here(), 0);
 }

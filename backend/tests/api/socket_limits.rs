@@ -283,7 +283,7 @@ async fn sleeper(app: &TestApp, room: &str) -> Raw {
         .await;
     let id = user.id().await;
     let start = Instant::now();
-    while !app.state.hub.is_member(room, &id) {
+    while !app.state.realtime.is_member_here(room, &id) {
         assert!(start.elapsed() < WAIT, "the join went through");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -301,9 +301,9 @@ async fn a_queue_over_its_bytes_closes_the_socket_as_too_slow() {
     let alice = app.user();
     let room = alice.public_room().await;
     let mut slow = sleeper(&app, &room).await;
-    let before = app.state.hub.connections();
+    let before = app.state.realtime.connections_here();
     let mut posted = 0;
-    while app.state.hub.connections() == before {
+    while app.state.realtime.connections_here() == before {
         assert!(posted < 3000, "the slow socket was never closed");
         post_big_chats(&alice, &room, 32).await;
         posted += 32;
@@ -329,7 +329,7 @@ async fn a_client_that_stops_reading_loses_its_connection_within_seconds() {
     let took = server_end_gone_within(&app, client, Duration::from_secs(12)).await;
     eprintln!("the stalled connection went {took:?} after the last post");
     assert!(app.state.sockets.all_closed(WAIT).await);
-    assert_eq!(app.state.hub.connections(), 0);
+    assert_eq!(app.state.realtime.connections_here(), 0);
     drop(slow);
 }
 
@@ -341,9 +341,9 @@ async fn after_4008_the_connection_closes_even_if_the_client_never_reads() {
     let slow_closes = metric(&app, "gifchat_slow_consumer_closes_total").await;
     let slow = sleeper(&app, &room).await;
     let client = slow.tcp.local_addr().unwrap();
-    let before = app.state.hub.connections();
+    let before = app.state.realtime.connections_here();
     let mut posted = 0;
-    while app.state.hub.connections() == before {
+    while app.state.realtime.connections_here() == before {
         assert!(posted < 3000, "the slow socket was never closed");
         post_big_chats(&alice, &room, 32).await;
         posted += 32;
@@ -483,7 +483,7 @@ on_both_databases! {
         assert_eq!(refused["type"], "error");
         assert_eq!(refused["data"]["code"], "validation_failed");
         assert!(refused["data"]["message"].as_str().unwrap().contains('3'), "{refused}");
-        assert_eq!(app.state.hub.member_count(&rooms[3]), 0);
+        assert_eq!(app.state.realtime.member_count_here(&rooms[3]), 0);
         // Joining a room it is in already still answers.
         ws.join(&rooms[0]).await;
 

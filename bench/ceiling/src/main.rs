@@ -16,9 +16,9 @@ use actix_web::dev::{AppConfig, Server};
 use actix_web::web::{self, Bytes, Data, Path, Payload};
 use actix_web::{App, HttpRequest, HttpResponse};
 use bytestring::ByteString;
-use gifchat::realtime::inbound::{Inbound, Message};
-use gifchat::realtime::transport::{self, Handoff, OpenSockets};
-use gifchat::realtime::writer;
+use gifchat::realtime::transport::inbound::{Inbound, Message};
+use gifchat::realtime::transport::writer;
+use gifchat::realtime::transport::{self, OpenSockets, SocketTakeover};
 use tokio::sync::mpsc;
 
 #[derive(Default)]
@@ -44,7 +44,7 @@ async fn ws(
         .message_body(BoxBody::new(()))?;
     let mut stream = Inbound::new(body.into_inner(), 64 * 1024);
     let (writer, flusher, mut res) = writer::attach(handshake.into(), rooms.sockets.open());
-    res.extensions_mut().insert(Handoff(flusher));
+    res.extensions_mut().insert(SocketTakeover(flusher));
     let (tx, mut rx) = mpsc::channel::<ByteString>(1024);
     let id = {
         let mut next = rooms.next.lock().unwrap();

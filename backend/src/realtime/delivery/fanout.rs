@@ -4,18 +4,23 @@
 //! a cluster it is also published for the other instances. Presence is read
 //! from the hub on a single instance and from Redis in a cluster.
 
+use std::sync::Arc;
+
+use bytestring::ByteString;
+
 use crate::api::UserResponse;
 use crate::cluster::Route;
 use crate::db::rooms;
 use crate::error::AppResult;
+use crate::realtime::delivery::frame::{chat_json_of_frame, FrameKind, Outbound};
+use crate::realtime::delivery::hub::ConnId;
 use crate::realtime::envelope::ServerEnvelope;
-use crate::realtime::hub::{ConnId, Outbound};
-use crate::state::AppState;
+use crate::realtime::Realtime;
 
-impl AppState {
+impl Realtime {
     fn publish(&self, route: impl FnOnce() -> Route, out: &Outbound) {
         if let Some(cluster) = &self.cluster {
-            cluster.publish(route(), &out.frame);
+            cluster.publish(route(), &out.text);
         }
     }
 
@@ -25,7 +30,7 @@ impl AppState {
         self.publish(
             || Route::Room {
                 room: room.to_owned(),
-                seq: out.chat.as_ref().map(|(_, seq)| *seq),
+                seq: out.chat().map(|(_, seq)| seq),
                 parties: parties.map(|[a, b]| [a.to_owned(), b.to_owned()]),
                 except_user: None,
             },
@@ -104,7 +109,7 @@ impl AppState {
                 user: user.clone(),
                 rooms,
             };
-            cluster.publish(route, &out.frame);
+            cluster.publish(route, &out.text);
         }
     }
 
@@ -210,5 +215,55 @@ impl AppState {
             .into_iter()
             .find(|id| id != except);
         Ok(self.users_in_order(next.into_iter().collect()).await?.pop())
+    }
+
+    /// Hands another instance's event to this instance's sockets.
+    pub fn deliver_remote(&self, route: Route, frame: ByteString) {
+        let hub = &self.hub;
+        match route {
+            Route::Room {
+                room,
+                seq,
+                parties,
+                except_user,
+            } => {
+                if let Some(seq) = seq {
+                    if let Some(json) = chat_json_of_frame(&frame) {
+                        let parties = parties.as_ref().map(|[a, b]| [a.as_str(), b.as_str()]);
+                        let json = frame.as_bytes().slice_ref(json.as_bytes());
+                        self.recent.record(&room, seq, parties, json);
+                    }
+                }
+                let kind = match seq {
+                    Some(seq) => FrameKind::Chat {
+                        room: Arc::from(room.as_str()),
+                        seq,
+                    },
+                    None => FrameKind::Other,
+                };
+                let out = Outbound::new(frame, kind);
+                match (parties, except_user) {
+                    (_, Some(except)) => hub.to_room_except_user(&room, &except, &out),
+                    (Some([a, b]), None) => {
+                        hub.to_room(&room, &out, Some([a.as_str(), b.as_str()]))
+                    }
+                    (None, None) => hub.to_room(&room, &out, None),
+                }
+            }
+            Route::Lobby => hub.to_lobby(&Outbound::new(frame, FrameKind::Other)),
+            Route::Kick { room, user } => {
+                hub.kick(&room, &user, &Outbound::new(frame, FrameKind::Kicked));
+            }
+            Route::RoomDeleted { room } => {
+                let out = Outbound::new(frame, FrameKind::RoomDeleted);
+                hub.remove_room(&room, &out);
+                hub.to_lobby(&out);
+                self.recent.forget_room(&room);
+            }
+            Route::Renamed { user, rooms } => {
+                self.recent.renamed(&user.id);
+                hub.user_updated(&user, &rooms, &Outbound::new(frame, FrameKind::Other));
+            }
+        }
     }
 }

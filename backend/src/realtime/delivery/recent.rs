@@ -17,6 +17,7 @@
 //! this instance's writer, or over the bus from another), so for a few
 //! seconds after it a chat that shows the user is not kept either.
 
+use crate::sync::LockOrRecover;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -95,7 +96,7 @@ impl Hit {
 
 impl Recent {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock_or_recover()
     }
 
     /// Records a committed chat.

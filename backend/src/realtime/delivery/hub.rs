@@ -6,20 +6,18 @@
 //! bounded queue is full is told to close (it is too slow) rather than
 //! holding anyone else up.
 
+use crate::sync::LockOrRecover;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use bytestring::ByteString;
 use tokio::sync::oneshot;
 
 use crate::api::UserResponse;
 use crate::domain::membership::{Joined, Left, Membership, RoomFull};
-pub use crate::realtime::frame::{
-    chat_json, chat_json_of_frame, Arrival, Frame, Outbound, CHAT_FRAME_PREFIX,
-};
-use crate::realtime::queue;
+use crate::realtime::delivery::frame::Outbound;
+use crate::realtime::delivery::queue;
 
 pub type ConnId = u64;
 
@@ -109,7 +107,7 @@ pub struct JoinOutcome {
 }
 
 #[derive(Debug)]
-pub struct Expired {
+pub struct Departure {
     pub user: UserResponse,
     pub member_count: usize,
     /// Set when the room is now empty: the epoch to check before deleting it.
@@ -138,7 +136,7 @@ impl Inner {
             }
         }
         // Once per fan-out, not per recipient; a seq marker is no frame.
-        if !out.frame.is_empty() {
+        if !out.is_marker() {
             crate::metrics::metrics().deliveries.inc_by(delivered);
         }
     }
@@ -192,9 +190,7 @@ impl Hub {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // Every update below leaves the maps consistent before it can panic,
         // so a poisoned lock still guards valid state.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock_or_recover()
     }
 
     pub fn connect(&self, user: Arc<UserResponse>) -> Registration {
@@ -321,7 +317,7 @@ impl Hub {
 
     /// Ends the leave grace for `user`: if they did not come back, they lose
     /// their seat.
-    pub fn expire(&self, room: &str, user_id: &str) -> Option<Expired> {
+    pub fn expire(&self, room: &str, user_id: &str) -> Option<Departure> {
         let mut inner = self.lock();
         if !inner.membership.expire(room, user_id) {
             return None;
@@ -329,7 +325,7 @@ impl Hub {
         Some(Self::after_removal(&mut inner, room, user_id))
     }
 
-    fn after_removal(inner: &mut Inner, room: &str, user_id: &str) -> Expired {
+    fn after_removal(inner: &mut Inner, room: &str, user_id: &str) -> Departure {
         let still_somewhere = inner.users.contains_key(user_id)
             && inner
                 .conns
@@ -344,7 +340,7 @@ impl Hub {
         .unwrap_or_else(|| UserResponse::new(user_id, None));
         let member_count = inner.membership.count(room);
         let empty_epoch = (member_count == 0).then(|| inner.bump_epoch(room));
-        Expired {
+        Departure {
             user,
             member_count,
             empty_epoch,
@@ -353,7 +349,7 @@ impl Hub {
 
     /// Removes `user_id` from `room` at once, on all their connections, and
     /// sends those connections `kicked`.
-    pub fn kick(&self, room: &str, user_id: &str, kicked: &Outbound) -> Option<Expired> {
+    pub fn kick(&self, room: &str, user_id: &str, kicked: &Outbound) -> Option<Departure> {
         let mut inner = self.lock();
         let conns: Vec<ConnId> = inner
             .conns
@@ -487,8 +483,7 @@ impl Hub {
                     .is_some_and(|c| parties.contains(&c.user.id.as_str()))
             });
         inner.deliver(to_parties, out);
-        if out.chat.is_some() {
-            let marker = Outbound::new(ByteString::new(), out.chat.clone());
+        if let Some(marker) = out.marker() {
             inner.deliver(others, &marker);
         }
     }
@@ -541,174 +536,4 @@ impl Hub {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::ChatResponse;
-    use crate::realtime::envelope::ServerEnvelope;
-
-    fn user(id: &str) -> Arc<UserResponse> {
-        Arc::new(UserResponse::new(id, None))
-    }
-
-    fn out(s: &str) -> Outbound {
-        Outbound::new(ByteString::from(s.to_owned()), None)
-    }
-
-    #[test]
-    fn a_room_set_holds_each_room_once() {
-        let mut rooms = RoomSet::default();
-        rooms.insert("r1");
-        rooms.insert("r2");
-        rooms.insert("r1");
-        assert_eq!(rooms.iter().collect::<Vec<_>>(), ["r1", "r2"]);
-        assert!(rooms.remove("r1"));
-        assert!(!rooms.remove("r1"));
-        assert!(!rooms.contains("r1") && rooms.contains("r2"));
-        assert!(rooms.remove("r2"));
-        assert!(rooms.is_empty());
-    }
-
-    #[test]
-    fn a_full_queue_evicts_only_the_slow_connection() {
-        let hub = Hub::new(2);
-        let mut slow = hub.connect(user("a"));
-        let mut fast = hub.connect(user("b"));
-        hub.join(slow.id, "r", 10).unwrap();
-        hub.join(fast.id, "r", 10).unwrap();
-        for i in 0..3 {
-            hub.to_room("r", &out(&i.to_string()), None);
-            assert_eq!(&*fast.rx.try_recv().unwrap().frame, i.to_string());
-        }
-        assert_eq!(slow.evicted.try_recv(), Ok(Eviction::TooSlow));
-        assert!(fast.evicted.try_recv().is_err());
-    }
-
-    #[test]
-    fn a_queue_over_its_bytes_evicts_the_connection() {
-        let hub = Hub::new(100).with_queue_bytes(10);
-        let mut reg = hub.connect(user("a"));
-        hub.join(reg.id, "r", 10).unwrap();
-        hub.to_room("r", &out("123456"), None);
-        assert!(reg.evicted.try_recv().is_err());
-        hub.to_room("r", &out("789ab"), None);
-        assert_eq!(reg.evicted.try_recv(), Ok(Eviction::TooSlow));
-    }
-
-    #[test]
-    fn a_connection_joins_at_most_its_rooms() {
-        let hub = Hub::new(8);
-        let reg = hub.connect(user("a"));
-        hub.join(reg.id, "r1", 10).unwrap();
-        hub.join(reg.id, "r2", 10).unwrap();
-        assert!(!hub.may_join(reg.id, "r3", 2));
-        assert!(hub.may_join(reg.id, "r2", 2), "a room it is in already");
-        hub.leave(reg.id, "r1");
-        assert!(hub.may_join(reg.id, "r3", 2));
-    }
-
-    #[test]
-    fn whispers_reach_only_both_parties_on_every_connection() {
-        let hub = Hub::new(8);
-        let mut regs: Vec<_> = ["a", "a", "b", "c"]
-            .iter()
-            .map(|u| hub.connect(user(u)))
-            .collect();
-        for r in &regs {
-            hub.join(r.id, "r", 10).unwrap();
-        }
-        hub.to_room("r", &out("psst"), Some(["a", "b"]));
-        let got: Vec<bool> = regs.iter_mut().map(|r| r.rx.try_recv().is_some()).collect();
-        assert_eq!(got, [true, true, true, false]);
-    }
-
-    #[test]
-    fn a_chat_frame_is_the_envelope_serde_would_write() {
-        let chat = ChatResponse {
-            id: 9,
-            room_id: "r".into(),
-            seq: 3,
-            kind: crate::api::ChatKind::Text,
-            user: Some(UserResponse::clone(&user("a"))),
-            text: Some("hi \"there\"\n".into()),
-            gif: None,
-            to: None,
-            event: None,
-            subject: None,
-            created_at: 1_764_000_000_123,
-            client_id: Some("c-1".into()),
-        };
-        let built = Outbound::chat(chat.clone());
-        assert_eq!(
-            built.frame,
-            ServerEnvelope::Chat { chat: chat.clone() }.frame()
-        );
-        assert_eq!(
-            chat_json_of_frame(&built.frame).unwrap().as_bytes(),
-            &chat_json(&chat)[..]
-        );
-    }
-
-    #[test]
-    fn others_learn_only_the_seq_of_a_whisper() {
-        let hub = Hub::new(8);
-        let mut a = hub.connect(user("a"));
-        let mut c = hub.connect(user("c"));
-        hub.join(a.id, "r", 10).unwrap();
-        hub.join(c.id, "r", 10).unwrap();
-        let whisper = Outbound::new(
-            ByteString::from_static("psst"),
-            Some((std::sync::Arc::from("r"), 7)),
-        );
-        hub.to_room("r", &whisper, Some(["a", "b"]));
-        assert_eq!(&*a.rx.try_recv().unwrap().frame, "psst");
-        let marker = c.rx.try_recv().unwrap();
-        assert!(marker.frame.is_empty(), "no text for a non-party");
-        assert_eq!(marker.chat.as_ref().map(|c| c.1), Some(7));
-    }
-
-    #[test]
-    fn a_rename_reaches_each_connection_once_and_later_frames_show_it() {
-        let hub = Hub::new(8);
-        let mut a = hub.connect(user("a"));
-        let mut lobby_and_room = hub.connect(user("b"));
-        let mut elsewhere = hub.connect(user("c"));
-        let mut own_idle_tab = hub.connect(user("a"));
-        hub.join(a.id, "r", 10).unwrap();
-        hub.join(lobby_and_room.id, "r", 10).unwrap();
-        hub.set_lobby(lobby_and_room.id, true);
-        hub.join(elsewhere.id, "other", 10).unwrap();
-
-        let renamed = UserResponse::new("a", Some("alice"));
-        hub.user_updated(&renamed, &hub.rooms_of("a"), &out("renamed"));
-        for reg in [&mut a, &mut lobby_and_room, &mut own_idle_tab] {
-            assert_eq!(&*reg.rx.try_recv().unwrap().frame, "renamed");
-            assert!(reg.rx.try_recv().is_none(), "once per connection");
-        }
-        assert!(elsewhere.rx.try_recv().is_none());
-        assert_eq!(hub.members("r")[0].name, "alice");
-        assert_eq!(hub.user(a.id).unwrap().name, "alice");
-        hub.disconnect(a.id);
-        hub.disconnect(own_idle_tab.id);
-        assert_eq!(hub.expire("r", "a").unwrap().user.name, "alice");
-    }
-
-    #[test]
-    fn last_connection_leaving_starts_the_grace() {
-        let hub = Hub::new(8);
-        let a1 = hub.connect(user("a"));
-        let a2 = hub.connect(user("a"));
-        assert!(hub.join(a1.id, "r", 1).unwrap().new_member);
-        assert!(!hub.join(a2.id, "r", 1).unwrap().new_member);
-        assert_eq!(hub.member_count("r"), 1);
-        assert!(hub.leave(a1.id, "r").is_none());
-        assert_eq!(hub.disconnect(a2.id).len(), 1);
-        assert_eq!(hub.member_count("r"), 1, "seat kept during the grace");
-        let gone = hub.expire("r", "a").unwrap();
-        assert_eq!(gone.member_count, 0);
-        let epoch = gone.empty_epoch.unwrap();
-        assert!(hub.still_empty("r", epoch));
-        let b = hub.connect(user("b"));
-        hub.join(b.id, "r", 1).unwrap();
-        assert!(!hub.still_empty("r", epoch));
-    }
-}
+mod tests;

@@ -1,24 +1,73 @@
 //! What goes to a connection: an event serialized once, shared by all its
-//! recipients, and marked with its room and seq when it is a chat.
+//! recipients, and tagged with what kind of event it is, so receivers
+//! decide by the tag and never by looking into the JSON.
+
+use std::sync::Arc;
 
 use bytestring::ByteString;
 
 use crate::api::ChatResponse;
 use crate::realtime::envelope::ServerEnvelope;
 
-/// A frame for one connection. `seq` marks a chat, so a connection that
-/// replayed history can drop live copies it already sent.
+/// What kind of event a frame carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A chat, with its room and seq, so a connection that replayed history
+    /// can drop live copies it already sent.
+    Chat { room: Arc<str>, seq: i64 },
+    /// The room is gone: a stream watching it ends.
+    RoomDeleted,
+    /// The receiver was removed from the room: its stream of it ends.
+    Kicked,
+    /// Any other event.
+    Other,
+}
+
+impl FrameKind {
+    /// The kind of a frame that is not a chat.
+    pub fn of(envelope: &ServerEnvelope) -> Self {
+        match envelope {
+            ServerEnvelope::RoomDeleted { .. } => FrameKind::RoomDeleted,
+            ServerEnvelope::Kicked { .. } => FrameKind::Kicked,
+            _ => FrameKind::Other,
+        }
+    }
+}
+
+/// An event for connections: its text as sent, and its kind. A chat that
+/// a receiver may not read (someone else's whisper) has empty text and
+/// still its seq: a marker that the seq is taken.
 #[derive(Debug)]
 pub struct Frame {
-    pub frame: ByteString,
-    pub chat: Option<(std::sync::Arc<str>, i64)>,
+    pub text: ByteString,
+    pub kind: FrameKind,
+}
+
+impl Frame {
+    /// The room and seq of a chat frame.
+    pub fn chat(&self) -> Option<(&Arc<str>, i64)> {
+        match &self.kind {
+            FrameKind::Chat { room, seq } => Some((room, *seq)),
+            _ => None,
+        }
+    }
+
+    /// Whether a stream watching the frame's room ends with it.
+    pub fn ends_watch(&self) -> bool {
+        matches!(self.kind, FrameKind::RoomDeleted | FrameKind::Kicked)
+    }
+
+    /// A seq marker has no text to send.
+    pub fn is_marker(&self) -> bool {
+        self.text.is_empty()
+    }
 }
 
 /// A [`Frame`] shared by all its recipients. A queued frame is one pointer,
 /// which keeps every connection's queue small and a delivery one counter
 /// increment.
 #[derive(Debug, Clone)]
-pub struct Outbound(std::sync::Arc<Frame>);
+pub struct Outbound(Arc<Frame>);
 
 impl std::ops::Deref for Outbound {
     type Target = Frame;
@@ -29,13 +78,20 @@ impl std::ops::Deref for Outbound {
 }
 
 impl Outbound {
-    pub fn new(frame: ByteString, chat: Option<(std::sync::Arc<str>, i64)>) -> Self {
-        Self(std::sync::Arc::new(Frame { frame, chat }))
+    pub fn new(text: ByteString, kind: FrameKind) -> Self {
+        Self(Arc::new(Frame { text, kind }))
     }
 
     /// Any envelope but a chat.
     pub fn plain(envelope: ServerEnvelope) -> Self {
-        Self::new(envelope.frame(), None)
+        let kind = FrameKind::of(&envelope);
+        Self::new(envelope.frame(), kind)
+    }
+
+    /// The marker of this chat frame for those who may not read it.
+    pub fn marker(&self) -> Option<Self> {
+        matches!(self.kind, FrameKind::Chat { .. })
+            .then(|| Self::new(ByteString::new(), self.kind.clone()))
     }
 
     /// A chat, marked with its room and seq.
@@ -51,7 +107,10 @@ impl Outbound {
         frame.extend_from_slice(b"}}");
         Self::new(
             ByteString::try_from(bytes::Bytes::from(frame)).expect("serde_json output is UTF-8"),
-            Some((std::sync::Arc::from(room), seq)),
+            FrameKind::Chat {
+                room: Arc::from(room),
+                seq,
+            },
         )
     }
 }

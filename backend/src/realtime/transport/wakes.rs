@@ -1,4 +1,4 @@
-//! Wake-ups from other threads, gathered into one per worker thread.
+//! Wake-ups from other threads, batched into one per worker thread.
 //!
 //! The chat writer's thread publishes each committed batch to every
 //! member's connection and then answers every post in it. Each of those
@@ -6,15 +6,16 @@
 //! thread costs a system call (the worker's event loop is woken through its
 //! eventfd) and, where the writer and the worker share a core, a switch to
 //! the worker and back: about one pair per post in fan-out into a room of
-//! ten. Inside [`gather`], waking a task wrapped in [`Homed`] only queues
-//! its waker on the task's own worker thread (its home); when `gather` ends,
-//! each home that received any is woken once, and a task of its own wakes
+//! ten. Inside [`batch_wakeups`], waking a task wrapped in [`Batched`] only queues
+//! its waker on the task's own worker thread (its inbox); when `batch_wakeups` ends,
+//! each inbox that received any is woken once, and a task of its own wakes
 //! the queued tasks there, which is a push onto the worker's local run
 //! queue.
 //!
-//! Outside `gather`, and for a home whose worker has stopped, a wake-up is
+//! Outside `batch_wakeups`, and for an inbox whose worker has stopped, a wake-up is
 //! passed straight on.
 
+use crate::sync::LockOrRecover;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
@@ -26,21 +27,21 @@ use futures_util::stream::Stream;
 use tokio::sync::Notify;
 
 /// A worker thread's queue of wake-ups handed in from other threads.
-struct Home {
+struct WorkerInbox {
     pending: Mutex<Vec<Waker>>,
     ring: Notify,
-    /// The task that serves this home still runs.
+    /// The task that serves this inbox still runs.
     open: AtomicBool,
 }
 
-impl Home {
+impl WorkerInbox {
     fn pending(&self) -> MutexGuard<'_, Vec<Waker>> {
         // Nothing panics while holding the lock.
-        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+        self.pending.lock_or_recover()
     }
 
     /// Wakes what was queued here, outside the lock. `spare` is an empty
-    /// list to swap in, so the home's task keeps one allocation for good.
+    /// list to swap in, so the inbox's task keeps one allocation for good.
     fn wake_queued(&self, spare: &mut Vec<Waker>) {
         std::mem::swap(spare, &mut *self.pending());
         for waker in spare.drain(..) {
@@ -50,34 +51,34 @@ impl Home {
 }
 
 thread_local! {
-    /// This worker thread's home, for the tasks that run on it.
-    static HOME: RefCell<Option<Arc<Home>>> = const { RefCell::new(None) };
-    /// Set while this thread is inside `gather`: the homes to wake at its end.
-    static GATHERING: RefCell<Option<Vec<Arc<Home>>>> = const { RefCell::new(None) };
+    /// This worker thread's inbox, for the tasks that run on it.
+    static INBOX: RefCell<Option<Arc<WorkerInbox>>> = const { RefCell::new(None) };
+    /// Set while this thread is inside `batch_wakeups`: the inboxes to wake at its end.
+    static BATCHING: RefCell<Option<Vec<Arc<WorkerInbox>>>> = const { RefCell::new(None) };
 }
 
-/// The current worker thread's home, started on first use. Must be called
+/// The current worker thread's inbox, started on first use. Must be called
 /// from a task on a single-threaded runtime's local set, as every actix
 /// worker's tasks are.
-fn this_home() -> Arc<Home> {
-    HOME.with(|cell| {
+fn this_inbox() -> Arc<WorkerInbox> {
+    INBOX.with(|cell| {
         let mut cell = cell.borrow_mut();
-        if let Some(home) = cell.as_ref().filter(|h| h.open.load(Ordering::Acquire)) {
-            return home.clone();
+        if let Some(inbox) = cell.as_ref().filter(|h| h.open.load(Ordering::Acquire)) {
+            return inbox.clone();
         }
-        let home = Arc::new(Home {
+        let inbox = Arc::new(WorkerInbox {
             pending: Mutex::new(Vec::new()),
             ring: Notify::new(),
             open: AtomicBool::new(true),
         });
-        tokio::task::spawn_local(serve(home.clone()));
-        *cell = Some(home.clone());
-        home
+        tokio::task::spawn_local(serve(inbox.clone()));
+        *cell = Some(inbox.clone());
+        inbox
     })
 }
 
-/// Marks the home closed when its task is dropped with its runtime.
-struct Closing(Arc<Home>);
+/// Marks the inbox closed when its task is dropped with its runtime.
+struct Closing(Arc<WorkerInbox>);
 
 impl Drop for Closing {
     fn drop(&mut self) {
@@ -86,22 +87,22 @@ impl Drop for Closing {
     }
 }
 
-/// The home's task: each time it is rung, wakes every queued task, on this
+/// The inbox's task: each time it is rung, wakes every queued task, on this
 /// thread.
-async fn serve(home: Arc<Home>) {
-    let home = Closing(home);
+async fn serve(inbox: Arc<WorkerInbox>) {
+    let inbox = Closing(inbox);
     let mut wakers = Vec::new();
     loop {
-        home.0.ring.notified().await;
-        home.0.wake_queued(&mut wakers);
+        inbox.0.ring.notified().await;
+        inbox.0.wake_queued(&mut wakers);
     }
 }
 
-/// Runs `f`, holding back wake-ups of [`Homed`] tasks on other threads
+/// Runs `f`, holding back wake-ups of [`Batched`] tasks on other threads
 /// until it returns, then waking each of their threads once. Nested calls
 /// join the outermost one.
-pub fn gather<R>(f: impl FnOnce() -> R) -> R {
-    let outermost = GATHERING.with(|g| {
+pub fn batch_wakeups<R>(f: impl FnOnce() -> R) -> R {
+    let outermost = BATCHING.with(|g| {
         let mut g = g.borrow_mut();
         let outermost = g.is_none();
         if outermost {
@@ -112,50 +113,48 @@ pub fn gather<R>(f: impl FnOnce() -> R) -> R {
     if !outermost {
         return f();
     }
-    /// Rings the homes even if `f` panics, so no wake-up is lost.
-    struct Ring;
-    impl Drop for Ring {
+    /// Rings the inboxes even if `f` panics, so no wake-up is lost.
+    struct WakeInboxes;
+    impl Drop for WakeInboxes {
         fn drop(&mut self) {
-            let homes = GATHERING
-                .with(|g| g.borrow_mut().take())
-                .unwrap_or_default();
-            for home in homes {
-                home.ring.notify_one();
+            let inboxes = BATCHING.with(|g| g.borrow_mut().take()).unwrap_or_default();
+            for inbox in inboxes {
+                inbox.ring.notify_one();
                 // Its task has stopped (the worker shut down while the
-                // batch was gathered): wake them from here.
-                if !home.open.load(Ordering::Acquire) {
-                    home.wake_queued(&mut Vec::new());
+                // batch was batched): wake them from here.
+                if !inbox.open.load(Ordering::Acquire) {
+                    inbox.wake_queued(&mut Vec::new());
                 }
             }
         }
     }
-    let _ring = Ring;
+    let _wake_inboxes = WakeInboxes;
     f()
 }
 
-/// A task's waker, with the home it runs on.
-struct HomedWaker {
+/// A task's waker, with the inbox it runs on.
+struct InboxWaker {
     task: Waker,
-    home: Arc<Home>,
+    inbox: Arc<WorkerInbox>,
 }
 
-impl Wake for HomedWaker {
+impl Wake for InboxWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let queued = GATHERING.with(|g| {
+        let queued = BATCHING.with(|g| {
             let mut g = g.borrow_mut();
-            let Some(homes) = g.as_mut() else {
+            let Some(inboxes) = g.as_mut() else {
                 return false;
             };
-            if !self.home.open.load(Ordering::Acquire) {
+            if !self.inbox.open.load(Ordering::Acquire) {
                 return false;
             }
-            self.home.pending().push(self.task.clone());
-            if !homes.iter().any(|h| Arc::ptr_eq(h, &self.home)) {
-                homes.push(self.home.clone());
+            self.inbox.pending().push(self.task.clone());
+            if !inboxes.iter().any(|h| Arc::ptr_eq(h, &self.inbox)) {
+                inboxes.push(self.inbox.clone());
             }
             true
         });
@@ -166,10 +165,10 @@ impl Wake for HomedWaker {
 }
 
 pin_project_lite::pin_project! {
-    /// A future (or stream) whose wake-ups from a thread inside [`gather`]
-    /// are gathered. It must be polled on an actix worker (a runtime's local
+    /// A future (or stream) whose wake-ups from a thread inside [`batch_wakeups`]
+    /// are batched. It must be polled on an actix worker (a runtime's local
     /// set).
-    pub struct Homed<F> {
+    pub struct Batched<F> {
         #[pin]
         inner: F,
         // The waker handed to `inner`, and the task's own it wraps.
@@ -177,14 +176,14 @@ pin_project_lite::pin_project! {
     }
 }
 
-/// Wraps a future or a stream so that wake-ups gathered by [`gather`] reach
-/// it through its worker's home.
-pub fn homed<F>(inner: F) -> Homed<F> {
-    Homed { inner, waker: None }
+/// Wraps a future or a stream so that wake-ups batched by [`batch_wakeups`] reach
+/// it through its worker's inbox.
+pub fn batched<F>(inner: F) -> Batched<F> {
+    Batched { inner, waker: None }
 }
 
 /// The waker to hand the inner future: the task's own, wrapped with this
-/// thread's home, made again only when the task's waker changes.
+/// thread's inbox, made again only when the task's waker changes.
 fn wrapped<'a>(waker: &'a mut Option<(Waker, Waker)>, cx: &Context<'_>) -> &'a Waker {
     if !waker
         .as_ref()
@@ -194,11 +193,11 @@ fn wrapped<'a>(waker: &'a mut Option<(Waker, Waker)>, cx: &Context<'_>) -> &'a W
     }
     let (wrapped, _) = waker.get_or_insert_with(|| {
         let task = cx.waker().clone();
-        let home = this_home();
+        let inbox = this_inbox();
         (
-            Waker::from(Arc::new(HomedWaker {
+            Waker::from(Arc::new(InboxWaker {
                 task: task.clone(),
-                home,
+                inbox,
             })),
             task,
         )
@@ -206,7 +205,7 @@ fn wrapped<'a>(waker: &'a mut Option<(Waker, Waker)>, cx: &Context<'_>) -> &'a W
     wrapped
 }
 
-impl<F: Future> Future for Homed<F> {
+impl<F: Future> Future for Batched<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -216,7 +215,7 @@ impl<F: Future> Future for Homed<F> {
     }
 }
 
-impl<S: Stream> Stream for Homed<S> {
+impl<S: Stream> Stream for Batched<S> {
     type Item = S::Item;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
@@ -263,14 +262,14 @@ mod tests {
             for i in 0..8 {
                 let (tx, rx) = tokio::sync::oneshot::channel::<usize>();
                 senders.push(tx);
-                tasks.push(tokio::task::spawn_local(homed(async move {
+                tasks.push(tokio::task::spawn_local(batched(async move {
                     rx.await.map(|n| n == i)
                 })));
             }
             // Let every task start waiting.
             tokio::task::yield_now().await;
             std::thread::spawn(move || {
-                gather(|| {
+                batch_wakeups(|| {
                     for (i, tx) in senders.into_iter().enumerate() {
                         tx.send(i).unwrap();
                     }
@@ -281,7 +280,7 @@ mod tests {
             for task in tasks {
                 let answer = tokio::time::timeout(Duration::from_secs(5), task)
                     .await
-                    .expect("a gathered wake-up arrived")
+                    .expect("a batched wake-up arrived")
                     .unwrap();
                 assert_eq!(answer, Ok(true));
             }
@@ -291,40 +290,40 @@ mod tests {
     #[test]
     fn inside_gather_a_wakeup_waits_for_its_end() {
         let (home_tx, home_rx) = std::sync::mpsc::channel();
-        // A worker thread with a home; it stays up until told.
+        // A worker thread with an inbox; it stays up until told.
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let worker = std::thread::spawn(move || {
             on_worker(async move {
-                home_tx.send(this_home()).unwrap();
+                home_tx.send(this_inbox()).unwrap();
                 let _ = stop_rx.await;
             })
         });
-        let home = home_rx.recv().unwrap();
+        let inbox = home_rx.recv().unwrap();
         let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(Arc::new(HomedWaker {
+        let waker = Waker::from(Arc::new(InboxWaker {
             task: Waker::from(count.clone()),
-            home: home.clone(),
+            inbox: inbox.clone(),
         }));
-        gather(|| {
+        batch_wakeups(|| {
             waker.wake_by_ref();
             waker.wake_by_ref();
             assert_eq!(count.0.load(Ordering::SeqCst), 0, "held back");
-            assert_eq!(home.pending().len(), 2);
+            assert_eq!(inbox.pending().len(), 2);
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
         while count.0.load(Ordering::SeqCst) < 2 {
-            assert!(std::time::Instant::now() < deadline, "the home woke both");
+            assert!(std::time::Instant::now() < deadline, "the inbox woke both");
             std::thread::sleep(Duration::from_millis(1));
         }
-        // Outside `gather`, straight on.
+        // Outside `batch_wakeups`, straight on.
         waker.wake_by_ref();
         assert_eq!(count.0.load(Ordering::SeqCst), 3);
-        // Once the worker has stopped, its home is closed and a gathered
+        // Once the worker has stopped, its inbox is closed and a batched
         // wake-up is passed straight on too.
         stop_tx.send(()).unwrap();
         worker.join().unwrap();
-        assert!(!home.open.load(Ordering::Acquire));
-        gather(|| waker.wake_by_ref());
+        assert!(!inbox.open.load(Ordering::Acquire));
+        batch_wakeups(|| waker.wake_by_ref());
         assert_eq!(count.0.load(Ordering::SeqCst), 4);
     }
 }

@@ -8,17 +8,13 @@
 //! so routing, the session, the middleware and the `/api/ws` handler all run
 //! as usual, writes the `101` itself and hands the bare connection to the
 //! socket, which then reads into a buffer only while bytes are arriving
-//! ([`SocketReader`], under [`crate::realtime::inbound`]) and writes straight
-//! from the writer's buffer ([`crate::realtime::writer::Flusher`]).
+//! ([`SocketReader`], under [`crate::realtime::transport::inbound`]) and writes straight
+//! from the writer's buffer ([`crate::realtime::transport::writer::Flusher`]).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -33,9 +29,9 @@ use actix_web::dev::{fn_factory, fn_service, AppConfig, Service, ServiceFactory,
 use actix_web::web::{Bytes, BytesMut};
 use futures_util::{SinkExt, Stream};
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::oneshot;
 
-use crate::realtime::writer::Flusher;
+use crate::realtime::transport::writer::Flusher;
 
 /// gifchat's socket: an upgrade request for it gets a [`SocketReader`] as
 /// its body. Any other upgrade request is answered and its connection
@@ -52,15 +48,15 @@ const READ_CHUNK: usize = 4096;
 
 /// The connection, once the `101` is written, and whatever the client sent
 /// right behind its request.
-type Handed = (Rc<TcpStream>, BytesMut);
+type BareConnection = (Rc<TcpStream>, BytesMut);
 
 /// Put in the `101` response's extensions by the socket's handler: what
 /// takes the connection over once the response is written.
-pub struct Handoff(pub Flusher);
+pub struct SocketTakeover(pub Flusher);
 
 /// In the extensions of a request for the socket's path that came through
 /// [`upgrade`]: only such a request has a connection to hand over.
-pub struct HandedOver;
+pub struct CanTakeOver;
 
 /// The body of a socket's request: the client's bytes, once the connection
 /// is handed over, read as they arrive. Ends when the connection does, or
@@ -68,13 +64,13 @@ pub struct HandedOver;
 pub struct SocketReader(ReaderState);
 
 enum ReaderState {
-    Waiting(oneshot::Receiver<Handed>),
+    Waiting(oneshot::Receiver<BareConnection>),
     Reading(Rc<TcpStream>),
     Done,
 }
 
 impl SocketReader {
-    fn new(handed: oneshot::Receiver<Handed>) -> Self {
+    fn new(handed: oneshot::Receiver<BareConnection>) -> Self {
         Self(ReaderState::Waiting(handed))
     }
 }
@@ -179,11 +175,11 @@ where
     S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody + 'static,
 {
-    let (hand, handed) = oneshot::channel::<Handed>();
+    let (hand, handed) = oneshot::channel::<BareConnection>();
     let req = if req.path() == socket_path {
         let reader: actix_http::BoxedPayloadStream = Box::pin(SocketReader::new(handed));
         let (req, _) = req.replace_payload(Payload::from(reader));
-        req.extensions_mut().insert(HandedOver);
+        req.extensions_mut().insert(CanTakeOver);
         req
     } else {
         // With no body: nothing reads this connection until it is answered.
@@ -198,9 +194,9 @@ where
                 return Ok(());
             }
         };
-    let handoff = res.extensions_mut().remove::<Handoff>();
+    let handoff = res.extensions_mut().remove::<SocketTakeover>();
     match handoff {
-        Some(Handoff(flusher)) if res.status() == StatusCode::SWITCHING_PROTOCOLS => {
+        Some(SocketTakeover(flusher)) if res.status() == StatusCode::SWITCHING_PROTOCOLS => {
             if let Err(e) = framed
                 .send(h1::Message::Item((res.drop_body(), BodySize::None)))
                 .await
@@ -243,112 +239,4 @@ async fn answer(
         framed.feed(h1::Message::Chunk(Some(body))).await?;
     }
     framed.send(h1::Message::Chunk(None)).await
-}
-
-/// Sockets whose connection is still open, so that shutdown can let their
-/// close frames go out before the server stops, and so that one client
-/// address cannot hold more than its share (`WS_MAX_PER_IP`).
-#[derive(Default, Clone)]
-pub struct OpenSockets(Arc<Open>);
-
-#[derive(Default)]
-struct Open {
-    count: AtomicUsize,
-    none_left: Notify,
-    /// Shutting down: no new socket.
-    refusing: AtomicBool,
-    /// Open sockets by client address, for those counted by address.
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
-}
-
-impl Open {
-    fn per_ip(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {
-        // Nothing panics while holding the lock.
-        self.per_ip.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Counts one socket as open until dropped, and under its client's
-/// address when it was opened with one.
-pub struct OpenSocket {
-    open: Arc<Open>,
-    ip: Option<IpAddr>,
-}
-
-/// A client address already has its most sockets open.
-#[derive(Debug, PartialEq, Eq)]
-pub struct TooMany;
-
-impl OpenSockets {
-    pub fn open(&self) -> OpenSocket {
-        self.0.count.fetch_add(1, Ordering::SeqCst);
-        OpenSocket {
-            open: self.0.clone(),
-            ip: None,
-        }
-    }
-
-    /// Counts a socket from `ip`, unless `max` from it are open already.
-    pub fn open_from(&self, ip: IpAddr, max: usize) -> Result<OpenSocket, TooMany> {
-        {
-            let mut per_ip = self.0.per_ip();
-            let open = per_ip.entry(ip).or_default();
-            if *open >= max {
-                return Err(TooMany);
-            }
-            *open += 1;
-        }
-        let mut socket = self.open();
-        socket.ip = Some(ip);
-        Ok(socket)
-    }
-
-    /// How many sockets counted under `ip` are open.
-    pub fn open_from_count(&self, ip: IpAddr) -> usize {
-        self.0.per_ip().get(&ip).copied().unwrap_or(0)
-    }
-
-    /// From now on, new sockets are refused (shutdown).
-    pub fn refuse_new(&self) {
-        self.0.refusing.store(true, Ordering::SeqCst);
-    }
-
-    pub fn refusing(&self) -> bool {
-        self.0.refusing.load(Ordering::SeqCst)
-    }
-
-    pub fn count(&self) -> usize {
-        self.0.count.load(Ordering::SeqCst)
-    }
-
-    /// Waits until no socket is open, or `limit` has passed; says which.
-    pub async fn all_closed(&self, limit: Duration) -> bool {
-        let wait = async {
-            loop {
-                let none_left = self.0.none_left.notified();
-                if self.count() == 0 {
-                    return;
-                }
-                none_left.await;
-            }
-        };
-        actix_web::rt::time::timeout(limit, wait).await.is_ok()
-    }
-}
-
-impl Drop for OpenSocket {
-    fn drop(&mut self) {
-        if let Some(ip) = self.ip {
-            let mut per_ip = self.open.per_ip();
-            if let Some(open) = per_ip.get_mut(&ip) {
-                *open -= 1;
-                if *open == 0 {
-                    per_ip.remove(&ip);
-                }
-            }
-        }
-        if self.open.count.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.open.none_left.notify_waiters();
-        }
-    }
 }

@@ -11,12 +11,13 @@
 //! up as they are pushed): past either, a push is refused and the hub
 //! closes the connection as too slow.
 
+use crate::sync::LockOrRecover;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
-use crate::realtime::frame::Outbound;
+use crate::realtime::delivery::frame::Outbound;
 
 /// A queue left with more room than this after a burst gives it back.
 const KEEP_CAPACITY: usize = 32;
@@ -40,7 +41,7 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // Nothing panics while holding the lock, and the state is valid at
         // every step anyway.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock_or_recover()
     }
 }
 
@@ -80,7 +81,7 @@ pub fn channel(capacity: usize, max_bytes: usize) -> (Sender, Receiver) {
 impl Sender {
     pub fn push(&self, frame: Outbound) -> Result<(), Full> {
         let was_empty = {
-            let len = frame.frame.len();
+            let len = frame.text.len();
             let mut state = self.0.lock();
             if state.frames.len() >= self.0.capacity
                 || (state.bytes + len > self.0.max_bytes && !state.frames.is_empty())
@@ -149,10 +150,11 @@ impl Receiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::realtime::delivery::frame::FrameKind;
     use bytestring::ByteString;
 
     fn frame(s: &'static str) -> Outbound {
-        Outbound::new(ByteString::from_static(s), None)
+        Outbound::new(ByteString::from_static(s), FrameKind::Other)
     }
 
     #[test]
@@ -161,12 +163,12 @@ mod tests {
         tx.push(frame("a")).unwrap();
         tx.push(frame("b")).unwrap();
         assert_eq!(tx.push(frame("c")), Err(Full));
-        assert_eq!(&*rx.try_recv().unwrap().frame, "a");
+        assert_eq!(&*rx.try_recv().unwrap().text, "a");
         // Taken out of the queue: there is room again.
         tx.push(frame("d")).unwrap();
         tx.push(frame("e")).unwrap();
         let got: Vec<String> = std::iter::from_fn(|| rx.try_recv())
-            .map(|f| f.frame.to_string())
+            .map(|f| f.text.to_string())
             .collect();
         assert_eq!(got, ["b", "d", "e"]);
     }
@@ -177,7 +179,7 @@ mod tests {
         tx.push(frame("0123456")).unwrap();
         tx.push(frame("789")).unwrap();
         assert_eq!(tx.push(frame("x")), Err(Full), "11 bytes would be over 10");
-        assert_eq!(&*rx.try_recv().unwrap().frame, "0123456");
+        assert_eq!(&*rx.try_recv().unwrap().text, "0123456");
         // Taken out of the queue: its bytes no longer count.
         tx.push(frame("abcdefghij")).unwrap();
         assert_eq!(tx.push(frame("k")), Err(Full));
@@ -196,7 +198,7 @@ mod tests {
         let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
         let waiter = tokio::spawn(async move {
             while let Some(f) = rx.recv().await {
-                let _ = seen_tx.send(f.frame.to_string());
+                let _ = seen_tx.send(f.text.to_string());
             }
         });
         let wait = std::time::Duration::from_secs(5);
