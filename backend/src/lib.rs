@@ -1,22 +1,26 @@
 //! gifchat: real-time GIF chat rooms over a JSON API and one WebSocket.
+//!
+//! The library exists for the `gifchat` binary, its tests, the fuzz
+//! targets and `bench/ceiling`; what those use is public, the rest is the
+//! crate's own.
 
-pub mod access;
-pub mod api;
-pub mod cluster;
+mod access;
+mod api;
+mod cluster;
 pub mod config;
 pub mod db;
 pub mod domain;
-pub mod error;
-pub mod extract;
-pub mod identity;
+mod error;
+mod extract;
+mod identity;
 pub mod logging;
-pub mod metrics;
-pub mod net;
+mod metrics;
+mod net;
 pub mod openapi;
-pub mod rate_limit;
+mod rate_limit;
 pub mod realtime;
-pub mod routes;
+mod routes;
 pub mod startup;
 pub mod state;
 pub mod storage;
-pub mod sync;
+mod sync;

@@ -1,7 +1,6 @@
-//! Anonymous users are known by a colour derived from their id, as the
-//! original derived one from the session. The hue comes from a hash of the
-//! id; saturation and lightness are fixed so every name stays readable on
-//! light and dark backgrounds alike.
+//! Anonymous users are known by a colour derived from their id. The hue
+//! comes from a hash of the id; saturation and lightness are fixed so every
+//! name stays readable on light and dark backgrounds alike.
 
 use sha2::{Digest, Sha256};
 

@@ -109,10 +109,10 @@ impl Appender {
     /// Starts the writer thread. It ends when the handle is dropped.
     ///
     /// One writer for PostgreSQL too: each commit there waits for a flush
-    /// to disk, and one writer taking everything waiting into one batch
-    /// beat two and four writers taking smaller ones, on every measure
-    /// (fan-out into 10 and 1000, chats committed per second). Instances
-    /// still commit side by side.
+    /// to disk, so one writer taking everything waiting into one batch
+    /// pays one flush for many chats, where several writers would each pay
+    /// one for a smaller batch (measured in BENCHMARKS.md). Instances still
+    /// commit side by side.
     pub fn start(db: Db, realtime: Arc<Realtime>, gifs: GifStore) -> anyhow::Result<Appender> {
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
         let timeline = Timeline { db, realtime, gifs };
@@ -131,9 +131,10 @@ impl Appender {
                             Ok(job) => batch.push(job),
                             // Once, give way to the threads that are handing in
                             // posts: when they share a core with this one, the
-                            // batch grows from about 6 posts to about 20 instead
-                            // of committing as soon as the first has arrived.
-                            // With nothing else to run, this returns at once.
+                            // batch then takes the posts they hand in meanwhile
+                            // instead of committing as soon as the first has
+                            // arrived (BENCHMARKS.md). With nothing else to
+                            // run, this returns at once.
                             Err(_) if !yielded => {
                                 yielded = true;
                                 std::thread::yield_now();

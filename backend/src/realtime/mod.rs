@@ -6,11 +6,11 @@
 //! and the room locks. Callers reach sockets and presence only through it,
 //! so local and shared presence cannot be confused.
 
-pub mod append;
-pub mod delivery;
+pub(crate) mod append;
+pub(crate) mod delivery;
 pub mod envelope;
-pub mod service;
-pub mod socket;
+pub(crate) mod service;
+pub(crate) mod socket;
 pub mod transport;
 
 use crate::sync::LockOrRecover;
