@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use super::models::{Chat, Gif, NewChat};
 use super::schema::chats;
 use super::{gifs, now_millis, placeholders, users, DbConnection, Prepared, SqlBySize};
-use crate::api::{ChatResponse, UserResponse};
+use crate::api::ChatResponse;
 
 /// Appends a chat with the room's next `seq`.
 ///
@@ -298,26 +298,4 @@ pub fn load_response(conn: &mut DbConnection, row: Chat) -> QueryResult<ChatResp
     load_responses(conn, std::slice::from_ref(&row))?
         .pop()
         .ok_or(diesel::result::Error::NotFound)
-}
-
-// Forwarders, removed once every caller uses db::chats / db::users.
-// (Here rather than in `api`: there they would make `api` import the db
-// layer again, a cycle api -> db::chats -> api.)
-impl ChatResponse {
-    pub fn load_all(conn: &mut DbConnection, rows: &[Chat]) -> QueryResult<Vec<ChatResponse>> {
-        load_responses(conn, rows)
-    }
-
-    pub fn load_one(conn: &mut DbConnection, row: Chat) -> QueryResult<ChatResponse> {
-        load_response(conn, row)
-    }
-}
-
-impl UserResponse {
-    pub fn load_many(
-        conn: &mut DbConnection,
-        ids: &[&str],
-    ) -> QueryResult<HashMap<String, UserResponse>> {
-        users::load_responses(conn, ids)
-    }
 }

@@ -487,7 +487,7 @@ fn write_and_answer(timeline: &Timeline, jobs: Vec<Job>, stored: &mut StoredUser
             .iter()
             .filter_map(|r| r.as_ref().ok().map(|w| w.chat.clone()))
             .collect();
-        let mut responses = ChatResponse::load_all(conn, &rows)?.into_iter();
+        let mut responses = chats::load_responses(conn, &rows)?.into_iter();
         let answers: Vec<AppResult<Posted>> = results
             .into_iter()
             .map(|r| {

@@ -124,7 +124,7 @@ pub async fn join(
                 }
                 None => (Vec::new(), false),
             };
-            Ok((room, owner, ChatResponse::load_all(c, &rows)?, truncated))
+            Ok((room, owner, chats::load_responses(c, &rows)?, truncated))
         })
         .await?;
     let last_seq = room.last_seq;
@@ -202,7 +202,7 @@ pub async fn missed(
                 limit,
             };
             let (rows, _) = chats::page(c, &id, &uid, q, None)?;
-            Ok(ChatResponse::load_all(c, &rows)?)
+            Ok(chats::load_responses(c, &rows)?)
         })
         .await
 }

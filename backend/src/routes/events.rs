@@ -99,7 +99,7 @@ pub async fn watch_room(
                 .run(move |conn| {
                     let (rows, truncated) = chats::latest_after(conn, &r, &u, after, cap)?;
                     crate::metrics::count_resume(truncated);
-                    Ok(ChatResponse::load_all(conn, &rows)?)
+                    Ok(chats::load_responses(conn, &rows)?)
                 })
                 .await?
         }

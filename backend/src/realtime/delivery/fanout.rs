@@ -165,7 +165,7 @@ impl Realtime {
         self.db
             .run(move |conn| {
                 let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-                let mut found = UserResponse::load_many(conn, &refs)?;
+                let mut found = crate::db::users::load_responses(conn, &refs)?;
                 Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
             })
             .await
