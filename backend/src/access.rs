@@ -87,3 +87,38 @@ pub fn check_recipient(
     ensure_can_read(conn, room, to)
         .map_err(|_| AppError::field("to", "that user cannot read this room"))
 }
+
+/// Checks what a post answers: a chat at `seq` in the room that the poster
+/// can see. A reply shows its original's excerpt to everyone who sees the
+/// reply, so a whisper is answered only by a whisper between the same two.
+pub fn check_reply(
+    conn: &mut DbConnection,
+    room: &Room,
+    poster: &str,
+    to: Option<&str>,
+    seq: i64,
+) -> AppResult<()> {
+    let original =
+        crate::db::chats::find_visible(conn, &room.id, seq, poster)?.ok_or_else(|| {
+            AppError::field("reply_to", "no chat with that seq you can see in this room")
+        })?;
+    if let Some(whispered_to) = &original.to_user_id {
+        let parties = |a: &str, b: &str| {
+            let mut p = [a.to_owned(), b.to_owned()];
+            p.sort();
+            p
+        };
+        let theirs = parties(
+            original.user_id.as_deref().unwrap_or_default(),
+            whispered_to,
+        );
+        let same = to.is_some_and(|to| parties(poster, to) == theirs);
+        if !same {
+            return Err(AppError::field(
+                "reply_to",
+                "a whisper can only be answered by a whisper between the same two people",
+            ));
+        }
+    }
+    Ok(())
+}

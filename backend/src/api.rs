@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::models::{Chat, Gif, Room, User};
+use crate::db::models::{Chat, Gif, Reaction, Room, User};
 use crate::domain::user::{color_for, display_name};
 use crate::domain::validation::{ChatText, MaxMembers, Nickname};
 
@@ -22,6 +22,17 @@ use crate::domain::validation::{ChatText, MaxMembers, Nickname};
 pub fn serialize_millis<S: Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> {
     let dt = chrono::DateTime::from_timestamp_millis(*millis).unwrap_or_default();
     s.serialize_str(&dt.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// [`serialize_millis`], or null.
+pub fn serialize_optional_millis<S: Serializer>(
+    millis: &Option<i64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match millis {
+        Some(millis) => serialize_millis(millis, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// An anonymous user.
@@ -194,6 +205,61 @@ pub struct ChatResponse {
     /// The `client_id` it was posted with, or null.
     #[schema(required = true, example = "k3v9-0001")]
     pub client_id: Option<String>,
+    /// The chat this one answers, or null.
+    #[schema(required = true)]
+    pub reply_to: Option<ReplyResponse>,
+    /// When its text was last edited, or null.
+    #[serde(serialize_with = "serialize_optional_millis")]
+    #[schema(value_type = Option<String>, format = DateTime, required = true, example = "2026-11-25T16:31:00.456Z")]
+    pub edited_at: Option<i64>,
+    /// A tombstone: `text`, `gif` and `reply_to` are gone, its place stays.
+    pub deleted: bool,
+    /// Reactions, in the order each emoji was first used.
+    pub reactions: Vec<ReactionResponse>,
+    /// The room's change counter at this chat's last change (its creation,
+    /// an edit, its deletion, a reaction).
+    pub rev: i64,
+}
+
+/// The chat a reply answers, as it is now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplyResponse {
+    pub seq: i64,
+    /// Its author; null for a system chat.
+    #[schema(required = true)]
+    pub user: Option<UserResponse>,
+    pub kind: ChatKind,
+    /// Up to the first 100 characters of its text; null for a GIF, a system
+    /// chat or a deleted chat.
+    #[schema(required = true)]
+    pub excerpt: Option<String>,
+}
+
+/// One emoji on a chat: how many put it there, and who.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReactionResponse {
+    #[schema(example = "👍")]
+    pub emoji: String,
+    pub count: u32,
+    pub user_ids: Vec<String>,
+}
+
+/// The most characters of the answered chat's text a reply shows.
+pub const EXCERPT_CHARS: usize = 100;
+
+fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((end, _)) => text[..end].to_owned(),
+        None => text.to_owned(),
+    }
+}
+
+fn kind_of(kind: &str) -> ChatKind {
+    match kind {
+        "gif" => ChatKind::Gif,
+        "system" => ChatKind::System,
+        _ => ChatKind::Text,
+    }
 }
 
 impl ChatResponse {
@@ -204,17 +270,29 @@ impl ChatResponse {
         chat: &Chat,
         users: &HashMap<String, UserResponse>,
         gif: Option<&Gif>,
+        original: Option<&Chat>,
+        reactions: &[&Reaction],
     ) -> ChatResponse {
         let user = |id: &Option<String>| id.as_deref().and_then(|id| users.get(id).cloned());
+        let mut grouped: Vec<ReactionResponse> = Vec::new();
+        for reaction in reactions {
+            match grouped.iter_mut().find(|r| r.emoji == reaction.emoji) {
+                Some(r) => {
+                    r.count += 1;
+                    r.user_ids.push(reaction.user_id.clone());
+                }
+                None => grouped.push(ReactionResponse {
+                    emoji: reaction.emoji.clone(),
+                    count: 1,
+                    user_ids: vec![reaction.user_id.clone()],
+                }),
+            }
+        }
         ChatResponse {
             id: chat.id,
             room_id: chat.room_id.clone(),
             seq: chat.seq,
-            kind: match chat.kind.as_str() {
-                "gif" => ChatKind::Gif,
-                "system" => ChatKind::System,
-                _ => ChatKind::Text,
-            },
+            kind: kind_of(&chat.kind),
             user: user(&chat.user_id),
             text: chat.body.clone(),
             gif: gif.map(GifResponse::from_row),
@@ -223,6 +301,19 @@ impl ChatResponse {
             subject: user(&chat.subject_id),
             created_at: chat.created_at,
             client_id: chat.client_id.clone(),
+            reply_to: chat.reply_to_seq.map(|seq| ReplyResponse {
+                seq,
+                user: original.and_then(|o| user(&o.user_id)),
+                kind: original.map_or(ChatKind::Text, |o| kind_of(&o.kind)),
+                excerpt: original
+                    .filter(|o| !o.deleted)
+                    .and_then(|o| o.body.as_deref())
+                    .map(excerpt),
+            }),
+            edited_at: chat.edited_at,
+            deleted: chat.deleted,
+            reactions: grouped,
+            rev: chat.rev,
         }
     }
 }
@@ -339,13 +430,24 @@ pub struct MembersEnvelope {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PostChatRequest {
     /// 1 to 2000 characters after trimming; newlines and tabs allowed, other control characters not.
+    /// Either `text` or `gif`.
     #[schema(
         example = "hello!",
         min_length = 1,
         max_length = 2000,
         pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$"
     )]
-    pub text: String,
+    pub text: Option<String>,
+    /// Posts again a stored GIF, by its file name (as in its `url`), which
+    /// you can see in some room; no upload, no copy. Either `text` or `gif`.
+    #[schema(
+        example = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.gif",
+        pattern = "^[0-9a-f]{64}\\.gif$"
+    )]
+    pub gif: Option<String>,
+    /// The seq of the chat (in this room, one you can see) this one answers.
+    #[schema(minimum = 1)]
+    pub reply_to: Option<i64>,
     /// A user id: makes the chat a whisper to that user, who must be able to read the room.
     #[schema(pattern = "^[0-9a-f]{32}$")]
     pub to: Option<String>,
@@ -371,9 +473,27 @@ pub struct ChatsQuery {
     /// Only chats with a larger seq (page forward).
     #[param(minimum = 0)]
     pub after_seq: Option<i64>,
+    /// Only chats whose last change came after this rev, in ascending
+    /// `rev` instead of `seq` (catching up on edits, deletions and
+    /// reactions); not with the seq cursors.
+    #[param(minimum = 0)]
+    pub after_rev: Option<i64>,
     /// Page size: 1 to 200, default 50.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+}
+
+/// An edit of a text chat.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EditChatRequest {
+    /// As in `PostChatRequest`.
+    #[schema(
+        example = "hello, fixed",
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$"
+    )]
+    pub text: String,
 }
 
 /// The multipart body of a GIF upload.

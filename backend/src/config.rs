@@ -106,6 +106,11 @@ pub struct Settings {
     #[arg(long, env = "REPLAY_MAX", default_value_t = 500)]
     pub replay_max: u32,
 
+    /// Seconds after posting during which the author may edit a text chat;
+    /// 0 = always.
+    #[arg(long, env = "CHAT_EDIT_SECS", default_value_t = 900)]
+    pub chat_edit_secs: u64,
+
     /// Comma-separated extra origins (`https://chat.example.com`) allowed to
     /// open the WebSocket, besides the service's own.
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
@@ -157,6 +162,11 @@ pub struct Settings {
     /// WebSocket frames one connection may send per second (bursts of twice that).
     #[arg(long, env = "RATE_WS_FRAMES_PER_SEC", default_value_t = 20)]
     pub rate_ws_frames_per_sec: u32,
+
+    /// Edits, deletions and reactions one user may make per minute. They
+    /// also count toward `RATE_CHATS_PER_IP_PER_MIN`.
+    #[arg(long, env = "RATE_CHANGES_PER_MIN", default_value_t = 240)]
+    pub rate_changes_per_min: u32,
 
     /// Rooms one client address may create per minute.
     #[arg(long, env = "RATE_ROOMS_PER_MIN", default_value_t = 10)]

@@ -51,8 +51,8 @@ mod tests {
     use serde_json::{json, Value};
 
     use crate::domain::validation::{
-        ChatText, ClientId, MaxMembers, Nickname, PageSize, RoomPassword, RoomTitle,
-        ONE_LINE_PATTERN,
+        ChatText, ClientId, GifName, MaxMembers, Nickname, PageSize, RoomPassword, RoomTitle,
+        FIRST_SEQ, ONE_LINE_PATTERN,
     };
     use crate::domain::{ids, user};
 
@@ -169,6 +169,12 @@ mod tests {
                 ClientId::MAX,
                 ClientId::PATTERN,
             ),
+            (
+                "EditChatRequest.text",
+                ChatText::MIN,
+                ChatText::MAX,
+                ChatText::PATTERN,
+            ),
         ] {
             add(label, "minLength", json!(min));
             add(label, "maxLength", json!(max));
@@ -195,6 +201,8 @@ mod tests {
             add(label, "pattern", json!(ids::PATTERN));
         }
         add("UserResponse.color", "pattern", json!(user::COLOR_PATTERN));
+        add("PostChatRequest.gif", "pattern", json!(GifName::PATTERN));
+        add("PostChatRequest.reply_to", "minimum", json!(FIRST_SEQ));
         add("list_chats?limit", "minimum", json!(PageSize::MIN));
         add("list_chats?limit", "maximum", json!(PageSize::MAX));
         bounds

@@ -69,6 +69,8 @@ pub struct RateLimits {
     /// Chats and GIFs, per client address, so that posting without a
     /// cookie (a new user each time) is limited too.
     pub chats_per_address: Limiter<IpAddr>,
+    /// Edits, deletions and reactions, per user.
+    pub changes: Limiter,
     /// Room creation, per client address.
     pub rooms: Limiter,
     /// Join attempts (password checks), per client address.
@@ -84,6 +86,7 @@ impl RateLimits {
                 s.rate_limits,
                 s.rate_chats_per_ip_per_min,
             ),
+            changes: Limiter::per_minute("chat_changes", s.rate_limits, s.rate_changes_per_min),
             rooms: Limiter::per_minute("create_room", s.rate_limits, s.rate_rooms_per_min),
             joins: Limiter::per_minute("join_room", s.rate_limits, s.rate_joins_per_min),
         }
@@ -98,8 +101,18 @@ impl RateLimits {
         self.chats.check(user)
     }
 
+    /// Counts one edit, deletion or reaction of `user` from `address`
+    /// (whose budget it shares with posts), before anything is written.
+    pub fn check_change(&self, user: &str, address: Option<IpAddr>) -> Result<(), AppError> {
+        if let Some(ip) = address {
+            self.chats_per_address.check(&address_key(ip))?;
+        }
+        self.changes.check(user)
+    }
+
     pub fn shrink(&self) {
         self.chats.shrink();
+        self.changes.shrink();
         self.chats_per_address.shrink();
         self.rooms.shrink();
         self.joins.shrink();

@@ -85,7 +85,12 @@ impl Application {
         ));
         let state = Data::new(AppState {
             limits: RateLimits::new(&settings),
-            appender: Appender::start(db.clone(), realtime.clone(), gifs.clone())?,
+            appender: Appender::start(
+                db.clone(),
+                realtime.clone(),
+                gifs.clone(),
+                settings.chat_edit_secs,
+            )?,
             realtime,
             sockets: Default::default(),
             settings,

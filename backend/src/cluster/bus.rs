@@ -27,12 +27,15 @@ const GATHER_AT_MOST: usize = 256;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "to", rename_all = "snake_case")]
 pub enum Route {
-    /// Everyone receiving the room's events. A chat carries its seq; a
-    /// whisper names its two parties, and everyone else only learns its seq.
+    /// Everyone receiving the room's events. A chat carries its seq and
+    /// rev, a change (`chat_updated`) its rev alone; a whisper names its two
+    /// parties, and everyone else only learns a whisper's seq.
     Room {
         room: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rev: Option<i64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         parties: Option<[String; 2]>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,6 +198,7 @@ mod tests {
         let route = Route::Room {
             room: "r1".into(),
             seq: Some(7),
+            rev: Some(9),
             parties: None,
             except_user: None,
         };

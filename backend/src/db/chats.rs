@@ -3,8 +3,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use super::models::{Chat, Gif, NewChat};
-use super::schema::chats;
+use super::models::{Chat, Gif, NewChat, Reaction};
+use super::schema::{chats, reactions};
 use super::{gifs, now_millis, placeholders, users, DbConnection, Prepared, SqlBySize};
 use crate::api::ChatResponse;
 
@@ -20,48 +20,76 @@ pub fn append(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat> {
 
 /// As [`append`], for a caller that already holds a transaction.
 pub fn append_in_tx(conn: &mut DbConnection, chat: &NewChat) -> QueryResult<Chat> {
-    let seq = take_seqs(conn, &chat.room_id, 1)?;
+    let taken = take_seqs(conn, &chat.room_id, 1)?;
     for user in [&chat.user_id, &chat.to_user_id, &chat.subject_id]
         .into_iter()
         .flatten()
     {
         users::ensure(conn, user)?;
     }
-    insert_many(conn, &[(chat.clone(), seq)])?
+    insert_many(conn, &[(chat.clone(), taken.last_seq, taken.last_rev)])?
         .pop()
         .ok_or(diesel::result::Error::NotFound)
 }
 
-/// Takes the room's next `count` seqs, inside the caller's transaction, and
-/// returns the last of them. Plain SQL with `RETURNING` (SQLite 3.35+ and
-/// PostgreSQL) bumps and reads in one statement.
-pub fn take_seqs(conn: &mut DbConnection, room_id: &str, count: i64) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct Seq {
-        #[diesel(sql_type = BigInt)]
-        last_seq: i64,
-    }
-    Ok(Prepared(
+/// The last seq and rev a room handed out.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct Taken {
+    #[diesel(sql_type = BigInt)]
+    pub last_seq: i64,
+    #[diesel(sql_type = BigInt)]
+    pub last_rev: i64,
+}
+
+/// Takes the room's next `count` seqs, and as many revs (creating a chat is
+/// a change), inside the caller's transaction, and returns the last of
+/// each. Plain SQL with `RETURNING` (SQLite 3.35+ and PostgreSQL) bumps and
+/// reads in one statement.
+pub fn take_seqs(conn: &mut DbConnection, room_id: &str, count: i64) -> QueryResult<Taken> {
+    Prepared(
         // SQLite numbers `$n` parameters in the order they appear, so they
         // must appear in the order they are bound.
         diesel::sql_query(
-            "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
+            "UPDATE rooms SET last_seq = last_seq + $1, last_rev = last_rev + $2 WHERE id = $3 \
+             RETURNING last_seq, last_rev",
         )
+        .bind::<BigInt, _>(count)
         .bind::<BigInt, _>(count)
         .bind::<Text, _>(room_id),
     )
-    .get_result::<Seq>(conn)?
-    .last_seq)
+    .get_result::<Taken>(conn)
 }
 
-/// Inserts chats under seqs taken with [`take_seqs`] in the same
-/// transaction, in order; their users' rows must exist.
+/// Takes the room's next rev for a change to one of its chats, inside the
+/// caller's transaction (which then holds the room's row, as [`take_seqs`]
+/// does).
+pub fn take_rev(conn: &mut DbConnection, room_id: &str) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Rev {
+        #[diesel(sql_type = BigInt)]
+        last_rev: i64,
+    }
+    Ok(Prepared(
+        diesel::sql_query(
+            "UPDATE rooms SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev",
+        )
+        .bind::<Text, _>(room_id),
+    )
+    .get_result::<Rev>(conn)?
+    .last_rev)
+}
+
+/// Inserts chats under the seqs and revs taken with [`take_seqs`] in the
+/// same transaction, in order; their users' rows must exist.
 ///
 /// Rows go in as few statements as the statement cache allows: in groups
 /// whose sizes are powers of two (21 rows: 16, 4 and 1), each size one
 /// statement the connection keeps compiled. For PostgreSQL that is a few
 /// round trips per batch of chats instead of one per chat.
-pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryResult<Vec<Chat>> {
+pub fn insert_many(
+    conn: &mut DbConnection,
+    rows: &[(NewChat, i64, i64)],
+) -> QueryResult<Vec<Chat>> {
     #[derive(QueryableByName)]
     struct Inserted {
         #[diesel(sql_type = BigInt)]
@@ -71,13 +99,13 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
         #[diesel(sql_type = BigInt)]
         seq: i64,
     }
-    const COLUMNS: usize = 11;
+    const COLUMNS: usize = 13;
     static INSERT: SqlBySize = SqlBySize::new(|rows| {
         let values: Vec<String> = (0..rows)
             .map(|row| format!("({})", placeholders(row * COLUMNS + 1, COLUMNS)))
             .collect();
         format!(
-            "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at, client_id) \
+            "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at, client_id, rev, reply_to_seq) \
              VALUES {} RETURNING id, room_id, seq",
             values.join(", ")
         )
@@ -88,14 +116,14 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
     let position: HashMap<(&str, i64), usize> = rows
         .iter()
         .enumerate()
-        .map(|(i, (chat, seq))| ((chat.room_id.as_str(), *seq), i))
+        .map(|(i, (chat, seq, _))| ((chat.room_id.as_str(), *seq), i))
         .collect();
     let mut ids: Vec<Option<i64>> = vec![None; rows.len()];
     let mut rest = rows;
     while !rest.is_empty() {
         let (group, tail) = rest.split_at(1 << rest.len().ilog2());
         let mut query = diesel::sql_query(INSERT.get(group.len())).into_boxed();
-        for (chat, seq) in group {
+        for (chat, seq, rev) in group {
             query = query
                 .bind::<Text, _>(&chat.room_id)
                 .bind::<BigInt, _>(*seq)
@@ -107,7 +135,9 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
                 .bind::<Nullable<Text>, _>(chat.event)
                 .bind::<Nullable<Text>, _>(&chat.subject_id)
                 .bind::<BigInt, _>(created_at)
-                .bind::<Nullable<Text>, _>(&chat.client_id);
+                .bind::<Nullable<Text>, _>(&chat.client_id)
+                .bind::<BigInt, _>(*rev)
+                .bind::<Nullable<BigInt>, _>(chat.reply_to_seq);
         }
         for row in Prepared(query).load::<Inserted>(conn)? {
             if let Some(&i) = position.get(&(row.room_id.as_str(), row.seq)) {
@@ -118,7 +148,7 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
     }
     rows.iter()
         .zip(ids)
-        .map(|((chat, seq), id)| {
+        .map(|((chat, seq, rev), id)| {
             Ok(Chat {
                 id: id.ok_or(diesel::result::Error::NotFound)?,
                 room_id: chat.room_id.clone(),
@@ -132,6 +162,10 @@ pub fn insert_many(conn: &mut DbConnection, rows: &[(NewChat, i64)]) -> QueryRes
                 subject_id: chat.subject_id.clone(),
                 created_at,
                 client_id: chat.client_id.clone(),
+                rev: *rev,
+                reply_to_seq: chat.reply_to_seq,
+                edited_at: None,
+                deleted: false,
             })
         })
         .collect()
@@ -169,7 +203,7 @@ pub fn find_posted(conn: &mut DbConnection, keys: &[PostKey<'_>]) -> QueryResult
             .collect();
         format!(
             "SELECT id, room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, \
-             created_at, client_id FROM chats WHERE {}",
+             created_at, client_id, rev, reply_to_seq, edited_at, deleted FROM chats WHERE {}",
             keys.join(" OR ")
         )
     });
@@ -234,12 +268,7 @@ pub fn page(
 ) -> QueryResult<(Vec<Chat>, bool)> {
     let mut query = chats::table
         .filter(chats::room_id.eq(room_id))
-        .filter(
-            chats::to_user_id
-                .is_null()
-                .or(chats::to_user_id.eq(viewer))
-                .or(chats::user_id.eq(viewer)),
-        )
+        .filter(visible_to(viewer))
         .select(Chat::as_select())
         .limit(q.limit + 1)
         .into_boxed();
@@ -267,14 +296,215 @@ pub fn page(
     Ok((rows, has_more))
 }
 
+/// Whether `viewer` may see a chat: a whisper only its two parties.
+#[diesel::dsl::auto_type]
+pub(super) fn visible_to<'a>(viewer: &'a str) -> _ {
+    chats::to_user_id
+        .is_null()
+        .or(chats::to_user_id.eq(viewer))
+        .or(chats::user_id.eq(viewer))
+}
+
+/// The chats `viewer` may see whose last change came after rev `after`
+/// (and, with `seq_at_most`, only those up to that seq), in ascending rev,
+/// at most `limit`, and whether more follow.
+pub fn changed_after(
+    conn: &mut DbConnection,
+    room_id: &str,
+    viewer: &str,
+    after: i64,
+    seq_at_most: Option<i64>,
+    limit: i64,
+) -> QueryResult<(Vec<Chat>, bool)> {
+    let mut query = chats::table
+        .filter(chats::room_id.eq(room_id))
+        .filter(chats::rev.gt(after))
+        .filter(visible_to(viewer))
+        .select(Chat::as_select())
+        .order(chats::rev.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(most) = seq_at_most {
+        query = query.filter(chats::seq.le(most));
+    }
+    let mut rows = query.load(conn)?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    Ok((rows, has_more))
+}
+
+/// The chat at `seq` in the room, if `viewer` may see it.
+pub fn find_visible(
+    conn: &mut DbConnection,
+    room_id: &str,
+    seq: i64,
+    viewer: &str,
+) -> QueryResult<Option<Chat>> {
+    chats::table
+        .filter(chats::room_id.eq(room_id))
+        .filter(chats::seq.eq(seq))
+        .filter(visible_to(viewer))
+        .select(Chat::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A text chat's new text, as its change `rev`.
+pub fn set_text(conn: &mut DbConnection, id: i64, text: &str, rev: i64) -> QueryResult<()> {
+    diesel::update(chats::table.find(id))
+        .set((
+            chats::body.eq(text),
+            chats::edited_at.eq(now_millis()),
+            chats::rev.eq(rev),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Makes a chat a tombstone as change `rev`: its text, GIF, reply and
+/// reactions go; its seq, author and time stay.
+pub fn tombstone(conn: &mut DbConnection, id: i64, rev: i64) -> QueryResult<()> {
+    diesel::delete(reactions::table.filter(reactions::chat_id.eq(id))).execute(conn)?;
+    diesel::update(chats::table.find(id))
+        .set((
+            chats::body.eq(None::<String>),
+            chats::gif_file.eq(None::<String>),
+            chats::reply_to_seq.eq(None::<i64>),
+            chats::deleted.eq(true),
+            chats::rev.eq(rev),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Records change `rev` of a chat whose content stayed (its reactions).
+pub fn set_rev(conn: &mut DbConnection, id: i64, rev: i64) -> QueryResult<()> {
+    diesel::update(chats::table.find(id))
+        .set(chats::rev.eq(rev))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Adds `user_id`'s `emoji` to a chat; false if it was there already.
+pub fn add_reaction(
+    conn: &mut DbConnection,
+    chat_id: i64,
+    emoji: &str,
+    user_id: &str,
+) -> QueryResult<bool> {
+    let added = diesel::sql_query(
+        "INSERT INTO reactions (chat_id, emoji, user_id, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (chat_id, emoji, user_id) DO NOTHING",
+    )
+    .bind::<BigInt, _>(chat_id)
+    .bind::<Text, _>(emoji)
+    .bind::<Text, _>(user_id)
+    .bind::<BigInt, _>(now_millis())
+    .execute(conn)?;
+    Ok(added > 0)
+}
+
+/// Removes `user_id`'s `emoji` from a chat; false if it was not there.
+pub fn remove_reaction(
+    conn: &mut DbConnection,
+    chat_id: i64,
+    emoji: &str,
+    user_id: &str,
+) -> QueryResult<bool> {
+    let removed = diesel::delete(
+        reactions::table
+            .filter(reactions::chat_id.eq(chat_id))
+            .filter(reactions::emoji.eq(emoji))
+            .filter(reactions::user_id.eq(user_id)),
+    )
+    .execute(conn)?;
+    Ok(removed > 0)
+}
+
+/// The distinct emojis on a chat.
+pub fn emojis_on(conn: &mut DbConnection, chat_id: i64) -> QueryResult<Vec<String>> {
+    reactions::table
+        .filter(reactions::chat_id.eq(chat_id))
+        .select(reactions::emoji)
+        .distinct()
+        .load(conn)
+}
+
+/// The reactions on these chats, oldest first.
+fn reactions_of(conn: &mut DbConnection, chat_ids: &[i64]) -> QueryResult<Vec<Reaction>> {
+    if chat_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    reactions::table
+        .filter(reactions::chat_id.eq_any(chat_ids))
+        .select(Reaction::as_select())
+        .order(reactions::id.asc())
+        .load(conn)
+}
+
+/// The chats that `rows` answer, by (room, seq).
+fn answered(conn: &mut DbConnection, rows: &[Chat]) -> QueryResult<HashMap<(String, i64), Chat>> {
+    let mut rooms: Vec<&str> = Vec::new();
+    let mut seqs: Vec<i64> = Vec::new();
+    for row in rows {
+        if let Some(seq) = row.reply_to_seq {
+            rooms.push(&row.room_id);
+            seqs.push(seq);
+        }
+    }
+    if seqs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    rooms.sort_unstable();
+    rooms.dedup();
+    seqs.sort_unstable();
+    seqs.dedup();
+    Ok(chats::table
+        .filter(chats::room_id.eq_any(&rooms))
+        .filter(chats::seq.eq_any(&seqs))
+        .select(Chat::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|c| ((c.room_id.clone(), c.seq), c))
+        .collect())
+}
+
 /// The responses for `rows`, in their order, loading the users and GIFs they
 /// mention in two queries.
 pub fn load_responses(conn: &mut DbConnection, rows: &[Chat]) -> QueryResult<Vec<ChatResponse>> {
+    load(conn, rows, |_| true)
+}
+
+/// [`load_responses`] for rows of which those that `is_new` says were just
+/// created (and so have no reactions yet).
+pub fn load_responses_of_new(
+    conn: &mut DbConnection,
+    rows: &[Chat],
+    is_new: &[bool],
+) -> QueryResult<Vec<ChatResponse>> {
+    load(conn, rows, |i| !is_new.get(i).copied().unwrap_or(false))
+}
+
+fn load(
+    conn: &mut DbConnection,
+    rows: &[Chat],
+    may_have_reactions: impl Fn(usize) -> bool,
+) -> QueryResult<Vec<ChatResponse>> {
+    let answered = answered(conn, rows)?;
     let mut user_ids: Vec<&str> = rows
         .iter()
         .flat_map(|c| [&c.user_id, &c.to_user_id, &c.subject_id])
+        .chain(answered.values().map(|c| &c.user_id))
         .filter_map(|id| id.as_deref())
         .collect();
+    let asked: Vec<i64> = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| !c.deleted && may_have_reactions(*i))
+        .map(|(_, c)| c.id)
+        .collect();
+    let reactions = reactions_of(conn, &asked)?;
+    user_ids.extend(reactions.iter().map(|r| r.user_id.as_str()));
     user_ids.sort_unstable();
     user_ids.dedup();
     // Each user's response (and colour) is built once, then cloned per chat.
@@ -284,11 +514,19 @@ pub fn load_responses(conn: &mut DbConnection, rows: &[Chat]) -> QueryResult<Vec
         .into_iter()
         .map(|g| (g.file.clone(), g))
         .collect();
+    let mut by_chat: HashMap<i64, Vec<&Reaction>> = HashMap::new();
+    for reaction in &reactions {
+        by_chat.entry(reaction.chat_id).or_default().push(reaction);
+    }
     Ok(rows
         .iter()
         .map(|c| {
             let gif = c.gif_file.as_deref().and_then(|f| gifs.get(f));
-            ChatResponse::from_row(c, &users, gif)
+            let original = c
+                .reply_to_seq
+                .and_then(|seq| answered.get(&(c.room_id.clone(), seq)));
+            let reactions = by_chat.get(&c.id).map(Vec::as_slice).unwrap_or_default();
+            ChatResponse::from_row(c, &users, gif, original, reactions)
         })
         .collect())
 }

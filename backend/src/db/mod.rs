@@ -50,6 +50,7 @@ pub(crate) mod tests {
             last_seq: 0,
             created_at: 0,
             keep: false,
+            last_rev: 0,
         }
     }
 
@@ -146,7 +147,7 @@ pub(crate) mod tests {
         let kept = Arc::new(Mutex::new(Vec::new()));
         conn.set_instrumentation(Kept(kept.clone()));
         let insert = |conn: &mut DbConnection, round: usize| -> Vec<models::Chat> {
-            let rows: Vec<(NewChat, i64)> = (0..21)
+            let rows: Vec<(NewChat, i64, i64)> = (0..21)
                 .map(|i| {
                     let room = if i % 3 == 0 { "b" } else { "a" }.repeat(32);
                     let chat = NewChat {
@@ -156,11 +157,12 @@ pub(crate) mod tests {
                         body: Some(format!("chat {round}.{i}")),
                         ..NewChat::default()
                     };
-                    (chat, (round * 100 + i) as i64)
+                    let seq = (round * 100 + i) as i64;
+                    (chat, seq, seq)
                 })
                 .collect();
             let chats = chats::insert_many(conn, &rows).unwrap();
-            for ((row, seq), chat) in rows.iter().zip(&chats) {
+            for ((row, seq, _), chat) in rows.iter().zip(&chats) {
                 let (room, body): (String, Option<String>) = schema::chats::table
                     .find(chat.id)
                     .select((schema::chats::room_id, schema::chats::body))

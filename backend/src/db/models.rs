@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{chats, gifs, room_access, room_bans, rooms, users};
+use super::schema::{chats, gifs, reactions, room_access, room_bans, rooms, users};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -25,6 +25,8 @@ pub struct Room {
     pub created_at: i64,
     /// Never deleted for being empty.
     pub keep: bool,
+    /// The room's change counter: the last rev handed out.
+    pub last_rev: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -53,6 +55,13 @@ pub struct Chat {
     pub created_at: i64,
     /// What its author's client called the post (see `db::chats::find_posted`).
     pub client_id: Option<String>,
+    /// The room's rev of the chat's last change (its creation at first).
+    pub rev: i64,
+    /// The seq of the chat this one answers, in the same room.
+    pub reply_to_seq: Option<i64>,
+    pub edited_at: Option<i64>,
+    /// A tombstone: its content is gone, its place stays.
+    pub deleted: bool,
 }
 
 /// A chat before it has an id and a seq; `db::chats::append` assigns both.
@@ -67,6 +76,16 @@ pub struct NewChat {
     pub event: Option<&'static str>,
     pub subject_id: Option<String>,
     pub client_id: Option<String>,
+    pub reply_to_seq: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = reactions)]
+pub struct Reaction {
+    pub id: i64,
+    pub chat_id: i64,
+    pub emoji: String,
+    pub user_id: String,
 }
 
 #[derive(Debug, Clone, Insertable)]

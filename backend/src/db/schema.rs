@@ -18,6 +18,7 @@ diesel::table! {
         last_seq -> BigInt,
         created_at -> BigInt,
         keep -> Bool,
+        last_rev -> BigInt,
     }
 }
 
@@ -45,6 +46,20 @@ diesel::table! {
         subject_id -> Nullable<Text>,
         created_at -> BigInt,
         client_id -> Nullable<Text>,
+        rev -> BigInt,
+        reply_to_seq -> Nullable<BigInt>,
+        edited_at -> Nullable<BigInt>,
+        deleted -> Bool,
+    }
+}
+
+diesel::table! {
+    reactions (id) {
+        id -> BigInt,
+        chat_id -> BigInt,
+        emoji -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
     }
 }
 
@@ -67,5 +82,14 @@ diesel::table! {
 diesel::joinable!(rooms -> users (owner_id));
 diesel::joinable!(chats -> rooms (room_id));
 diesel::joinable!(chats -> gifs (gif_file));
+diesel::joinable!(reactions -> chats (chat_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, rooms, gifs, chats, room_access, room_bans);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    rooms,
+    gifs,
+    chats,
+    reactions,
+    room_access,
+    room_bans
+);

@@ -167,6 +167,47 @@ impl ChatText {
     }
 }
 
+/// One emoji, as Unicode's emoji data names them (skin tones included).
+#[derive(Debug, Clone)]
+pub struct Emoji(String);
+
+impl Emoji {
+    /// Distinct emojis one chat may carry.
+    pub const MAX_PER_CHAT: usize = 20;
+
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        match emojis::get(raw) {
+            Some(emoji) => Ok(Self(emoji.as_str().to_owned())),
+            None => Err(AppError::field("emoji", "must be one emoji")),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The name of a stored GIF, as the server makes them: the SHA-256 of its
+/// bytes in hex, then `.gif`.
+pub struct GifName;
+
+impl GifName {
+    /// For the API document: what [`GifName::is_valid`] accepts.
+    pub const PATTERN: &str = r"^[0-9a-f]{64}\.gif$";
+
+    pub fn is_valid(name: &str) -> bool {
+        name.strip_suffix(".gif").is_some_and(|hash| {
+            hash.len() == 64
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+    }
+}
+
+/// The first seq of every room.
+pub const FIRST_SEQ: i64 = 1;
+
 /// A nickname: 1 to 32 characters after trimming, on one line.
 #[derive(Debug, Clone)]
 pub struct Nickname(String);

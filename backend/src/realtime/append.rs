@@ -41,10 +41,9 @@ use std::sync::Arc;
 use diesel::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::access::{check_recipient, ensure_can_read, find_readable_room, find_room};
-use crate::api::ChatResponse;
+use crate::access::{check_recipient, check_reply, ensure_can_read, find_room};
 use crate::db::chats::PostKey;
-use crate::db::models::{Chat, NewChat, Room};
+use crate::db::models::{Chat, Room};
 use crate::db::{chats, rooms, users};
 use crate::db::{Db, DbConnection};
 use crate::error::{AppError, AppResult};
@@ -52,7 +51,9 @@ use crate::realtime::transport::wakes;
 use crate::realtime::Realtime;
 use crate::storage::gifs::GifStore;
 use posts::{new_chat, Written};
-pub use posts::{GifPost, Post, Posted, SystemPost, TextPost};
+pub use posts::{
+    Change, ChangePost, Effect, GifPost, GifSource, Post, Posted, SystemPost, TextPost,
+};
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 8192;
@@ -113,9 +114,19 @@ impl Appender {
     /// pays one flush for many chats, where several writers would each pay
     /// one for a smaller batch (measured in BENCHMARKS.md). Instances still
     /// commit side by side.
-    pub fn start(db: Db, realtime: Arc<Realtime>, gifs: GifStore) -> anyhow::Result<Appender> {
+    pub fn start(
+        db: Db,
+        realtime: Arc<Realtime>,
+        gifs: GifStore,
+        edit_secs: u64,
+    ) -> anyhow::Result<Appender> {
         let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
-        let timeline = Timeline { db, realtime, gifs };
+        let timeline = Timeline {
+            db,
+            realtime,
+            gifs,
+            edit_secs,
+        };
         std::thread::Builder::new()
             .name("chat-writer".into())
             .spawn(move || {
@@ -177,6 +188,9 @@ fn check(
     ensure_can_read(conn, room, &post.user_id)?;
     if let Some(to) = &post.to {
         check_recipient(conn, room, &post.user_id, to, recipient_stored)?;
+    }
+    if let Some(seq) = post.reply_to {
+        check_reply(conn, room, &post.user_id, post.to.as_deref(), seq)?;
     }
     Ok(())
 }
@@ -276,10 +290,14 @@ fn write_together(
             *counts.entry(&post.room_id).or_default() += 1;
         }
     }
-    let mut next_seq: HashMap<&str, i64> = HashMap::with_capacity(counts.len());
+    // Each room's next (seq, rev): creating a chat takes one of each.
+    let mut next: HashMap<&str, (i64, i64)> = HashMap::with_capacity(counts.len());
     for (room, count) in counts {
-        let last = chats::take_seqs(conn, room, count)?;
-        next_seq.insert(room, last - count + 1);
+        let taken = chats::take_seqs(conn, room, count)?;
+        next.insert(
+            room,
+            (taken.last_seq - count + 1, taken.last_rev - count + 1),
+        );
     }
 
     // Users whose row this batch has written or found.
@@ -294,11 +312,12 @@ fn write_together(
                 users::ensure(conn, user)?;
             }
         }
-        let seq = next_seq
+        let (seq, rev) = next
             .get_mut(post.room_id.as_str())
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a post's room was not counted")))?;
-        rows.push((new_chat(post), *seq));
+        rows.push((new_chat(post), *seq, *rev));
         *seq += 1;
+        *rev += 1;
     }
     let mut created = chats::insert_many(conn, &rows)?.into_iter();
     let mut results: Vec<AppResult<Written>> = Vec::with_capacity(posts.len());
@@ -391,6 +410,7 @@ fn write_mixed(
     posts: &[&Post],
     stored: &StoredUsers,
     gifs: &GifStore,
+    edit_secs: u64,
 ) -> AppResult<Vec<AppResult<Written>>> {
     let texts: Vec<&TextPost> = posts.iter().filter_map(|p| p.as_text()).collect();
     if texts.len() == posts.len() {
@@ -407,55 +427,15 @@ fn write_mixed(
             .iter()
             .map(|post| match post {
                 Post::Text(_) => written_texts.next().ok_or_else(lost),
-                Post::Gif(gif) => Ok(write_gif(conn, gif, gifs)),
-                Post::System(system) => Ok(write_system(conn, system)),
+                Post::Gif(gif) => Ok(alone::write_gif(conn, gif, gifs)),
+                Post::System(system) => Ok(alone::write_system(conn, system)),
+                Post::Change(change) => {
+                    Ok(conn
+                        .transaction(|conn| changes::write_change(conn, change, gifs, edit_secs)))
+                }
             })
             .collect()
     })
-}
-
-fn write_gif(conn: &mut DbConnection, post: &GifPost, gifs: &GifStore) -> AppResult<Written> {
-    // Access is checked here, at commit: the room may have gone, or the
-    // poster been banned, while the file arrived.
-    let (room, _) = find_readable_room(conn, &post.room_id, &post.user_id)?;
-    if let Some(key) = post.key() {
-        if let Some(chat) = chats::find_one_posted(conn, key)? {
-            return Ok(Written::repeat(chat));
-        }
-    }
-    let stored = gifs.store(conn, &post.checked, |conn, gif| {
-        let new = NewChat {
-            room_id: room.id.clone(),
-            kind: "gif",
-            user_id: Some(post.user_id.clone()),
-            gif_file: Some(gif.file.clone()),
-            client_id: post.client_id.clone(),
-            ..NewChat::default()
-        };
-        Ok(chats::append_in_tx(conn, &new)?)
-    });
-    match (stored, post.key()) {
-        // Another instance committed the same `client_id` meanwhile: the
-        // unique index refused this chat, and the store undid its file.
-        (Err(failed), Some(key)) if failed.is_unique_violation() => {
-            match chats::find_one_posted(conn, key)? {
-                Some(chat) => Ok(Written::repeat(chat)),
-                None => Err(failed),
-            }
-        }
-        (stored, _) => stored.map(Written::new),
-    }
-}
-
-fn write_system(conn: &mut DbConnection, post: &SystemPost) -> AppResult<Written> {
-    let new = NewChat {
-        room_id: post.room_id.clone(),
-        kind: "system",
-        event: Some(post.event.as_str()),
-        subject_id: Some(post.subject_id.clone()),
-        ..NewChat::default()
-    };
-    Ok(Written::new(chats::append(conn, &new)?))
 }
 
 /// Writes, publishes and answers a batch. The wake-ups of the members'
@@ -470,6 +450,8 @@ struct Timeline {
     db: Db,
     realtime: Arc<Realtime>,
     gifs: GifStore,
+    /// `CHAT_EDIT_SECS`.
+    edit_secs: u64,
 }
 
 fn write_and_answer(timeline: &Timeline, jobs: Vec<Job>, stored: &mut StoredUsers) {
@@ -482,34 +464,38 @@ fn write_and_answer(timeline: &Timeline, jobs: Vec<Job>, stored: &mut StoredUser
         let _ordered: Vec<_> = locks.iter().map(|l| l.lock_or_recover()).collect();
 
         let posts: Vec<&Post> = jobs.iter().map(|j| &j.post).collect();
-        let results = write_mixed(conn, &posts, stored, &timeline.gifs)?;
-        let rows: Vec<Chat> = results
+        let results = write_mixed(conn, &posts, stored, &timeline.gifs, timeline.edit_secs)?;
+        let (rows, is_new): (Vec<Chat>, Vec<bool>) = results
             .iter()
-            .filter_map(|r| r.as_ref().ok().map(|w| w.chat.clone()))
-            .collect();
-        let mut responses = chats::load_responses(conn, &rows)?.into_iter();
+            .filter_map(|r| r.as_ref().ok())
+            .map(|w| (w.chat.clone(), w.effect == Effect::Created))
+            .unzip();
+        let mut responses = chats::load_responses_of_new(conn, &rows, &is_new)?.into_iter();
         let answers: Vec<AppResult<Posted>> = results
             .into_iter()
             .map(|r| {
                 r.and_then(|written| {
                     Ok(Posted {
                         chat: responses.next().ok_or_else(lost)?,
-                        created: written.created,
+                        effect: written.effect,
                     })
                 })
             })
             .collect();
-        // Repeats were published when they were new. Text posts took their
-        // seqs before the batch's other posts.
-        let mut new: Vec<&ChatResponse> = answers
+        // Repeats were published when they were new. In each room, new
+        // chats and changes go out in the order of their revs.
+        let mut published: Vec<&Posted> = answers
             .iter()
             .flatten()
-            .filter(|p| p.created)
-            .map(|p| &p.chat)
+            .filter(|p| matches!(p.effect, Effect::Created | Effect::Changed))
             .collect();
-        new.sort_by_key(|chat| chat.seq);
-        for chat in new {
-            realtime.publish_chat(chat);
+        published.sort_by_key(|posted| posted.chat.rev);
+        for posted in published {
+            if posted.effect == Effect::Created {
+                realtime.publish_chat(&posted.chat);
+            } else {
+                realtime.publish_chat_updated(&posted.chat);
+            }
         }
         Ok(answers)
     });
@@ -543,7 +529,10 @@ fn discard_placed(timeline: &Timeline, jobs: &[Job]) {
     let files: Vec<String> = jobs
         .iter()
         .filter_map(|job| match &job.post {
-            Post::Gif(gif) => Some(gif.checked.file_name()),
+            Post::Gif(GifPost {
+                source: GifSource::Upload(checked),
+                ..
+            }) => Some(checked.file_name()),
             _ => None,
         })
         .collect();
@@ -558,6 +547,8 @@ fn discard_placed(timeline: &Timeline, jobs: &[Job]) {
     }
 }
 
+mod alone;
+mod changes;
 mod posts;
 #[cfg(test)]
 mod tests;

@@ -39,16 +39,25 @@ pub enum ServerEnvelope {
         room_id: String,
     },
     /// You are in the room. Replayed `chat`s (after `since_seq`) follow in
-    /// seq order, then live ones. When more chats were missed than one
-    /// replay carries, `replay_truncated` is true and the replay holds the
-    /// latest of them: page the rest over HTTP with `after_seq`.
+    /// seq order, then, with `since_rev`, a `chat_updated` for each older
+    /// chat changed after that rev, in rev order; then live events. When
+    /// more was missed than one replay carries, `replay_truncated` is true
+    /// and the replay holds the latest of it: page the rest over HTTP with
+    /// `after_seq` and `after_rev`.
     Joined {
         room: RoomResponse,
         members: Vec<UserResponse>,
         last_seq: i64,
+        /// The room's change counter now.
+        last_rev: i64,
         replay_truncated: bool,
     },
     Chat {
+        chat: ChatResponse,
+    },
+    /// A chat was edited, deleted or had its reactions changed: the whole
+    /// chat as it now is, to everyone who can see it.
+    ChatUpdated {
         chat: ChatResponse,
     },
     MemberJoined {
@@ -92,10 +101,13 @@ pub enum ClientEnvelope {
     /// Receive `room_created`, `room_updated` and `room_deleted`.
     SubscribeLobby {},
     UnsubscribeLobby {},
-    /// Become a member; with `since_seq`, first replay the chats after it.
+    /// Become a member; with `since_seq`, first replay the chats after it,
+    /// and with `since_rev`, the changes to older chats after that rev.
     Join {
         room_id: String,
         since_seq: Option<i64>,
+        #[serde(default)]
+        since_rev: Option<i64>,
     },
     /// Stop being a member through this connection.
     Leave {

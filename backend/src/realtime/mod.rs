@@ -101,13 +101,22 @@ impl Realtime {
     /// Sends a committed chat to the room and keeps it for history reads.
     pub(crate) fn publish_chat(&self, chat: &ChatResponse) {
         let json = delivery::frame::chat_json(chat);
-        let out = Outbound::chat_json(&chat.room_id, chat.seq, &json);
-        let parties = match (&chat.user, &chat.to) {
-            (Some(from), Some(to)) => Some([from.id.as_str(), to.id.as_str()]),
-            _ => None,
-        };
-        self.recent.record(&chat.room_id, chat.seq, parties, json);
+        let out = Outbound::chat_json(&chat.room_id, chat.seq, chat.rev, &json);
+        let parties = parties_of(chat);
+        self.recent
+            .record(&chat.room_id, chat.seq, chat.rev, parties, json);
         self.to_room(&chat.room_id, &out, parties);
+    }
+
+    /// Sends `chat_updated` with the chat as it now is to everyone who can
+    /// see it, on every instance.
+    pub(crate) fn publish_chat_updated(&self, chat: &ChatResponse) {
+        self.recent.changed(&chat.room_id, chat.rev);
+        self.to_room(
+            &chat.room_id,
+            &Outbound::chat_updated(chat),
+            parties_of(chat),
+        );
     }
 
     pub(crate) fn room_lock(&self, room_id: &str) -> Arc<std::sync::Mutex<()>> {
@@ -144,5 +153,13 @@ impl Realtime {
                 }
             });
         }
+    }
+}
+
+/// A whisper's two parties.
+fn parties_of(chat: &ChatResponse) -> Option<[&str; 2]> {
+    match (&chat.user, &chat.to) {
+        (Some(from), Some(to)) => Some([from.id.as_str(), to.id.as_str()]),
+        _ => None,
     }
 }

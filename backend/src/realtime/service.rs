@@ -61,10 +61,12 @@ pub async fn system_chat(
     state.appender.post(Post::System(post)).await.map(drop)
 }
 
-/// The frames a joining connection gets first: `joined`, then the replay.
+/// The frames a joining connection gets first: `joined`, then the replay:
+/// chats after `since_seq`, then older chats changed after `since_rev`.
 pub struct JoinReply {
     pub joined: ServerEnvelope,
     pub replay: Vec<ChatResponse>,
+    pub updates: Vec<ChatResponse>,
 }
 
 /// Joins connection `conn` to a room: access, bans and capacity checked,
@@ -75,6 +77,7 @@ pub async fn join(
     user: &UserResponse,
     room_id: &str,
     since_seq: Option<i64>,
+    since_rev: Option<i64>,
 ) -> AppResult<JoinReply> {
     let (id, uid) = (room_id.to_owned(), user.id.clone());
     let (room, _) = state
@@ -112,7 +115,7 @@ pub async fn join(
         user.id.clone(),
         state.settings.replay_max as i64,
     );
-    let (room, owner, replay, truncated) = state
+    let (room, owner, replay, updates, truncated) = state
         .db
         .run(move |c| {
             let (room, owner) = find_room(c, &id)?;
@@ -124,10 +127,16 @@ pub async fn join(
                 }
                 None => (Vec::new(), false),
             };
-            Ok((room, owner, chats::load_responses(c, &rows)?, truncated))
+            let (changed, more_changed) = match since_rev {
+                Some(after) => chats::changed_after(c, &id, &uid, after.max(0), since_seq, cap)?,
+                None => (Vec::new(), false),
+            };
+            let replay = chats::load_responses(c, &rows)?;
+            let updates = chats::load_responses(c, &changed)?;
+            Ok((room, owner, replay, updates, truncated || more_changed))
         })
         .await?;
-    let last_seq = room.last_seq;
+    let (last_seq, last_rev) = (room.last_seq, room.last_rev);
     let room = RoomResponse::new(&room, &owner, state.realtime.member_count(room_id).await);
     if outcome.new_member {
         state
@@ -141,9 +150,11 @@ pub async fn join(
             room,
             members: state.realtime.members(room_id).await?,
             last_seq,
+            last_rev,
             replay_truncated: truncated,
         },
         replay,
+        updates,
     })
 }
 

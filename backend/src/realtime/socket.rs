@@ -210,17 +210,22 @@ impl Connection {
     }
 
     /// Sends the chats between `last` and `next` that never arrived live.
-    /// When the database cannot say, the client still has `since_seq`.
+    /// When the database cannot say, the connection ends before `next` is
+    /// sent, so the client's last seq is still `last`: it reconnects and
+    /// resumes from there with `since_seq`.
     async fn fill_gap(&mut self, room: &str, last: i64, next: i64) -> Result<(), Closed> {
         match service::missed(&self.state, room, &self.user.id, last, next).await {
             Ok(chats) => {
                 for chat in chats {
                     self.send(ServerEnvelope::Chat { chat }, None).await?;
                 }
+                Ok(())
             }
-            Err(e) => log::warn!("could not fill a gap in room {room} ({last}..{next}): {e}"),
+            Err(e) => {
+                log::warn!("could not fill a gap in room {room} ({last}..{next}), closing: {e}");
+                Err(Closed)
+            }
         }
-        Ok(())
     }
 
     /// Sends an envelope. Not an `async fn`: the envelope is serialized
@@ -324,7 +329,11 @@ impl Connection {
                 state.realtime.hub.set_lobby(self.id, false);
                 self.send(ServerEnvelope::Ack {}, reference).await
             }
-            ClientEnvelope::Join { room_id, since_seq } => {
+            ClientEnvelope::Join {
+                room_id,
+                since_seq,
+                since_rev,
+            } => {
                 let max_rooms = state.settings.ws_max_rooms;
                 if !state.realtime.hub.may_join(self.id, &room_id, max_rooms) {
                     let message = format!(
@@ -338,13 +347,18 @@ impl Connection {
                         .await;
                 }
                 let user = self.current_user();
-                match service::join(&state, self.id, &user, &room_id, since_seq).await {
+                let joined = service::join(&state, self.id, &user, &room_id, since_seq, since_rev);
+                match joined.await {
                     Ok(reply) => {
                         self.send(reply.joined, None).await?;
                         let mut last = since_seq.unwrap_or(0);
                         for chat in reply.replay {
                             last = last.max(chat.seq);
                             self.send(ServerEnvelope::Chat { chat }, None).await?;
+                        }
+                        for chat in reply.updates {
+                            self.send(ServerEnvelope::ChatUpdated { chat }, None)
+                                .await?;
                         }
                         if since_seq.is_some() {
                             self.last_sent.set(&room_id, last);

@@ -1,26 +1,36 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path, Query};
-use actix_web::{get, post, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, HttpRequest, HttpResponse};
 
 use crate::access::find_readable_room;
-use crate::api::{ChatEnvelope, ChatsPage, ChatsQuery, PageMeta, PostChatRequest};
+use crate::api::{ChatEnvelope, ChatsPage, ChatsQuery, EditChatRequest, PageMeta, PostChatRequest};
 use crate::db::chats::{self, PageQuery};
 use crate::domain::ids;
-use crate::domain::validation::{ChatText, ClientId, PageSize};
+use crate::domain::validation::{ChatText, ClientId, Emoji, PageSize, FIRST_SEQ};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::identity::Identity;
-use crate::realtime::append::{Post, Posted, TextPost};
+use crate::realtime::append::{Change, ChangePost, GifPost, GifSource, Post, Posted, TextPost};
 use crate::realtime::delivery::recent::Hit;
 use crate::realtime::transport::wakes;
 use crate::state::AppState;
 
 fn page_query(q: &ChatsQuery) -> AppResult<PageQuery> {
     let limit = PageSize::parse(q.limit)?;
-    for (name, value) in [("before_seq", q.before_seq), ("after_seq", q.after_seq)] {
+    for (name, value) in [
+        ("before_seq", q.before_seq),
+        ("after_seq", q.after_seq),
+        ("after_rev", q.after_rev),
+    ] {
         if value.is_some_and(|v| v < 0) {
             return Err(AppError::field(name, "must not be negative"));
         }
+    }
+    if q.after_rev.is_some() && (q.before_seq.is_some() || q.after_seq.is_some()) {
+        return Err(AppError::field(
+            "after_rev",
+            "cannot be combined with before_seq or after_seq",
+        ));
     }
     Ok(PageQuery {
         before_seq: q.before_seq,
@@ -36,7 +46,8 @@ enum Page {
 }
 
 /// A room's history, in ascending `seq`. Without a cursor: the latest `limit`
-/// chats. Whispers appear only to their two parties.
+/// chats. With `after_rev`: the chats changed (or created) after that rev,
+/// in ascending `rev`. Whispers appear only to their two parties.
 #[utoipa::path(
     tag = "chats",
     operation_id = "list_chats",
@@ -57,22 +68,28 @@ pub async fn list_chats(
     query: Query<ChatsQuery>,
 ) -> AppResult<HttpResponse> {
     let q = page_query(&query)?;
-    let latest = q.before_seq.is_none() && q.after_seq.is_none();
+    let after_rev = query.after_rev;
+    let latest = q.before_seq.is_none() && q.after_seq.is_none() && after_rev.is_none();
     let realtime = state.realtime.clone();
     let page = state
         .db
         .run(move |conn| {
             let (room, _) = find_readable_room(conn, &id, &me.user_id)?;
             if latest {
-                let hit =
-                    realtime
-                        .recent()
-                        .latest(&id, &me.user_id, room.last_seq, q.limit as usize);
+                let hit = realtime.recent().latest(
+                    &id,
+                    &me.user_id,
+                    (room.last_seq, room.last_rev),
+                    q.limit as usize,
+                );
                 if let Some(hit) = hit {
                     return Ok(Page::Cached(hit));
                 }
             }
-            let (rows, has_more) = chats::page(conn, &id, &me.user_id, q, None)?;
+            let (rows, has_more) = match after_rev {
+                Some(after) => chats::changed_after(conn, &id, &me.user_id, after, None, q.limit)?,
+                None => chats::page(conn, &id, &me.user_id, q, None)?,
+            };
             let chats = chats::load_responses(conn, &rows)?;
             Ok(Page::Loaded(ChatsPage {
                 chats,
@@ -88,10 +105,11 @@ pub async fn list_chats(
     })
 }
 
-/// Post a text chat; with `to`, a whisper. With a `client_id` it is posted
-/// at most once: a post whose `client_id` you already used in this room
-/// (by text or GIF) creates nothing and answers `200` with the chat the
-/// first one made, whatever its body says now.
+/// Post a text chat (with `to`, a whisper), or post again a stored GIF by
+/// its file name. With `reply_to`, it answers an earlier chat. With a
+/// `client_id` it is posted at most once: a post whose `client_id` you
+/// already used in this room (by text or GIF) creates nothing and answers
+/// `200` with the chat the first one made, whatever its body says now.
 #[utoipa::path(
     tag = "chats",
     operation_id = "post_chat",
@@ -102,10 +120,10 @@ pub async fn list_chats(
         (status = 200, description = "Posted before: its `client_id` was used in this room by you; the chat the first post made", body = ChatEnvelope),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 403, description = "`forbidden` (secret room) or `banned`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`not_found`: the room, or a `gif` you cannot see anywhere", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: bad text, recipient or `client_id`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: bad text, recipient, `reply_to` or `client_id`, or both or neither of `text` and `gif`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ),
 )]
@@ -118,7 +136,32 @@ pub async fn post_chat(
     body: ApiJson<PostChatRequest>,
 ) -> AppResult<HttpResponse> {
     let body = body.0;
-    let text = ChatText::parse(&body.text)?;
+    enum Content {
+        Text(ChatText),
+        Gif(String),
+    }
+    let content = match (&body.text, body.gif) {
+        (Some(text), None) => Content::Text(ChatText::parse(text)?),
+        (None, Some(gif)) => {
+            if body.to.is_some() {
+                return Err(AppError::field(
+                    "to",
+                    "a GIF posted again cannot be a whisper",
+                ));
+            }
+            Content::Gif(gif)
+        }
+        (Some(_), Some(_)) => {
+            return Err(AppError::field(
+                "gif",
+                "send either `text` or `gif`, not both",
+            ))
+        }
+        (None, None) => return Err(AppError::field("text", "send `text` (or `gif`)")),
+    };
+    if body.reply_to.is_some_and(|seq| seq < FIRST_SEQ) {
+        return Err(AppError::field("reply_to", "must be a chat's seq"));
+    }
     let client_id = ClientId::parse_optional(body.client_id.as_deref())?;
     let address = crate::net::request_ip(&req, &state.settings.trusted_proxies);
     state.limits.check_post(&me.user_id, address)?;
@@ -126,21 +169,175 @@ pub async fn post_chat(
     if !ids::is_well_formed(&id) {
         return Err(AppError::NotFound("room"));
     }
-    let post = TextPost {
-        room_id: id,
-        user_id: me.user_id,
-        text: text.into_inner(),
-        to: body.to,
-        client_id: client_id.map(ClientId::into_inner),
+    let client_id = client_id.map(ClientId::into_inner);
+    let post = match content {
+        Content::Text(text) => Post::Text(TextPost {
+            room_id: id,
+            user_id: me.user_id,
+            text: text.into_inner(),
+            to: body.to,
+            client_id,
+            reply_to: body.reply_to,
+        }),
+        Content::Gif(file) => Post::Gif(GifPost {
+            room_id: id,
+            user_id: me.user_id,
+            source: GifSource::Stored(file),
+            client_id,
+            reply_to: body.reply_to,
+        }),
     };
     // On this worker: the writer's answer comes with its batch's wake-up.
-    let posted = wakes::batched(state.appender.post(Post::Text(post))).await?;
+    let posted = wakes::batched(state.appender.post(post)).await?;
     Ok(answer(posted))
+}
+
+/// Makes a change to the chat at `seq`: checked, rate limited, then
+/// written and announced by the chat writer.
+async fn change(
+    req: &HttpRequest,
+    state: &AppState,
+    me: Identity,
+    (room_id, seq): (String, i64),
+    change: Change,
+) -> AppResult<Posted> {
+    let address = crate::net::request_ip(req, &state.settings.trusted_proxies);
+    state.limits.check_change(&me.user_id, address)?;
+    if !ids::is_well_formed(&room_id) {
+        return Err(AppError::NotFound("room"));
+    }
+    if seq < FIRST_SEQ {
+        return Err(AppError::NotFound("chat"));
+    }
+    let post = Post::Change(ChangePost {
+        room_id,
+        user_id: me.user_id,
+        seq,
+        change,
+    });
+    wakes::batched(state.appender.post(post)).await
+}
+
+/// Edit your text chat, within `CHAT_EDIT_SECS` (default 900; 0 = always)
+/// of posting it. Everyone who can see it gets `chat_updated`.
+#[utoipa::path(
+    tag = "chats",
+    operation_id = "edit_chat",
+    params(("id" = String, Path, description = "Room id"), ("seq" = i64, Path, description = "The chat's seq")),
+    request_body = EditChatRequest,
+    responses(
+        (status = 200, description = "The chat as it now is", body = ChatEnvelope),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not your chat, or too late to edit it; or the room is secret; `banned`", body = ErrorBody),
+        (status = 404, description = "`not_found`: the room, or no chat at that seq you can see (or it was deleted)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: bad text, or not a text chat", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+)]
+#[patch("/rooms/{id}/chats/{seq}")]
+pub async fn edit_chat(
+    req: HttpRequest,
+    state: Data<AppState>,
+    me: Identity,
+    path: Path<(String, i64)>,
+    body: ApiJson<EditChatRequest>,
+) -> AppResult<HttpResponse> {
+    let text = ChatText::parse(&body.0.text)?.into_inner();
+    let posted = change(&req, &state, me, path.into_inner(), Change::Edit(text)).await?;
+    Ok(HttpResponse::Ok().json(ChatEnvelope { chat: posted.chat }))
+}
+
+/// Delete a chat: its author, or the room's owner. It stays as a tombstone
+/// (seq, author and time; no text, GIF or reply); a GIF no chat uses any
+/// more leaves the disk. System chats cannot be deleted.
+#[utoipa::path(
+    tag = "chats",
+    operation_id = "delete_chat",
+    params(("id" = String, Path, description = "Room id"), ("seq" = i64, Path, description = "The chat's seq")),
+    responses(
+        (status = 204, description = "Deleted (or it already was)"),
+        (status = 403, description = "`forbidden`: neither its author nor the owner, or a system chat; `banned`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+)]
+#[delete("/rooms/{id}/chats/{seq}")]
+pub async fn delete_chat(
+    req: HttpRequest,
+    state: Data<AppState>,
+    me: Identity,
+    path: Path<(String, i64)>,
+) -> AppResult<HttpResponse> {
+    change(&req, &state, me, path.into_inner(), Change::Delete).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Add your reaction: one emoji per Unicode's emoji data, URL-encoded; at
+/// most 20 different ones per chat. Adding it again changes nothing.
+#[utoipa::path(
+    tag = "chats",
+    operation_id = "add_reaction",
+    params(
+        ("id" = String, Path, description = "Room id"),
+        ("seq" = i64, Path, description = "The chat's seq"),
+        ("emoji" = String, Path, description = "One emoji, URL-encoded"),
+    ),
+    responses(
+        (status = 200, description = "The chat as it now is", body = ChatEnvelope),
+        (status = 403, description = "`forbidden` (secret room) or `banned`", body = ErrorBody),
+        (status = 404, description = "`not_found`: the room, or no chat at that seq you can see (or it was deleted)", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: not one emoji, or the chat has 20 different ones", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+)]
+#[put("/rooms/{id}/chats/{seq}/reactions/{emoji}")]
+pub async fn add_reaction(
+    req: HttpRequest,
+    state: Data<AppState>,
+    me: Identity,
+    path: Path<(String, i64, String)>,
+) -> AppResult<HttpResponse> {
+    let (room, seq, emoji) = path.into_inner();
+    let emoji = Emoji::parse(&emoji)?;
+    let change_to = Change::React(emoji.as_str().to_owned());
+    let posted = change(&req, &state, me, (room, seq), change_to).await?;
+    Ok(HttpResponse::Ok().json(ChatEnvelope { chat: posted.chat }))
+}
+
+/// Remove your reaction. Removing one that is not there changes nothing.
+#[utoipa::path(
+    tag = "chats",
+    operation_id = "remove_reaction",
+    params(
+        ("id" = String, Path, description = "Room id"),
+        ("seq" = i64, Path, description = "The chat's seq"),
+        ("emoji" = String, Path, description = "One emoji, URL-encoded"),
+    ),
+    responses(
+        (status = 200, description = "The chat as it now is", body = ChatEnvelope),
+        (status = 403, description = "`forbidden` (secret room) or `banned`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: not one emoji", body = ErrorBody),
+        (status = 429, description = "`rate_limited`", body = ErrorBody),
+    ),
+)]
+#[delete("/rooms/{id}/chats/{seq}/reactions/{emoji}")]
+pub async fn remove_reaction(
+    req: HttpRequest,
+    state: Data<AppState>,
+    me: Identity,
+    path: Path<(String, i64, String)>,
+) -> AppResult<HttpResponse> {
+    let (room, seq, emoji) = path.into_inner();
+    let emoji = Emoji::parse(&emoji)?;
+    let change_to = Change::Unreact(emoji.as_str().to_owned());
+    let posted = change(&req, &state, me, (room, seq), change_to).await?;
+    Ok(HttpResponse::Ok().json(ChatEnvelope { chat: posted.chat }))
 }
 
 /// `201` with a new chat, `200` with the one a repeated `client_id` made.
 pub(crate) fn answer(posted: Posted) -> HttpResponse {
-    let status = if posted.created {
+    let status = if posted.created() {
         StatusCode::CREATED
     } else {
         StatusCode::OK

@@ -13,7 +13,7 @@ use crate::domain::validation::ClientId;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{body_timeout, payload_error, BodyStream};
 use crate::identity::Identity;
-use crate::realtime::append::{GifPost, Post, Posted};
+use crate::realtime::append::{Effect, GifPost, GifSource, Post, Posted};
 use crate::realtime::transport::wakes;
 use crate::routes::chats::answer;
 use crate::state::AppState;
@@ -183,7 +183,7 @@ async fn receive_upload(
         if let Some(chat) = earlier {
             return Ok(answer(Posted {
                 chat,
-                created: false,
+                effect: Effect::Repeated,
             }));
         }
     }
@@ -193,8 +193,9 @@ async fn receive_upload(
     let post = GifPost {
         room_id,
         user_id: me.user_id,
-        checked,
+        source: GifSource::Upload(checked),
         client_id,
+        reply_to: None,
     };
     let posted = wakes::batched(state.appender.post(Post::Gif(post))).await?;
     Ok(answer(posted))

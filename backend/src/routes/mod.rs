@@ -32,7 +32,11 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(rooms::kick_member)
         .service(rooms::transfer_owner)
         .service(events::watch_room)
-        .service(gifs::upload_gif);
+        .service(gifs::upload_gif)
+        .service(chats::edit_chat)
+        .service(chats::delete_chat)
+        .service(chats::add_reaction)
+        .service(chats::remove_reaction);
 }
 
 /// Routes outside `/api`: stored GIFs and health probes.

@@ -85,6 +85,7 @@ pub async fn create_room(
         last_seq: 0,
         created_at: now_millis(),
         keep: body.keep,
+        last_rev: 0,
     };
     let created = state
         .db

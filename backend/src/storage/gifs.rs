@@ -39,6 +39,7 @@ use tokio::sync::Semaphore;
 
 use crate::db::models::Gif;
 use crate::db::{self, gifs as gif_rows, now_millis, DbConnection};
+use crate::domain::validation::GifName;
 use crate::error::{AppError, AppResult};
 use crate::extract::payload_error;
 
@@ -197,12 +198,7 @@ impl GifStore {
 
     /// The path of a stored GIF, if `name` is one the server could have made.
     pub fn path_of(&self, name: &str) -> Option<PathBuf> {
-        let hash = name.strip_suffix(".gif")?;
-        let ok = hash.len() == 64
-            && hash
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        ok.then(|| self.dir.join(name))
+        GifName::is_valid(name).then(|| self.dir.join(name))
     }
 
     /// Streams a multipart field to a temporary file, hashing as it goes.
@@ -305,6 +301,30 @@ impl GifStore {
         result
     }
 
+    /// Posts a stored GIF again: in a transaction (a savepoint inside the
+    /// caller's) under the GIF files' lock, so the file cannot go meanwhile,
+    /// checks that `viewer` can see it in some room (else `not_found`) and
+    /// runs `record`, which inserts the chat. Nothing is copied.
+    pub fn reuse<T>(
+        &self,
+        conn: &mut DbConnection,
+        file: &str,
+        viewer: &str,
+        record: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+    ) -> AppResult<T> {
+        if !GifName::is_valid(file) {
+            return Err(AppError::NotFound("GIF"));
+        }
+        let _guard = self.lock.lock_or_recover();
+        conn.transaction::<T, AppError, _>(|conn| {
+            db::lock_gif_files(conn)?;
+            if !gif_rows::visible_to(conn, file, viewer)? {
+                return Err(AppError::NotFound("GIF"));
+            }
+            record(conn)
+        })
+    }
+
     /// Removes the files named that have no row: GIFs placed by a
     /// transaction that then failed.
     pub fn discard_unrecorded(&self, conn: &mut DbConnection, files: &[String]) -> AppResult<()> {
@@ -313,15 +333,40 @@ impl GifStore {
             db::lock_gif_files(conn)?;
             for file in files {
                 if !gif_rows::exists(conn, file)? {
-                    match std::fs::remove_file(self.dir.join(file)) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => log::warn!("could not delete GIF {file}: {e}"),
-                    }
+                    self.remove_file(file);
                 }
             }
             Ok(())
         })
+    }
+
+    /// Runs `change` (which stops chats using GIFs, as a deletion does) in a
+    /// transaction (a savepoint inside the caller's) under the GIF files'
+    /// lock, then deletes those of `files` no chat refers to any more,
+    /// rows and files, as room deletion does.
+    pub fn release<T>(
+        &self,
+        conn: &mut DbConnection,
+        files: &[String],
+        change: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let _guard = self.lock.lock_or_recover();
+        conn.transaction::<_, AppError, _>(|conn| {
+            db::lock_gif_files(conn)?;
+            let out = change(conn)?;
+            for file in gif_rows::delete_unreferenced_among(conn, files)? {
+                self.remove_file(&file);
+            }
+            Ok(out)
+        })
+    }
+
+    fn remove_file(&self, file: &str) {
+        match std::fs::remove_file(self.dir.join(file)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => log::warn!("could not delete GIF {file}: {e}"),
+        }
     }
 
     /// Deletes a room with its chats, then every GIF no chat refers to any more.
@@ -332,11 +377,7 @@ impl GifStore {
             let deleted = db::rooms::delete(conn, room_id)?;
             if deleted {
                 for file in gif_rows::delete_unreferenced(conn)? {
-                    match std::fs::remove_file(self.dir.join(&file)) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => log::warn!("could not delete GIF {file}: {e}"),
-                    }
+                    self.remove_file(&file);
                 }
             }
             Ok(deleted)

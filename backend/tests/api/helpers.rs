@@ -290,6 +290,37 @@ impl Client {
             .await
     }
 
+    pub async fn put(&self, path: &str) -> Res {
+        self.send(self.http.put(format!("{}{path}", self.base)))
+            .await
+    }
+
+    /// Edits the chat at `seq`.
+    pub async fn edit(&self, room: &str, seq: i64, text: &str) -> Res {
+        self.patch(
+            &format!("/api/rooms/{room}/chats/{seq}"),
+            json!({ "text": text }),
+        )
+        .await
+    }
+
+    /// Deletes the chat at `seq`.
+    pub async fn delete_chat(&self, room: &str, seq: i64) -> Res {
+        self.delete(&format!("/api/rooms/{room}/chats/{seq}")).await
+    }
+
+    /// Adds this person's `emoji` to the chat at `seq`.
+    pub async fn react(&self, room: &str, seq: i64, emoji: &str) -> Res {
+        self.put(&format!("/api/rooms/{room}/chats/{seq}/reactions/{emoji}"))
+            .await
+    }
+
+    /// Removes it.
+    pub async fn unreact(&self, room: &str, seq: i64, emoji: &str) -> Res {
+        self.delete(&format!("/api/rooms/{room}/chats/{seq}/reactions/{emoji}"))
+            .await
+    }
+
     /// This person's user id (making sure they have a session).
     pub async fn id(&self) -> String {
         self.me().await["id"].as_str().unwrap().to_owned()

@@ -9,6 +9,7 @@ mod bodies;
 mod chats;
 mod errors;
 mod gifs;
+mod living;
 mod me;
 mod openapi;
 mod operations;

@@ -447,7 +447,7 @@ on_both_databases! {
         assert_eq!(res.headers()["content-type"], "text/event-stream");
         let mut body = res.bytes_stream();
         let mut text = String::new();
-        let next_ids = |text: &str| -> Vec<i64> { text.lines().filter_map(|l| l.strip_prefix("id: ")).map(|s| s.parse().unwrap()).collect() };
+        let next_ids = |text: &str| -> Vec<i64> { text.lines().filter_map(|l| l.strip_prefix("id: ")).map(|s| s.split('.').next().unwrap().parse().unwrap()).collect() };
         use futures_util::StreamExt;
         while next_ids(&text).len() < 3 {
             let chunk = tokio::time::timeout(crate::ws::WAIT, body.next()).await.unwrap().unwrap().unwrap();

@@ -120,10 +120,18 @@ impl Ws {
     }
 
     pub async fn join_since(&mut self, room: &str, since: Option<i64>) -> Value {
-        self.send(
-            json!({"type": "join", "data": {"room_id": room, "since_seq": since}, "ref": "j"}),
-        )
-        .await;
+        self.join_resuming(room, since, None).await
+    }
+
+    /// Joins with both cursors and returns `joined`; what it replays follows.
+    pub async fn join_resuming(
+        &mut self,
+        room: &str,
+        since_seq: Option<i64>,
+        since_rev: Option<i64>,
+    ) -> Value {
+        self.send(json!({"type": "join", "data": {"room_id": room, "since_seq": since_seq, "since_rev": since_rev}, "ref": "j"}))
+            .await;
         loop {
             let env = self.recv().await;
             match env["type"].as_str() {

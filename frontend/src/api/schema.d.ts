@@ -77,18 +77,66 @@ export interface paths {
         };
         /**
          * A room's history, in ascending `seq`. Without a cursor: the latest `limit`
-         *     chats. Whispers appear only to their two parties.
+         *     chats. With `after_rev`: the chats changed (or created) after that rev,
+         *     in ascending `rev`. Whispers appear only to their two parties.
          */
         get: operations["list_chats"];
         put?: never;
         /**
-         * Post a text chat; with `to`, a whisper. With a `client_id` it is posted
-         *     at most once: a post whose `client_id` you already used in this room
-         *     (by text or GIF) creates nothing and answers `200` with the chat the
-         *     first one made, whatever its body says now.
+         * Post a text chat (with `to`, a whisper), or post again a stored GIF by
+         *     its file name. With `reply_to`, it answers an earlier chat. With a
+         *     `client_id` it is posted at most once: a post whose `client_id` you
+         *     already used in this room (by text or GIF) creates nothing and answers
+         *     `200` with the chat the first one made, whatever its body says now.
          */
         post: operations["post_chat"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rooms/{id}/chats/{seq}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a chat: its author, or the room's owner. It stays as a tombstone
+         *     (seq, author and time; no text, GIF or reply); a GIF no chat uses any
+         *     more leaves the disk. System chats cannot be deleted.
+         */
+        delete: operations["delete_chat"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit your text chat, within `CHAT_EDIT_SECS` (default 900; 0 = always)
+         *     of posting it. Everyone who can see it gets `chat_updated`.
+         */
+        patch: operations["edit_chat"];
+        trace?: never;
+    };
+    "/api/rooms/{id}/chats/{seq}/reactions/{emoji}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Add your reaction: one emoji per Unicode's emoji data, URL-encoded; at
+         *     most 20 different ones per chat. Adding it again changes nothing.
+         */
+        put: operations["add_reaction"];
+        post?: never;
+        /** Remove your reaction. Removing one that is not there changes nothing. */
+        delete: operations["remove_reaction"];
         options?: never;
         head?: never;
         patch?: never;
@@ -103,8 +151,12 @@ export interface paths {
         };
         /**
          * Server-Sent Events: the room's envelopes as they happen, each `data:`
-         *     line one envelope; chats carry `id:` = seq. With `Last-Event-ID`, chats
-         *     after that seq are replayed first. Watching does not make you a member.
+         *     line one envelope. Chats and changes (`chat_updated`) carry
+         *     `id: {seq}.{rev}`, the stream's two cursors after that event. With
+         *     `Last-Event-ID: {seq}.{rev}`, the chats after that seq are replayed
+         *     first, then a `chat_updated` for each older chat changed after that rev;
+         *     a bare `{seq}` replays the chats only. Watching does not make you a
+         *     member.
          */
         get: operations["watch_room"];
         put?: never;
@@ -305,11 +357,28 @@ export interface components {
              * @example 2026-11-25T16:30:00.123Z
              */
             created_at: string;
+            /** @description A tombstone: `text`, `gif` and `reply_to` are gone, its place stays. */
+            deleted: boolean;
+            /**
+             * Format: date-time
+             * @description When its text was last edited, or null.
+             * @example 2026-11-25T16:31:00.456Z
+             */
+            edited_at: string | null;
             event?: components["schemas"]["SystemEvent"] | null;
             gif?: components["schemas"]["GifResponse"] | null;
             /** Format: int64 */
             id: number;
             kind: components["schemas"]["ChatKind"];
+            /** @description Reactions, in the order each emoji was first used. */
+            reactions: components["schemas"]["ReactionResponse"][];
+            reply_to: components["schemas"]["ReplyResponse"] | null;
+            /**
+             * Format: int64
+             * @description The room's change counter at this chat's last change (its creation,
+             *     an edit, its deletion, a reaction).
+             */
+            rev: number;
             room_id: string;
             /**
              * Format: int64
@@ -336,9 +405,14 @@ export interface components {
             /** @enum {string} */
             type: "unsubscribe_lobby";
         } | {
-            /** @description Become a member; with `since_seq`, first replay the chats after it. */
+            /**
+             * @description Become a member; with `since_seq`, first replay the chats after it,
+             *     and with `since_rev`, the changes to older chats after that rev.
+             */
             data: {
                 room_id: string;
+                /** Format: int64 */
+                since_rev?: number | null;
                 /** Format: int64 */
                 since_seq?: number | null;
             };
@@ -403,6 +477,14 @@ export interface components {
              * @example GIFs only
              */
             title: string;
+        };
+        /** @description An edit of a text chat. */
+        EditChatRequest: {
+            /**
+             * @description As in `PostChatRequest`.
+             * @example hello, fixed
+             */
+            text: string;
         };
         /** @description The body of every error response. */
         ErrorBody: {
@@ -478,12 +560,44 @@ export interface components {
              */
             client_id?: string | null;
             /**
+             * @description Posts again a stored GIF, by its file name (as in its `url`), which
+             *     you can see in some room; no upload, no copy. Either `text` or `gif`.
+             * @example 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.gif
+             */
+            gif?: string | null;
+            /**
+             * Format: int64
+             * @description The seq of the chat (in this room, one you can see) this one answers.
+             */
+            reply_to?: number | null;
+            /**
              * @description 1 to 2000 characters after trimming; newlines and tabs allowed, other control characters not.
+             *     Either `text` or `gif`.
              * @example hello!
              */
-            text: string;
+            text?: string | null;
             /** @description A user id: makes the chat a whisper to that user, who must be able to read the room. */
             to?: string | null;
+        };
+        /** @description One emoji on a chat: how many put it there, and who. */
+        ReactionResponse: {
+            /** Format: int32 */
+            count: number;
+            /** @example 👍 */
+            emoji: string;
+            user_ids: string[];
+        };
+        /** @description The chat a reply answers, as it is now. */
+        ReplyResponse: {
+            /**
+             * @description Up to the first 100 characters of its text; null for a GIF, a system
+             *     chat or a deleted chat.
+             */
+            excerpt: string | null;
+            kind: components["schemas"]["ChatKind"];
+            /** Format: int64 */
+            seq: number;
+            user: components["schemas"]["UserResponse"] | null;
         };
         RoomEnvelope: {
             room: components["schemas"]["RoomResponse"];
@@ -567,11 +681,18 @@ export interface components {
         } | {
             /**
              * @description You are in the room. Replayed `chat`s (after `since_seq`) follow in
-             *     seq order, then live ones. When more chats were missed than one
-             *     replay carries, `replay_truncated` is true and the replay holds the
-             *     latest of them: page the rest over HTTP with `after_seq`.
+             *     seq order, then, with `since_rev`, a `chat_updated` for each older
+             *     chat changed after that rev, in rev order; then live events. When
+             *     more was missed than one replay carries, `replay_truncated` is true
+             *     and the replay holds the latest of it: page the rest over HTTP with
+             *     `after_seq` and `after_rev`.
              */
             data: {
+                /**
+                 * Format: int64
+                 * @description The room's change counter now.
+                 */
+                last_rev: number;
                 /** Format: int64 */
                 last_seq: number;
                 members: components["schemas"]["UserResponse"][];
@@ -586,6 +707,16 @@ export interface components {
             };
             /** @enum {string} */
             type: "chat";
+        } | {
+            /**
+             * @description A chat was edited, deleted or had its reactions changed: the whole
+             *     chat as it now is, to everyone who can see it.
+             */
+            data: {
+                chat: components["schemas"]["ChatResponse"];
+            };
+            /** @enum {string} */
+            type: "chat_updated";
         } | {
             data: {
                 /** Format: int32 */
@@ -1028,6 +1159,12 @@ export interface operations {
                 before_seq?: number;
                 /** @description Only chats with a larger seq (page forward). */
                 after_seq?: number;
+                /**
+                 * @description Only chats whose last change came after this rev, in ascending
+                 *     `rev` instead of `seq` (catching up on edits, deletions and
+                 *     reactions); not with the seq cursors.
+                 */
+                after_rev?: number;
                 /** @description Page size: 1 to 200, default 50. */
                 limit?: number;
             };
@@ -1138,7 +1275,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `not_found` */
+            /** @description `not_found`: the room, or a `gif` you cannot see anywhere */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1165,7 +1302,257 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `validation_failed`: bad text, recipient or `client_id` */
+            /** @description `validation_failed`: bad text, recipient, `reply_to` or `client_id`, or both or neither of `text` and `gif` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_chat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Room id */
+                id: string;
+                /** @description The chat's seq */
+                seq: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (or it already was) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`: neither its author nor the owner, or a system chat; `banned` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    edit_chat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Room id */
+                id: string;
+                /** @description The chat's seq */
+                seq: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditChatRequest"];
+            };
+        };
+        responses: {
+            /** @description The chat as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatEnvelope"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: not your chat, or too late to edit it; or the room is secret; `banned` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: the room, or no chat at that seq you can see (or it was deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation_failed`: bad text, or not a text chat */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_reaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Room id */
+                id: string;
+                /** @description The chat's seq */
+                seq: number;
+                /** @description One emoji, URL-encoded */
+                emoji: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chat as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatEnvelope"];
+                };
+            };
+            /** @description `forbidden` (secret room) or `banned` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: the room, or no chat at that seq you can see (or it was deleted) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation_failed`: not one emoji, or the chat has 20 different ones */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove_reaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Room id */
+                id: string;
+                /** @description The chat's seq */
+                seq: number;
+                /** @description One emoji, URL-encoded */
+                emoji: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chat as it now is */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatEnvelope"];
+                };
+            };
+            /** @description `forbidden` (secret room) or `banned` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation_failed`: not one emoji */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1189,8 +1576,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Replay the chats after this seq */
-                "Last-Event-ID"?: number | null;
+                /** @description `{seq}.{rev}` (or `{seq}`): replay what came after */
+                "Last-Event-ID"?: string | null;
             };
             path: {
                 /** @description Room id */
@@ -1209,7 +1596,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description `bad_request`: Last-Event-ID is not a seq */
+            /** @description `bad_request`: Last-Event-ID is not `{seq}` or `{seq}.{rev}` */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -14,6 +14,8 @@ pub struct TextPost {
     pub to: Option<String>,
     /// The client's name for the post, checked (`ClientId`).
     pub client_id: Option<String>,
+    /// The seq of the chat it answers.
+    pub reply_to: Option<i64>,
 }
 
 impl TextPost {
@@ -26,13 +28,23 @@ impl TextPost {
     }
 }
 
-/// A checked GIF someone uploaded.
+/// Where a GIF post's file comes from.
+pub enum GifSource {
+    /// An upload, checked.
+    Upload(Checked),
+    /// A stored GIF, by its file name, posted again.
+    Stored(String),
+}
+
+/// A GIF someone posted.
 pub struct GifPost {
     pub room_id: String,
     pub user_id: String,
-    pub checked: Checked,
+    pub source: GifSource,
     /// The client's name for the post, checked (`ClientId`).
     pub client_id: Option<String>,
+    /// The seq of the chat it answers.
+    pub reply_to: Option<i64>,
 }
 
 impl GifPost {
@@ -52,11 +64,31 @@ pub struct SystemPost {
     pub subject_id: String,
 }
 
-/// Anything that enters a room's timeline.
+/// What a change does to a chat.
+pub enum Change {
+    /// New text, checked (`ChatText`).
+    Edit(String),
+    Delete,
+    /// Adds the user's emoji, checked (`Emoji`).
+    React(String),
+    /// Removes it.
+    Unreact(String),
+}
+
+/// A change to the chat at `seq`, by `user_id`.
+pub struct ChangePost {
+    pub room_id: String,
+    pub user_id: String,
+    pub seq: i64,
+    pub change: Change,
+}
+
+/// Anything that enters a room's timeline: a new chat, or a change to one.
 pub enum Post {
     Text(TextPost),
     Gif(GifPost),
     System(SystemPost),
+    Change(ChangePost),
 }
 
 impl Post {
@@ -65,6 +97,7 @@ impl Post {
             Post::Text(p) => &p.room_id,
             Post::Gif(p) => &p.room_id,
             Post::System(p) => &p.room_id,
+            Post::Change(p) => &p.room_id,
         }
     }
 
@@ -81,38 +114,58 @@ impl Post {
             Post::Text(p) => (&p.user_id, p.to.as_ref()),
             Post::Gif(p) => (&p.user_id, None),
             Post::System(p) => (&p.subject_id, None),
+            Post::Change(p) => (&p.user_id, None),
         };
         std::iter::once(first.as_str()).chain(second.map(String::as_str))
     }
 }
 
-/// What became of a post: its chat, new or the one an earlier post with
-/// the same `client_id` made.
+/// What a post did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// A new chat.
+    Created,
+    /// Nothing: its `client_id` was used before, for this chat.
+    Repeated,
+    /// The chat changed (an edit, a deletion, a reaction).
+    Changed,
+    /// Nothing: the chat was already so (the same text, a reaction that
+    /// was there, a chat already deleted).
+    Unchanged,
+}
+
+/// What became of a post: its chat as it now is.
 #[derive(Debug)]
 pub struct Posted {
     pub chat: ChatResponse,
-    /// False when the post repeated a `client_id`: nothing was written.
-    pub created: bool,
+    pub effect: Effect,
 }
 
-/// A post's row: the chat it made, or the one it repeats.
+impl Posted {
+    /// Whether the post made a chat (else it repeated a `client_id`).
+    pub fn created(&self) -> bool {
+        self.effect == Effect::Created
+    }
+}
+
+/// A post's row: the chat it made, changed or repeats.
 pub(super) struct Written {
     pub(super) chat: Chat,
-    pub(super) created: bool,
+    pub(super) effect: Effect,
 }
 
 impl Written {
     pub(super) fn new(chat: Chat) -> Self {
         Self {
             chat,
-            created: true,
+            effect: Effect::Created,
         }
     }
 
     pub(super) fn repeat(chat: Chat) -> Self {
         Self {
             chat,
-            created: false,
+            effect: Effect::Repeated,
         }
     }
 }
@@ -126,6 +179,7 @@ pub(super) fn new_chat(post: &TextPost) -> NewChat {
         body: Some(post.text.clone()),
         to_user_id: post.to.clone(),
         client_id: post.client_id.clone(),
+        reply_to_seq: post.reply_to,
         ..NewChat::default()
     }
 }

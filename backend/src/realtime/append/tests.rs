@@ -16,6 +16,7 @@ fn post(room: &str, user: &str, text: &str, to: Option<&str>) -> TextPost {
         text: text.to_owned(),
         to: to.map(str::to_owned),
         client_id: None,
+        reply_to: None,
     }
 }
 
@@ -148,7 +149,11 @@ fn a_client_id_makes_one_chat_in_a_batch_and_after_it() {
         )?;
         let got: Vec<_> = results
             .iter()
-            .map(|r| r.as_ref().map(|w| (w.chat.seq, w.created)).ok())
+            .map(|r| {
+                r.as_ref()
+                    .map(|w| (w.chat.seq, w.effect == Effect::Created))
+                    .ok()
+            })
             .collect();
         let s = got[0].unwrap().0;
         assert_eq!(
@@ -172,7 +177,7 @@ fn a_client_id_makes_one_chat_in_a_batch_and_after_it() {
             &StoredUsers::default(),
         )?;
         let repeat = results[0].as_ref().unwrap();
-        assert_eq!((repeat.chat.seq, repeat.created), (s, false));
+        assert_eq!((repeat.chat.seq, repeat.effect), (s, Effect::Repeated));
         assert_eq!(repeat.chat.body.as_deref(), Some("one"));
         assert_eq!(
             results[1].as_ref().unwrap().chat.seq,
@@ -216,7 +221,7 @@ fn written_one_by_one_a_client_id_is_still_used_once() {
     db.write_blocking(|conn| {
         let results = write_one_by_one(conn, &posts.iter().collect::<Vec<_>>())?;
         let (a, b) = (results[0].as_ref().unwrap(), results[1].as_ref().unwrap());
-        assert!(a.created && !b.created);
+        assert!(a.effect == Effect::Created && b.effect == Effect::Repeated);
         assert_eq!(a.chat.id, b.chat.id);
         assert_eq!(stored(conn).0.len(), 1);
         Ok(())
@@ -264,7 +269,9 @@ fn client_ids_cost_one_lookup_per_batch_and_plain_posts_none() {
             &mixed.iter().collect::<Vec<_>>(),
             &StoredUsers::default(),
         )?;
-        assert!(results.iter().all(|r| r.as_ref().is_ok_and(|w| w.created)));
+        assert!(results
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|w| w.effect == Effect::Created)));
         assert_eq!(
             *lookups.lock().unwrap(),
             1,
@@ -341,7 +348,7 @@ fn a_mixed_batch_commits_together_in_seq_order_and_a_failing_post_fails_alone() 
     ];
     let refs: Vec<&Post> = posts.iter().collect();
     db.write_blocking(|conn| {
-        let results = write_mixed(conn, &refs, &StoredUsers::default(), &gifs)?;
+        let results = write_mixed(conn, &refs, &StoredUsers::default(), &gifs, 0)?;
         let seqs: Vec<_> = results
             .iter()
             .map(|r| r.as_ref().map(|w| w.chat.seq).ok())

@@ -31,6 +31,7 @@ impl Realtime {
             || Route::Room {
                 room: room.to_owned(),
                 seq: out.chat().map(|(_, seq)| seq),
+                rev: out.rev(),
                 parties: parties.map(|[a, b]| [a.to_owned(), b.to_owned()]),
                 except_user: None,
             },
@@ -45,6 +46,7 @@ impl Realtime {
             || Route::Room {
                 room: room.to_owned(),
                 seq: None,
+                rev: None,
                 parties: None,
                 except_user: Some(user_id.to_owned()),
             },
@@ -59,6 +61,7 @@ impl Realtime {
             || Route::Room {
                 room: room.to_owned(),
                 seq: None,
+                rev: None,
                 parties: None,
                 except_user: None,
             },
@@ -224,22 +227,31 @@ impl Realtime {
             Route::Room {
                 room,
                 seq,
+                rev,
                 parties,
                 except_user,
             } => {
-                if let Some(seq) = seq {
-                    if let Some(json) = chat_json_of_frame(&frame) {
-                        let parties = parties.as_ref().map(|[a, b]| [a.as_str(), b.as_str()]);
-                        let json = frame.as_bytes().slice_ref(json.as_bytes());
-                        self.recent.record(&room, seq, parties, json);
+                let kind = match (seq, rev) {
+                    (Some(seq), Some(rev)) => {
+                        if let Some(json) = chat_json_of_frame(&frame) {
+                            let parties = parties.as_ref().map(|[a, b]| [a.as_str(), b.as_str()]);
+                            let json = frame.as_bytes().slice_ref(json.as_bytes());
+                            self.recent.record(&room, seq, rev, parties, json);
+                        }
+                        FrameKind::Chat {
+                            room: Arc::from(room.as_str()),
+                            seq,
+                            rev,
+                        }
                     }
-                }
-                let kind = match seq {
-                    Some(seq) => FrameKind::Chat {
-                        room: Arc::from(room.as_str()),
-                        seq,
-                    },
-                    None => FrameKind::Other,
+                    (None, Some(rev)) => {
+                        self.recent.changed(&room, rev);
+                        FrameKind::ChatUpdated {
+                            room: Arc::from(room.as_str()),
+                            rev,
+                        }
+                    }
+                    _ => FrameKind::Other,
                 };
                 let out = Outbound::new(frame, kind);
                 match (parties, except_user) {

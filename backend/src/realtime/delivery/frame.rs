@@ -13,8 +13,11 @@ use crate::realtime::envelope::ServerEnvelope;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameKind {
     /// A chat, with its room and seq, so a connection that replayed history
-    /// can drop live copies it already sent.
-    Chat { room: Arc<str>, seq: i64 },
+    /// can drop live copies it already sent, and its rev.
+    Chat { room: Arc<str>, seq: i64, rev: i64 },
+    /// A chat as it now is after a change (`chat_updated`), with the rev of
+    /// that change.
+    ChatUpdated { room: Arc<str>, rev: i64 },
     /// The room is gone: a stream watching it ends.
     RoomDeleted,
     /// The receiver was removed from the room: its stream of it ends.
@@ -47,7 +50,15 @@ impl Frame {
     /// The room and seq of a chat frame.
     pub fn chat(&self) -> Option<(&Arc<str>, i64)> {
         match &self.kind {
-            FrameKind::Chat { room, seq } => Some((room, *seq)),
+            FrameKind::Chat { room, seq, .. } => Some((room, *seq)),
+            _ => None,
+        }
+    }
+
+    /// The rev a chat or a change took.
+    pub fn rev(&self) -> Option<i64> {
+        match &self.kind {
+            FrameKind::Chat { rev, .. } | FrameKind::ChatUpdated { rev, .. } => Some(*rev),
             _ => None,
         }
     }
@@ -94,13 +105,25 @@ impl Outbound {
             .then(|| Self::new(ByteString::new(), self.kind.clone()))
     }
 
-    /// A chat, marked with its room and seq.
+    /// A chat, marked with its room, seq and rev.
     pub fn chat(chat: ChatResponse) -> Self {
-        Self::chat_json(&chat.room_id, chat.seq, &chat_json(&chat))
+        Self::chat_json(&chat.room_id, chat.seq, chat.rev, &chat_json(&chat))
+    }
+
+    /// `chat_updated`: the chat as it is after a change.
+    pub fn chat_updated(chat: &ChatResponse) -> Self {
+        let kind = FrameKind::ChatUpdated {
+            room: Arc::from(chat.room_id.as_str()),
+            rev: chat.rev,
+        };
+        Self::new(
+            ServerEnvelope::ChatUpdated { chat: chat.clone() }.frame(),
+            kind,
+        )
     }
 
     /// A chat already serialized by [`chat_json`].
-    pub fn chat_json(room: &str, seq: i64, json: &[u8]) -> Self {
+    pub fn chat_json(room: &str, seq: i64, rev: i64, json: &[u8]) -> Self {
         let mut frame = Vec::with_capacity(CHAT_FRAME_PREFIX.len() + json.len() + 2);
         frame.extend_from_slice(CHAT_FRAME_PREFIX.as_bytes());
         frame.extend_from_slice(json);
@@ -110,6 +133,7 @@ impl Outbound {
             FrameKind::Chat {
                 room: Arc::from(room),
                 seq,
+                rev,
             },
         )
     }

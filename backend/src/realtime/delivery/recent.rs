@@ -5,9 +5,14 @@
 //! Each room's tail is a run of consecutive seqs, fed by every chat this
 //! instance publishes or receives from other instances, always after it was
 //! committed. A tail is only trusted when it reaches the room's `last_seq`
-//! as just read from the database, so a tail that missed a chat (a lost
-//! bus message) is never served; the database answers instead, and the next
-//! chat that does not follow on starts the tail afresh.
+//! and `last_rev` as just read from the database, so a tail that missed a
+//! chat or a change (a lost bus message) is never served; the database
+//! answers instead, and the next chat that does not follow on (in seq and
+//! in rev) starts the tail afresh.
+//!
+//! A change to a chat (an edit, a deletion, a reaction) also changes the
+//! replies that quote it, so it drops the room's tail: the next chat
+//! starts a new one.
 //!
 //! Chats embed the names of the users they show (author, recipient,
 //! subject), so when a nickname changes, every instance drops from each
@@ -42,6 +47,8 @@ struct Entry {
 
 struct Tail {
     chats: VecDeque<Entry>,
+    /// The rev of the last chat recorded.
+    rev: i64,
     touched: u64,
 }
 
@@ -100,7 +107,7 @@ impl Recent {
     }
 
     /// Records a committed chat.
-    pub fn record(&self, room: &str, seq: i64, parties: Option<[&str; 2]>, json: Bytes) {
+    pub fn record(&self, room: &str, seq: i64, rev: i64, parties: Option<[&str; 2]>, json: Bytes) {
         let entry = Entry {
             seq,
             parties: parties.map(|[a, b]| [a.into(), b.into()]),
@@ -124,15 +131,17 @@ impl Recent {
             tail.touched = touched;
             match tail.chats.back().map(|e| e.seq) {
                 Some(last) if seq <= last => {}
-                Some(last) if seq == last + 1 => {
+                Some(last) if seq == last + 1 && rev == tail.rev + 1 => {
                     if tail.chats.len() == PER_ROOM {
                         tail.chats.pop_front();
                     }
                     tail.chats.push_back(entry);
+                    tail.rev = rev;
                 }
                 _ => {
                     tail.chats.clear();
                     tail.chats.push_back(entry);
+                    tail.rev = rev;
                 }
             }
             return;
@@ -151,17 +160,25 @@ impl Recent {
             room.to_owned(),
             Tail {
                 chats: VecDeque::from([entry]),
+                rev,
                 touched,
             },
         );
     }
 
     /// The latest `limit` chats `viewer` may see, if the tail reaches the
-    /// room's `last_seq` and holds enough of them (or the whole room).
-    pub fn latest(&self, room: &str, viewer: &str, last_seq: i64, limit: usize) -> Option<Hit> {
+    /// room's `last_seq` and `last_rev` and holds enough of them (or the
+    /// whole room).
+    pub fn latest(
+        &self,
+        room: &str,
+        viewer: &str,
+        (last_seq, last_rev): (i64, i64),
+        limit: usize,
+    ) -> Option<Hit> {
         let inner = self.lock();
         let tail = inner.rooms.get(room)?;
-        if tail.chats.back()?.seq < last_seq {
+        if tail.chats.back()?.seq < last_seq || tail.rev < last_rev {
             return None;
         }
         let mut picked: Vec<Bytes> = Vec::with_capacity(limit);
@@ -196,6 +213,12 @@ impl Recent {
         self.lock().rooms.remove(room);
     }
 
+    /// A chat in the room changed, as rev `rev`: the tail no longer says
+    /// what the room holds.
+    pub fn changed(&self, room: &str, _rev: i64) {
+        self.forget_room(room);
+    }
+
     /// A user's name changed: drops every chat that shows them with the
     /// chats before it, and keeps none that shows them for a while.
     pub fn renamed(&self, user_id: &str) {
@@ -219,7 +242,13 @@ mod tests {
     use super::*;
 
     fn chat(recent: &Recent, seq: i64, parties: Option<[&str; 2]>) {
-        recent.record("r", seq, parties, Bytes::from(format!("{{\"seq\":{seq}}}")));
+        recent.record(
+            "r",
+            seq,
+            seq,
+            parties,
+            Bytes::from(format!("{{\"seq\":{seq}}}")),
+        );
     }
 
     fn seqs(hit: &Hit) -> String {
@@ -237,24 +266,61 @@ mod tests {
         for seq in 1..=5 {
             chat(&recent, seq, None);
         }
-        let hit = recent.latest("r", "v", 5, 3).unwrap();
+        let hit = recent.latest("r", "v", (5, 5), 3).unwrap();
         assert_eq!(seqs(&hit), r#"{"seq":3},{"seq":4},{"seq":5}"#);
         assert!(hit.has_more);
-        let all = recent.latest("r", "v", 5, 10).unwrap();
+        let all = recent.latest("r", "v", (5, 5), 10).unwrap();
         assert!(!all.has_more);
         assert_eq!(
             String::from_utf8(all.body().to_vec()).unwrap(),
             r#"{"chats":[{"seq":1},{"seq":2},{"seq":3},{"seq":4},{"seq":5}],"meta":{"has_more":false}}"#
         );
         assert!(
-            recent.latest("r", "v", 6, 3).is_none(),
+            recent.latest("r", "v", (6, 6), 3).is_none(),
             "the database knows a newer chat"
         );
+        assert!(
+            recent.latest("r", "v", (5, 6), 3).is_none(),
+            "the database knows a newer change"
+        );
+    }
+
+    #[test]
+    fn a_change_drops_the_tail_and_a_missed_rev_restarts_it() {
+        let recent = Recent::default();
+        for seq in 1..=3 {
+            chat(&recent, seq, None);
+        }
+        recent.changed("r", 4);
+        assert!(recent.latest("r", "v", (3, 4), 1).is_none());
+        let record = |seq: i64, rev: i64| {
+            recent.record(
+                "r",
+                seq,
+                rev,
+                None,
+                Bytes::from(format!("{{\"seq\":{seq}}}")),
+            );
+        };
+        record(4, 5);
+        record(5, 6);
+        assert_eq!(
+            seqs(&recent.latest("r", "v", (5, 6), 1).unwrap()),
+            r#"{"seq":5}"#
+        );
+        // Rev 7 went to a change this instance never heard of.
+        record(6, 8);
+        record(7, 9);
+        assert!(
+            recent.latest("r", "v", (7, 9), 2).is_none(),
+            "the tail started again at seq 6"
+        );
+        assert!(recent.latest("r", "v", (7, 9), 1).is_some());
     }
 
     fn said(recent: &Recent, seq: i64, user: &str) {
         let json = format!("{{\"seq\":{seq},\"user\":{{\"id\":\"{user}\"}}}}");
-        recent.record("r", seq, None, Bytes::from(json));
+        recent.record("r", seq, seq, None, Bytes::from(json));
     }
 
     #[test]
@@ -265,21 +331,24 @@ mod tests {
         }
         recent.renamed("a");
         assert!(
-            recent.latest("r", "v", 5, 2).is_none(),
+            recent.latest("r", "v", (5, 5), 2).is_none(),
             "only seqs 4 and 5 are left: not enough to say what lies before"
         );
-        let rest = recent.latest("r", "v", 5, 1).unwrap();
+        let rest = recent.latest("r", "v", (5, 5), 1).unwrap();
         assert_eq!(seqs(&rest), r#"{"seq":5,"user":{"id":"b"}}"#);
 
         // Until the change has settled, chats that show `a` are not kept.
         said(&recent, 6, "a");
-        assert!(recent.latest("r", "v", 6, 1).is_none());
+        assert!(recent.latest("r", "v", (6, 6), 1).is_none());
         said(&recent, 7, "b");
         said(&recent, 8, "b");
-        assert!(recent.latest("r", "v", 8, 1).is_some(), "a new tail starts");
+        assert!(
+            recent.latest("r", "v", (8, 8), 1).is_some(),
+            "a new tail starts"
+        );
         recent.renamed("c");
         assert!(
-            recent.latest("r", "v", 8, 1).is_some(),
+            recent.latest("r", "v", (8, 8), 1).is_some(),
             "nobody else's chats are dropped"
         );
     }
@@ -290,15 +359,18 @@ mod tests {
         chat(&recent, 1, None);
         chat(&recent, 2, Some(["a", "b"]));
         chat(&recent, 3, None);
-        let seen_by_c = recent.latest("r", "c", 3, 10).unwrap();
+        let seen_by_c = recent.latest("r", "c", (3, 3), 10).unwrap();
         assert_eq!(seqs(&seen_by_c), r#"{"seq":1},{"seq":3}"#);
-        let seen_by_b = recent.latest("r", "b", 3, 10).unwrap();
+        let seen_by_b = recent.latest("r", "b", (3, 3), 10).unwrap();
         assert_eq!(seen_by_b.chats.len(), 3);
         chat(&recent, 5, None);
-        assert!(recent.latest("r", "c", 5, 10).is_none(), "seq 4 was missed");
+        assert!(
+            recent.latest("r", "c", (5, 5), 10).is_none(),
+            "seq 4 was missed"
+        );
         chat(&recent, 4, None);
         assert!(
-            recent.latest("r", "c", 5, 10).is_none(),
+            recent.latest("r", "c", (5, 5), 10).is_none(),
             "late chats are not spliced in"
         );
     }

@@ -94,6 +94,11 @@ fn a_chat_frame_is_the_envelope_serde_would_write() {
         subject: None,
         created_at: 1_764_000_000_123,
         client_id: Some("c-1".into()),
+        reply_to: None,
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
+        rev: 3,
     };
     let built = Outbound::chat(chat.clone());
     assert_eq!(
@@ -118,6 +123,7 @@ fn others_learn_only_the_seq_of_a_whisper() {
         FrameKind::Chat {
             room: std::sync::Arc::from("r"),
             seq: 7,
+            rev: 7,
         },
     );
     hub.to_room("r", &whisper, Some(["a", "b"]));
