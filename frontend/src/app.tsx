@@ -42,7 +42,7 @@ export function App() {
     postText: async (item) => {
       const { data } = await api.POST("/api/rooms/{id}/chats", {
         params: { path: { id: item.room_id } },
-        body: { text: item.text, to: item.to?.id ?? null, client_id: item.client_id },
+        body: { text: item.text, to: item.to?.id ?? null, client_id: item.client_id, reply_to: item.reply_to ?? null },
       });
       if (!data) throw new Error("empty answer");
       return data.chat;

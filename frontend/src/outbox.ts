@@ -23,6 +23,8 @@ export interface OutText extends Base {
   kind: "text";
   text: string;
   to: User | null;
+  /** The seq of the chat it answers. */
+  reply_to?: number | null;
 }
 
 export interface OutGif extends Base {
@@ -95,8 +97,8 @@ export class Outbox {
     this.kick();
   }
 
-  addText(roomId: string, text: string, to: User | null): OutText {
-    const item: OutText = { kind: "text", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", text, to };
+  addText(roomId: string, text: string, to: User | null, replyTo: number | null = null): OutText {
+    const item: OutText = { kind: "text", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", text, to, reply_to: replyTo };
     this.list = [...this.list, item];
     this.changed();
     this.pump(roomId);

@@ -57,9 +57,27 @@ export interface SocketOptions {
 
 type Listener = (env: ServerEnvelope & { ref?: string }) => void;
 
+/** The highest rev (of a chat or a change) seen per room. */
+export class RevTracker {
+  private readonly last = new Map<string, number>();
+
+  advance(roomId: string, rev: number): void {
+    if (rev > (this.last.get(roomId) ?? -1)) this.last.set(roomId, rev);
+  }
+
+  since(roomId: string): number | undefined {
+    return this.last.get(roomId);
+  }
+
+  forget(roomId: string): void {
+    this.last.delete(roomId);
+  }
+}
+
 export class SocketClient {
   status: Status = "connecting";
   readonly seqs = new SeqTracker();
+  readonly revs = new RevTracker();
   private ws: SocketLike | null = null;
   private attempt = 0;
   private stopped = false;
@@ -105,16 +123,20 @@ export class SocketClient {
     this.send({ type: on ? "subscribe_lobby" : "unsubscribe_lobby", data: {} });
   }
 
-  /** Joins a room; `sinceSeq` is the last chat already shown (from history). */
-  join(roomId: string, sinceSeq?: number): string {
+  /** Joins a room; `sinceSeq` is the last chat already shown (from history),
+   * `sinceRev` the highest rev among what is shown: changes after it come
+   * as `chat_updated`. */
+  join(roomId: string, sinceSeq?: number, sinceRev?: number): string {
     this.rooms.add(roomId);
     if (sinceSeq !== undefined) this.seqs.advance(roomId, sinceSeq);
+    if (sinceRev !== undefined) this.revs.advance(roomId, sinceRev);
     return this.sendJoin(roomId);
   }
 
   leave(roomId: string): void {
     this.rooms.delete(roomId);
     this.seqs.forget(roomId);
+    this.revs.forget(roomId);
     this.send({ type: "leave", data: { room_id: roomId } });
   }
 
@@ -124,7 +146,8 @@ export class SocketClient {
 
   private sendJoin(roomId: string): string {
     const since = this.seqs.since(roomId);
-    const ref = this.send({ type: "join", data: { room_id: roomId, since_seq: since ?? null } });
+    const rev = this.revs.since(roomId);
+    const ref = this.send({ type: "join", data: { room_id: roomId, since_seq: since ?? null, since_rev: rev ?? null } });
     this.pendingJoins.set(ref, roomId);
     return ref;
   }
@@ -189,6 +212,10 @@ export class SocketClient {
         break;
       case "chat":
         if (!this.seqs.accept(env.data.chat.room_id, env.data.chat.seq)) return;
+        this.revs.advance(env.data.chat.room_id, env.data.chat.rev);
+        break;
+      case "chat_updated":
+        this.revs.advance(env.data.chat.room_id, env.data.chat.rev);
         break;
       case "kicked":
         this.rooms.delete(env.data.room_id);
@@ -196,6 +223,7 @@ export class SocketClient {
       case "room_deleted":
         this.rooms.delete(env.data.room_id);
         this.seqs.forget(env.data.room_id);
+        this.revs.forget(env.data.room_id);
         break;
       case "ack":
         if (env.ref) this.pendingJoins.delete(env.ref);

@@ -1,7 +1,7 @@
 // Writing: text (Enter sends, Shift+Enter a new line), GIFs by button, drop
 // or paste, and whispers shown as a bar that says who they go to.
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { User } from "../api/client";
+import type { Chat, User } from "../api/client";
 import { useNameColor } from "../colors";
 import { formatBytes } from "../format";
 import { t, type Lang } from "../i18n";
@@ -12,13 +12,18 @@ import { mediaQuery, useValue } from "../store";
 
 const narrowScreen = mediaQuery("(max-width: 760px)");
 
-export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhisper, onSent, lang }: {
+export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhisper, replyTo, onStopReply, onEditLast, onSent, lang }: {
   roomId: string;
   socket: SocketClient;
   outbox: Outbox;
   status: Status;
   whisperTo: User | null;
   onStopWhisper: () => void;
+  /** The chat the next message answers. */
+  replyTo: Chat | null;
+  onStopReply: () => void;
+  /** The Up arrow in an empty box: edit my last message. */
+  onEditLast: () => void;
   onSent: () => void;
   lang: Lang;
 }) {
@@ -51,7 +56,7 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
     const body = text.trim();
     if (!body) return;
     setError(null);
-    outbox.addText(roomId, body, whisperTo);
+    outbox.addText(roomId, body, whisperTo, replyTo?.seq ?? null);
     setText("");
     // Others stop showing us as typing when our message lands; the next
     // keystroke must tell them again straight away.
@@ -88,6 +93,12 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
           <button type="button" class="icon" onClick={onStopWhisper} aria-label={d.stopWhisper} title={d.stopWhisper}>✕</button>
         </div>
       )}
+      {replyTo && (
+        <div class="reply-bar" data-testid="reply-bar">
+          <span>↩ {d.replyingTo(replyTo.user?.name ?? "")}: <em>{replyTo.deleted ? d.deletedMessage : replyTo.text ?? d.gifExcerpt}</em></span>
+          <button type="button" class="icon" onClick={onStopReply} aria-label={d.stopReplying} title={d.stopReplying}>✕</button>
+        </div>
+      )}
       <div class="composer-row">
         <input ref={fileInput} type="file" accept="image/gif" class="sr-only" tabIndex={-1} data-testid="gif-input"
           onChange={(e) => { const input = e.currentTarget as HTMLInputElement; upload(input.files?.[0]); input.value = ""; }} />
@@ -106,8 +117,13 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
               if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
                 e.preventDefault();
                 send();
+              } else if (e.key === "Escape" && replyTo) {
+                onStopReply();
               } else if (e.key === "Escape" && whisperTo) {
                 onStopWhisper();
+              } else if (e.key === "ArrowUp" && !text) {
+                e.preventDefault();
+                onEditLast();
               }
             }}
             onPaste={(e) => {

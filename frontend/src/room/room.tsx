@@ -10,6 +10,7 @@ import { navigate } from "../router";
 import { withUser } from "../session";
 import type { SocketClient, Status } from "../socket";
 import { noteIncoming, setTitle } from "../tab";
+import { Actions, type MessageActions } from "./actions";
 import { Composer } from "./composer";
 import { Members } from "./members";
 import { RoomSettings } from "./settings";
@@ -27,6 +28,19 @@ function merge(existing: Chat[], incoming: Chat[]): Chat[] {
   const bySeq = new Map(existing.map((c) => [c.seq, c]));
   incoming.forEach((c) => bySeq.set(c.seq, c));
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** A chat as it now is, in place, and the quotes of the replies to it. */
+function updated(existing: Chat[], chat: Chat): Chat[] {
+  if (!existing.some((c) => c.seq === chat.seq)) return existing;
+  return existing.map((c) => {
+    if (c.seq === chat.seq) return chat.rev >= c.rev ? chat : c;
+    if (c.reply_to?.seq === chat.seq) {
+      const excerpt = chat.deleted || chat.kind !== "text" ? null : (chat.text ?? "").slice(0, 100);
+      return { ...c, reply_to: { ...c.reply_to, excerpt } };
+    }
+    return c;
+  });
 }
 
 /** Everywhere a chat names a user, the user as they now are. */
@@ -108,8 +122,10 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
       setUnreadAfter(unread ? mark : null);
       setChats(loaded);
       setHasMore(page.data?.meta.has_more ?? false);
-      // Resume from the last chat shown: whatever came after arrives on the socket.
-      socket.join(roomId, last);
+      // Resume from the last chat shown: whatever came after, and every
+      // change after the newest change shown, arrives on the socket.
+      const rev = loaded.reduce((m, c) => Math.max(m, c.rev), 0);
+      socket.join(roomId, last, rev);
       setReady(true);
     } catch (err) {
       const code = errorCode(err);
@@ -137,6 +153,12 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
           }
           if (chat.kind === "system" && chat.event === "owner_changed") void refreshRoom();
           if (chat.user) setTyping((m) => { if (!m.has(chat.user!.id)) return m; const n = new Map(m); n.delete(chat.user!.id); return n; });
+          break;
+        }
+        case "chat_updated": {
+          const chat = env.data.chat;
+          if (chat.room_id !== roomId) return;
+          setChats((cs) => updated(cs, chat));
           break;
         }
         case "joined":
@@ -243,6 +265,52 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
 
   const isOwner = room?.owner.id === me.id;
   const [showSettings, setShowSettings] = useState(false);
+  const [replyTo, setReplyTo] = useState<Chat | null>(null);
+  const [editingSeq, setEditingSeq] = useState<number | null>(null);
+  const changed = (chat: Chat | undefined) => { if (chat) setChats((cs) => updated(cs, chat)); };
+  const actions: MessageActions = {
+    owner: isOwner,
+    editingSeq,
+    setEditing: setEditingSeq,
+    reply: (chat) => {
+      setReplyTo(chat);
+      document.querySelector<HTMLTextAreaElement>("[data-testid=composer-input]")?.focus();
+    },
+    toggleReaction: (chat, emoji) => void confirmed(async () => {
+      const mine = chat.reactions.some((r) => r.emoji === emoji && r.user_ids.includes(me.id));
+      const params = { path: { id: roomId, seq: chat.seq, emoji } };
+      const { data } = mine
+        ? await api.DELETE("/api/rooms/{id}/chats/{seq}/reactions/{emoji}", { params })
+        : await api.PUT("/api/rooms/{id}/chats/{seq}/reactions/{emoji}", { params });
+      changed(data?.chat);
+    })(),
+    saveEdit: async (chat, text) => {
+      setProblem(null);
+      try {
+        const { data } = await api.PATCH("/api/rooms/{id}/chats/{seq}", { params: { path: { id: roomId, seq: chat.seq } }, body: { text } });
+        changed(data?.chat);
+        return true;
+      } catch (err) {
+        setProblem(errorText(errorCode(err)));
+        return false;
+      }
+    },
+    remove: (chat) => void confirmed(async () => {
+      await api.DELETE("/api/rooms/{id}/chats/{seq}", { params: { path: { id: roomId, seq: chat.seq } } });
+    })(),
+    jumpTo: (seq) => {
+      const el = document.querySelector<HTMLElement>(`[data-testid=messages] [data-seq="${seq}"]`);
+      if (!el) return;
+      el.scrollIntoView({ block: "center", behavior: "smooth" });
+      el.focus({ preventScroll: true });
+      el.classList.add("flash");
+      setTimeout(() => el.classList.remove("flash"), 1200);
+    },
+  };
+  const editLast = () => {
+    const last = [...chats].reverse().find((c) => c.user?.id === me.id && c.kind === "text" && !c.deleted);
+    if (last) setEditingSeq(last.seq);
+  };
   const typingUsers = [...typing.values()].map((v) => v.user).filter((u) => u.id !== me.id);
 
   if (needPassword) {
@@ -283,16 +351,19 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
       {problem && <p class="error room-problem" role="alert">{problem}</p>}
       <div class="room-body">
         <section class="messages-pane" aria-label={room?.title ?? ""}>
+          <Actions.Provider value={actions}>
           <Timeline chats={chats} outgoing={outgoing} me={me} lang={lang} hasMore={hasMore} ready={ready}
             unreadAfter={unreadAfter} jump={jump} loadEarlier={loadEarlier} onSeen={onSeen}
             onRetry={(id) => outbox.retry(id)} onDiscard={(id) => outbox.discard(id)} label={room?.title ?? d.members} />
+          </Actions.Provider>
           <div class="typing" aria-live="polite" data-testid="typing">
             {typingUsers.length === 1 ? d.typingOne(typingUsers[0]!.name) : typingUsers.length > 1 ? d.typingMany(typingUsers.length) : ""}
           </div>
           <div class="sr-only" aria-live="polite" data-testid="announcer">{announce}</div>
           <Composer roomId={roomId} socket={socket} outbox={outbox} status={status} lang={lang}
             whisperTo={whisperTo} onStopWhisper={() => setWhisperTo(null)}
-            onSent={() => { setUnreadAfter(null); setJump((j) => j + 1); }} />
+            replyTo={replyTo} onStopReply={() => setReplyTo(null)} onEditLast={editLast}
+            onSent={() => { setUnreadAfter(null); setReplyTo(null); setJump((j) => j + 1); }} />
         </section>
         <Members members={members} me={me} room={room} open={showMembers} onClose={() => setShowMembers(false)}
           onWhisper={(u) => {
