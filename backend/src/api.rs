@@ -511,6 +511,9 @@ pub struct GifUpload {
     /// one made. The part may come before or after `gif`.
     #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub client_id: Option<String>,
+    /// The seq of the chat (in this room, one you can see) this GIF answers.
+    #[schema(minimum = 1)]
+    pub reply_to: Option<i64>,
 }
 
 /// What the server accepts, so a client can check before sending and say

@@ -203,6 +203,7 @@ mod tests {
         add("UserResponse.color", "pattern", json!(user::COLOR_PATTERN));
         add("PostChatRequest.gif", "pattern", json!(GifName::PATTERN));
         add("PostChatRequest.reply_to", "minimum", json!(FIRST_SEQ));
+        add("GifUpload.reply_to", "minimum", json!(FIRST_SEQ));
         add("list_chats?limit", "minimum", json!(PageSize::MIN));
         add("list_chats?limit", "maximum", json!(PageSize::MAX));
         bounds

@@ -47,7 +47,7 @@ export function App() {
       if (!data) throw new Error("empty answer");
       return data.chat;
     },
-    postGif: (item, onProgress) => uploadGif(item.room_id, item.file, item.client_id, onProgress),
+    postGif: (item, onProgress) => uploadGif(item.room_id, item.file, item.client_id, onProgress, item.reply_to ?? null),
   }), []);
   const [status, setStatus] = useState<Status>(socket.status);
   const [welcome, setWelcome] = useState(false);
@@ -101,7 +101,7 @@ export function App() {
           {me && <NicknameEditor me={me} onSaved={(u) => meSignal.set(u)} />}
           <label class="lang">
             <span class="sr-only">{d.language}</span>
-            <select value={language} onChange={(e) => setLang((e.currentTarget as HTMLSelectElement).value as Lang)}>
+            <select value={language} onChange={(e) => void setLang((e.currentTarget as HTMLSelectElement).value as Lang)}>
               <option value="en">English</option>
               <option value="ko">한국어</option>
             </select>

@@ -1,5 +1,4 @@
 // Times, days and links, in the app's language.
-import { LinkifyIt } from "linkify-it";
 import type { Lang } from "./i18n";
 
 const timeFormats = new Map<Lang, Intl.DateTimeFormat>();
@@ -49,35 +48,4 @@ export function formatBytes(bytes: number, lang: Lang): string {
   const mb = bytes / (1024 * 1024);
   const n = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 });
   return mb >= 1 ? `${n.format(mb)} MB` : `${n.format(bytes / 1024)} KB`;
-}
-
-// Only links that say http:// or https://: no bare domains, e-mail or other schemes.
-const linkify = new LinkifyIt({ fuzzyLink: false, fuzzyEmail: false, fuzzyIP: false })
-  .add("mailto:", null)
-  .add("ftp:", null)
-  .add("//", null);
-
-export type Piece = { text: string; href?: string };
-
-/** Splits text into plain pieces and http(s) links. */
-export function linkPieces(text: string): Piece[] {
-  const matches = linkify.match(text);
-  if (!matches) return [{ text }];
-  const pieces: Piece[] = [];
-  let at = 0;
-  for (const m of matches) {
-    let href: string | null = null;
-    try {
-      const url = new URL(m.url);
-      if (url.protocol === "http:" || url.protocol === "https:") href = url.href;
-    } catch {
-      href = null;
-    }
-    if (!href) continue;
-    if (m.index > at) pieces.push({ text: text.slice(at, m.index) });
-    pieces.push({ text: m.raw, href });
-    at = m.lastIndex;
-  }
-  if (at < text.length) pieces.push({ text: text.slice(at) });
-  return pieces;
 }

@@ -1,7 +1,7 @@
 // English and Korean. Korean keeps the original app's wording where it had one.
 import { signalLike } from "./store";
 
-const en = {
+export const en = {
   appTitle: "GIF chat",
   tagline: "Rooms that fill up, chat, trade GIFs and vanish.",
   createRoom: "Create a room",
@@ -53,6 +53,22 @@ const en = {
   editHint: "Enter to save, Escape to cancel",
   reactedBy: (emoji: string, n: number) => `${emoji} ${n}`,
   jumpToOriginal: "Show the message this answers",
+  moreEmoji: "More emoji",
+  pickEmoji: "Choose an emoji",
+  searchEmoji: "Search emoji",
+  noEmojiFound: "No emoji found",
+  emojiLoadFailed: "The emoji list could not be loaded.",
+  loading: "Loading…",
+  emojiGroup: (slug: string) => ({
+    recent: "Recently used", popular: "Popular", results: "Results", smileys_emotion: "Smileys & emotion", people_body: "People & body",
+    animals_nature: "Animals & nature", food_drink: "Food & drink", travel_places: "Travel & places",
+    activities: "Activities", objects: "Objects", symbols: "Symbols", flags: "Flags",
+  } as Record<string, string>)[slug] ?? slug,
+  saving: "Saving…",
+  notSaved: "Not saved",
+  deleting: "Deleting…",
+  notDeleted: "Not deleted",
+  reactionFailed: (emoji: string) => `Your ${emoji} reaction did not go through.`,
   addGif: "GIF",
   addGifLabel: "Send a GIF",
   dropGif: "Drop a GIF to send it",
@@ -131,143 +147,21 @@ const en = {
   fieldText: (max: number) => `A message is 1 to ${max} characters.`,
   fieldTo: "That person cannot receive whispers in this room.",
   fieldGif: "That GIF is too big to show (too many pixels or frames).",
+  fieldEmoji: "That is not an emoji this server knows.",
+  fieldEmojiFull: "A message can have at most 20 different reactions.",
 };
 
-type Dict = typeof en;
+export type Dict = typeof en;
 
-const ko: Dict = {
-  ...en,
-  appTitle: "GIF 채팅방",
-  tagline: "방을 만들고, 이야기하고, GIF를 나누세요.",
-  createRoom: "채팅방 생성",
-  roomTitle: "방 제목",
-  capacity: "허용 인원",
-  passwordOptional: "비밀번호 (선택, 입력하면 비밀방)",
-  create: "생성",
-  rooms: "채팅방 목록",
-  noRooms: "아직 방이 없습니다. 첫 방을 만들어 보세요!",
-  secret: "비밀방",
-  members: "참여자",
-  showMembers: "참여자 보기",
-  hideMembers: "참여자 닫기",
-  owner: "방장",
-  join: "입장",
-  enter: "입장",
-  cancel: "취소",
-  close: "닫기",
-  password: "비밀번호",
-  passwordFor: (t) => `“${t}” 비밀번호`,
-  wrongPassword: "비밀번호가 틀렸습니다.",
-  roomFull: "허용 인원이 초과하였습니다.",
-  banned: "이 방에서 강퇴되어 다시 들어갈 수 없습니다.",
-  notFound: "존재하지 않는 방입니다.",
-  forbidden: "이 방에 들어갈 권한이 없습니다.",
-  rateLimited: "잠시 후 다시 시도해 주세요.",
-  genericError: "문제가 생겼습니다. 다시 시도해 주세요.",
-  invalid: "입력한 내용을 확인해 주세요.",
-  leave: "나가기",
-  backToLobby: "채팅방 목록으로",
-  send: "보내기",
-  messagePlaceholder: "메시지 (Enter 전송, Shift+Enter 줄바꿈)",
-  messageLabel: "메시지",
-  whisperingTo: ["", "님에게 귓속말 중"],
-  stopWhisper: "귓속말 그만하기",
-  replyAction: "답장",
-  reactAction: "반응",
-  editAction: "수정",
-  deleteAction: "삭제",
-  confirmDeleteAction: "모두에게서 삭제할까요?",
-  replyingTo: (name: string) => `${name}에게 답장`,
-  stopReplying: "답장 취소",
-  edited: "(수정됨)",
-  deletedMessage: "삭제된 메시지",
-  gifExcerpt: "GIF",
-  saveEdit: "저장",
-  cancelEdit: "취소",
-  editHint: "Enter로 저장, Escape로 취소",
-  reactedBy: (emoji: string, n: number) => `${emoji} ${n}`,
-  jumpToOriginal: "답장한 메시지 보기",
-  addGif: "GIF",
-  addGifLabel: "GIF 보내기",
-  dropGif: "GIF를 놓으면 보냅니다",
-  uploading: "올리는 중…",
-  tooLarge: "GIF 파일이 너무 큽니다.",
-  tooLargeLimit: (limit) => `GIF 파일이 너무 큽니다. ${limit}까지 올릴 수 있습니다.`,
-  notAGif: "GIF 파일이 아닙니다.",
-  typingOne: (n) => `${n}님이 입력 중…`,
-  typingMany: (n) => `${n}명이 입력 중…`,
-  loadingEarlier: "이전 메시지를 불러오는 중…",
-  start: "대화의 시작입니다.",
-  joined: (n) => `${n}님이 입장하셨습니다.`,
-  left: (n) => `${n}님이 퇴장하셨습니다.`,
-  kickedLine: (n) => `${n}님이 강퇴되었습니다.`,
-  ownerChanged: (n) => `${n}님이 방장이 되었습니다.`,
-  joinedSelf: "채팅방에 입장했습니다.",
-  leftSelf: "채팅방에서 나갔습니다.",
-  kickedSelf: "채팅방에서 강퇴되었습니다.",
-  ownerChangedSelf: "내가 방장이 되었습니다.",
-  whisperFrom: (n) => `${n}님의 귓속말`,
-  whisperToLine: (n) => `${n}님에게 보낸 귓속말`,
-  you: "나",
-  kick: "강퇴",
-  makeOwner: "방장 위임",
-  whisper: "귓속말",
-  kickedNotice: "방에서 강퇴되었습니다.",
-  deletedNotice: "방이 삭제되었습니다.",
-  nickname: "닉네임",
-  save: "저장",
-  connecting: "연결 중…",
-  reconnecting: "연결이 끊겼습니다. 다시 연결하는 중…",
-  offlineHint: "지금 보내는 메시지는 연결되면 전송됩니다.",
-  deleteRoom: "방 삭제",
-  roomSettings: "방 설정",
-  stayPublic: "공개: 누구나 들어올 수 있음",
-  passwordUnchanged: "지금 비밀번호 유지",
-  passwordSet: "비밀번호를 걸어 비밀방으로",
-  passwordChange: "비밀번호 바꾸기",
-  passwordClear: "비밀번호 없애기 (공개방으로)",
-  passwordNeeded: "새 비밀번호를 입력해 주세요.",
-  keepRoom: "모두 나가도 이 방을 남겨 두기",
-  capacityBelowPresent: (n) => `지금 방에 있는 사람(${n}명)보다 적게 정할 수 없습니다.`,
-  language: "언어",
-  newMessages: "새 메시지",
-  newMessagesCount: (n) => `새 메시지 ${n}개`,
-  unreadLine: "여기부터 안 읽음",
-  toLatest: "최신 메시지로 이동",
-  today: "오늘",
-  yesterday: "어제",
-  sending: "보내는 중…",
-  waitingToSend: "연결을 기다리는 중…",
-  sent: "보냄",
-  notSent: "보내지 못함",
-  retry: "다시 보내기",
-  discard: "삭제",
-  openGif: "GIF 크게 보기",
-  gif: "GIF",
-  playGif: "GIF 재생",
-  pauseGif: "GIF 정지",
-  gifFrom: (n) => `${n}님이 보낸 GIF`,
-  confirmDeleteTitle: (t) => `“${t}” 방을 삭제할까요?`,
-  confirmDeleteBody: "방과 메시지, GIF가 모두에게서 삭제되며 되돌릴 수 없습니다.",
-  confirmKickTitle: (n) => `${n}님을 강퇴할까요?`,
-  confirmKickBody: "지금 방에서 내보내며, 다시 들어올 수 없습니다.",
-  confirmOwnerTitle: (n) => `${n}님에게 방장을 넘길까요?`,
-  confirmOwnerBody: "넘기면 방 삭제와 강퇴는 새 방장만 할 수 있습니다.",
-  welcomeTitle: "GIF 채팅방에 오신 것을 환영합니다",
-  welcomeBody: "어떤 이름으로 불러 드릴까요? 언제든 바꿀 수 있습니다.",
-  welcomeSkip: "건너뛰기",
-  welcomeSave: "저장",
-  fieldTitle: "방 제목은 한 줄로, 보이는 글자 1~100자로 입력해 주세요.",
-  fieldMaxMembers: (max) => `허용 인원은 2~${max}명 사이로 정해 주세요.`,
-  fieldPassword: "비밀번호는 128자까지 입력할 수 있습니다.",
-  fieldNickname: (max) => `닉네임은 한 줄로, 보이는 글자 1~${max}자로 입력해 주세요. #2b40b1 같은 색상 코드는 쓸 수 없습니다.`,
-  fieldText: (max) => `메시지는 1~${max}자까지 보낼 수 있습니다.`,
-  fieldTo: "이 사람에게는 이 방에서 귓속말을 보낼 수 없습니다.",
-  fieldGif: "GIF가 너무 커서 보여 줄 수 없습니다 (픽셀이나 프레임이 너무 많음).",
-};
 
 export type Lang = "en" | "ko";
-export const dictionaries: Record<Lang, Dict> = { en, ko };
+/** The languages loaded so far; English always is. */
+const dictionaries: Partial<Record<Lang, Dict>> = { en };
+
+/** Fetches a language's words, once. */
+export async function loadLang(l: Lang): Promise<void> {
+  if (l === "ko" && !dictionaries.ko) dictionaries.ko = (await import("./i18n-ko")).ko;
+}
 
 function detect(): Lang {
   const saved = typeof localStorage !== "undefined" ? localStorage.getItem("lang") : null;
@@ -278,14 +172,15 @@ function detect(): Lang {
 
 export const lang = signalLike<Lang>(detect());
 
-export function setLang(l: Lang): void {
+export async function setLang(l: Lang): Promise<void> {
+  await loadLang(l);
   localStorage.setItem("lang", l);
   document.documentElement.lang = l;
   lang.set(l);
 }
 
 export function t(): Dict {
-  return dictionaries[lang.get()];
+  return dictionaries[lang.get()] ?? en;
 }
 
 /** The friendly text for an API or socket error code. */
@@ -320,6 +215,8 @@ export interface FieldLimits {
   maxMembers?: number;
   textMax?: number;
   nicknameMax?: number;
+  /** The chat already carries the most different reactions it may. */
+  reactionsFull?: boolean;
 }
 
 /** A validation error for one field, in the app's language; the server's
@@ -341,6 +238,8 @@ export function fieldText(field: string, serverMessage: string, limits: FieldLim
       return d.fieldTo;
     case "gif":
       return d.fieldGif;
+    case "emoji":
+      return limits.reactionsFull ? d.fieldEmojiFull : d.fieldEmoji;
     default:
       return serverMessage;
   }

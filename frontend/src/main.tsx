@@ -1,6 +1,9 @@
 import { render } from "preact";
 import { App } from "./app";
+import { lang, loadLang } from "./i18n";
 import "./styles.css";
 
 const root = document.getElementById("app");
-if (root) render(<App />, root);
+// The first screen shows in the reader's language, so its words come first
+// (English is built in; another language is one small fetch).
+if (root) void loadLang(lang.get()).finally(() => render(<App />, root));

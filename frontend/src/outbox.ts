@@ -30,6 +30,8 @@ export interface OutText extends Base {
 export interface OutGif extends Base {
   kind: "gif";
   file: Blob;
+  /** The seq of the chat it answers. */
+  reply_to?: number | null;
   preview: string;
   progress: number | null;
 }
@@ -105,8 +107,8 @@ export class Outbox {
     return item;
   }
 
-  addGif(roomId: string, file: Blob): OutGif {
-    const item: OutGif = { kind: "gif", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", file, preview: URL.createObjectURL(file), progress: 0 };
+  addGif(roomId: string, file: Blob, replyTo: number | null = null): OutGif {
+    const item: OutGif = { kind: "gif", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", file, preview: URL.createObjectURL(file), progress: 0, reply_to: replyTo };
     this.list = [...this.list, item];
     this.changed();
     void this.sendGif(item);

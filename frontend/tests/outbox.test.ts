@@ -2,9 +2,9 @@
 // reload (a new Outbox on the same storage) and go out once, in order, even
 // when two pages send the same items.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeApi, type Chat, type Room, type User } from "../src/api/client";
+import { type Chat, type Room, type User } from "../src/api/client";
 import { Outbox, type Transport } from "../src/outbox";
-import { Person, Server } from "./server";
+import { apiAs, Person, Server, until } from "./server";
 
 let server: Server;
 
@@ -30,11 +30,7 @@ class PageStorage implements Storage {
 
 /** The web app's transport, speaking for `person`. */
 function transportFor(person: Person): Transport {
-  const api = makeApi(server.base, (input, init) => {
-    const req = new Request(input as RequestInfo, init);
-    req.headers.set("cookie", person.cookie);
-    return fetch(req);
-  });
+  const api = apiAs(server, person);
   return {
     postText: async (item) => {
       const { data } = await api.POST("/api/rooms/{id}/chats", {
@@ -45,14 +41,6 @@ function transportFor(person: Person): Transport {
     },
     postGif: () => Promise.reject(new Error("not used here")),
   };
-}
-
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe("Outbox", () => {

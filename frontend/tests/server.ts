@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { makeApi, type Api } from "../src/api/client";
 
 export const BIN = process.env.GIFCHAT_BIN ?? fileURLToPath(new URL("../../target/debug/gifchat", import.meta.url));
 export const STATIC_DIR = fileURLToPath(new URL("../dist", import.meta.url));
@@ -64,6 +65,24 @@ export class Server {
     await this.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/** Waits until `cond` holds, polling. */
+export async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The web app's API client, speaking for `person` (Node's fetch has no cookie jar). */
+export function apiAs(server: Server, person: Person): Api {
+  return makeApi(server.base, (input, init) => {
+    const req = new Request(input as RequestInfo, init);
+    req.headers.set("cookie", person.cookie);
+    return fetch(req);
+  });
 }
 
 /** A person: a cookie of their own, and JSON calls with it. */

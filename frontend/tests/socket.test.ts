@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Chat, Room, ServerEnvelope } from "../src/api/client";
 import { SocketClient, type SocketLike, type Status } from "../src/socket";
-import { Person, Server } from "./server";
+import { Person, Server, until } from "./server";
 
 let server: Server;
 
@@ -26,14 +26,6 @@ function clientFor(person: Person): { client: SocketClient; seen: ServerEnvelope
   client.on((env) => seen.push(env));
   client.onStatus((s) => statuses.push(s));
   return { client, seen, statuses };
-}
-
-async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const chatsIn = (seen: ServerEnvelope[], room: string): Chat[] =>

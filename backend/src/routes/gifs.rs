@@ -9,7 +9,7 @@ use crate::access::find_readable_room;
 use crate::api::{ChatEnvelope, ChatResponse, GifUpload};
 use crate::db::chats::{self, PostKey};
 use crate::db::DbConnection;
-use crate::domain::validation::ClientId;
+use crate::domain::validation::{ClientId, FIRST_SEQ};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{body_timeout, payload_error, BodyStream};
 use crate::identity::Identity;
@@ -74,7 +74,7 @@ fn earlier_post(conn: &mut DbConnection, key: PostKey<'_>) -> AppResult<Option<C
         (status = 408, description = "`request_timeout`: the body did not arrive within `BODY_READ_TIMEOUT_SECS`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the file over `GIF_MAX_BYTES`, or the whole body (every part counts) over it and 16 KiB; answered before the body is read when `Content-Length` says so", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not multipart, or not a GIF", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id` or `reply_to`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ),
 )]
@@ -145,6 +145,7 @@ async fn receive_upload(
     let mut multipart = Multipart::new(req.headers(), body);
     let mut received = None;
     let mut client_id = None;
+    let mut reply_to = None;
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(|e| broken(e, body_limit))?;
         let name = field.name();
@@ -152,6 +153,8 @@ async fn receive_upload(
             received = Some(state.gifs.receive(&mut field, body_limit).await?);
         } else if client_id.is_none() && name == Some("client_id") {
             client_id = Some(read_small(&mut field, body_limit).await?);
+        } else if reply_to.is_none() && name == Some("reply_to") {
+            reply_to = Some(read_small(&mut field, body_limit).await?);
         } else {
             // Other parts are read and dropped; they count toward the body's limit.
             read_small(&mut field, body_limit).await?;
@@ -163,6 +166,16 @@ async fn receive_upload(
         .map(|bytes| ClientId::parse(&String::from_utf8_lossy(&bytes)))
         .transpose()?
         .map(ClientId::into_inner);
+    let reply_to = reply_to
+        .map(|bytes| {
+            String::from_utf8_lossy(&bytes)
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|seq| *seq >= FIRST_SEQ)
+                .ok_or_else(|| AppError::field("reply_to", "must be a chat's seq"))
+        })
+        .transpose()?;
 
     let room_id = req.match_info().get("id").unwrap_or_default().to_owned();
     // A repeat is answered before the file is decoded; the upload is
@@ -195,7 +208,7 @@ async fn receive_upload(
         user_id: me.user_id,
         source: GifSource::Upload(checked),
         client_id,
-        reply_to: None,
+        reply_to,
     };
     let posted = wakes::batched(state.appender.post(Post::Gif(post))).await?;
     Ok(answer(posted))

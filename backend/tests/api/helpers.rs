@@ -240,6 +240,14 @@ impl Res {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("<none>")
     }
+
+    /// The stored file name of the GIF in a chat answer, as a re-post names it.
+    pub fn gif_file(&self) -> String {
+        let url = self.body["chat"]["gif"]["url"]
+            .as_str()
+            .expect("a GIF chat");
+        url.trim_start_matches("/gif/").to_owned()
+    }
 }
 
 impl Client {

@@ -202,8 +202,8 @@ on_both_databases! {
         let (here, there) = (alice.public_room().await, alice.public_room().await);
         let bytes = make_gif(6, 6, 2, 42);
         let first = alice.upload(&here, bytes.clone(), "a.gif", "image/gif").await;
-        let url = first.body["chat"]["gif"]["url"].as_str().unwrap().to_owned();
-        let file = url.trim_start_matches("/gif/").to_owned();
+        let file = first.gif_file();
+        let url = format!("/gif/{file}");
         let again = alice.post(&format!("/api/rooms/{there}/chats"), json!({"gif": file})).await;
         assert_eq!(again.status, 201, "{}", again.body);
         assert_eq!(again.body["chat"]["gif"]["url"], url.as_str());
@@ -226,7 +226,7 @@ on_both_databases! {
         let secret = alice.create_room(json!({"title": "s", "password": "hunter22"})).await["id"].as_str().unwrap().to_owned();
         let open = mallory.public_room().await;
         let up = alice.upload(&secret, make_gif(5, 5, 2, 9), "s.gif", "image/gif").await;
-        let file = up.body["chat"]["gif"]["url"].as_str().unwrap().trim_start_matches("/gif/").to_owned();
+        let file = up.gif_file();
         let rows = app.count("SELECT COUNT(*) AS n FROM chats").await;
         for gif in [json!(file), json!("../etc/passwd"), json!(format!("{}.gif", "0".repeat(64)))] {
             let res = mallory.post(&format!("/api/rooms/{open}/chats"), json!({"gif": gif, "client_id": "steal"})).await;
@@ -239,11 +239,30 @@ on_both_databases! {
         assert_eq!(mine.status, 201, "{}", mine.body);
     }
 
+    async fn an_upload_may_answer_a_chat(app) {
+        let alice = app.user();
+        let room = alice.public_room().await;
+        let seq = seq_of(&alice.say(&room, "send me a cat").await);
+        let form = |reply: &str| {
+            let part = reqwest::multipart::Part::bytes(make_gif(4, 4, 2, 11)).file_name("a.gif").mime_str("image/gif").unwrap();
+            reqwest::multipart::Form::new().text("reply_to", reply.to_owned()).part("gif", part)
+        };
+        let url = format!("{}/api/rooms/{room}/gifs", alice.base);
+        let bad = alice.send(alice.http.post(&url).multipart(form("0"))).await;
+        assert_eq!((bad.status, bad.code()), (422, "validation_failed"));
+        let missing = alice.send(alice.http.post(&url).multipart(form("99"))).await;
+        assert_eq!(missing.status, 422, "{}", missing.body);
+        assert!(app.stored_files().is_empty(), "a refused upload leaves nothing: {:?}", app.stored_files());
+        let ok = alice.send(alice.http.post(&url).multipart(form(&seq.to_string()))).await;
+        assert_eq!(ok.status, 201, "{}", ok.body);
+        assert_eq!(ok.body["chat"]["reply_to"]["excerpt"], "send me a cat");
+    }
+
     async fn a_repost_with_a_client_id_is_made_once(app) {
         let alice = app.user();
         let room = alice.public_room().await;
         let up = alice.upload(&room, make_gif(4, 4, 2, 3), "a.gif", "image/gif").await;
-        let file = up.body["chat"]["gif"]["url"].as_str().unwrap().trim_start_matches("/gif/").to_owned();
+        let file = up.gif_file();
         let mut racing = Vec::new();
         for _ in 0..20 {
             let (alice, room, file) = (alice.clone(), room.clone(), file.clone());
@@ -452,11 +471,7 @@ async fn a_client_id_holds_across_a_restart() {
     let up = alice
         .upload(&room, make_gif(4, 4, 2, 5), "a.gif", "image/gif")
         .await;
-    let file = up.body["chat"]["gif"]["url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("/gif/")
-        .to_owned();
+    let file = up.gif_file();
     let first = alice
         .post(
             &format!("/api/rooms/{room}/chats"),

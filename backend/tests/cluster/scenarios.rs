@@ -619,3 +619,93 @@ async fn a_rename_on_one_instance_shows_on_the_other() {
         .await;
     assert_eq!(b.recv_type("typing").await["data"]["user"]["name"], "after");
 }
+
+/// Living messages across instances: a re-post raced on two instances is
+/// one chat, changes made on one reach a socket on the other live, and a
+/// reader whose instance is killed resumes on another with `since_seq` and
+/// `since_rev` and gets exactly what it missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_cross_instances_and_resume_after_kill_9() {
+    let Some(cluster) = Cluster::new(&[]) else {
+        return;
+    };
+    let (mut doomed, survivor) = tokio::join!(cluster.instance(), cluster.instance());
+    let alice = survivor.user();
+    let reader = doomed.user();
+    let room = alice.public_room().await;
+    for i in 1..=3 {
+        alice.say(&room, &format!("m{i}")).await;
+    }
+    let up = alice
+        .upload(
+            &room,
+            crate::helpers::make_gif(4, 4, 2, 7),
+            "a.gif",
+            "image/gif",
+        )
+        .await;
+    let file = up.gif_file();
+    let mut racing = Vec::new();
+    for poster in [alice.clone(), doomed.as_user(&alice)] {
+        for _ in 0..5 {
+            let (poster, room, file) = (poster.clone(), room.clone(), file.clone());
+            racing.push(tokio::spawn(async move {
+                poster
+                    .post(
+                        &format!("/api/rooms/{room}/chats"),
+                        serde_json::json!({"gif": file, "client_id": "re-1"}),
+                    )
+                    .await
+            }));
+        }
+    }
+    let mut created = 0;
+    let mut ids = Vec::new();
+    for task in racing {
+        let res = task.await.unwrap();
+        assert!(matches!(res.status, 200 | 201), "{}", res.body);
+        created += usize::from(res.status == 201);
+        ids.push(res.body["chat"]["id"].clone());
+    }
+    assert_eq!(created, 1);
+    assert!(ids.iter().all(|id| *id == ids[0]));
+
+    // Live across instances.
+    let mut r = reader.ws().await;
+    let joined = r.join(&room).await;
+    let (since_seq, since_rev) = (
+        joined["data"]["last_seq"].as_i64().unwrap(),
+        joined["data"]["last_rev"].as_i64().unwrap(),
+    );
+    alice.react(&room, 1, "👍").await;
+    let live = r.recv_type("chat_updated").await;
+    assert_eq!(live["data"]["chat"]["seq"], 1);
+    let since_rev = since_rev.max(live["data"]["chat"]["rev"].as_i64().unwrap());
+
+    // The reader's instance dies; changes go on on the other.
+    doomed.kill();
+    let new = alice.say(&room, "while you were gone").await.body["chat"]["seq"]
+        .as_i64()
+        .unwrap();
+    alice.edit(&room, 2, "m2, edited").await;
+    alice.delete_chat(&room, 3).await;
+
+    let mut r = survivor.as_user(&reader).ws().await;
+    r.join_resuming(&room, Some(since_seq), Some(since_rev))
+        .await;
+    let mut got = Vec::new();
+    while let Some(env) = r.try_recv(Duration::from_millis(800)).await {
+        let chat = &env["data"]["chat"];
+        if (env["type"] == "chat" || env["type"] == "chat_updated") && chat["kind"] != "system" {
+            got.push((
+                env["type"].as_str().unwrap().to_owned(),
+                chat["seq"].as_i64().unwrap(),
+            ));
+        }
+    }
+    let got: Vec<(&str, i64)> = got.iter().map(|(t, s)| (t.as_str(), *s)).collect();
+    assert_eq!(
+        got,
+        [("chat", new), ("chat_updated", 2), ("chat_updated", 3)]
+    );
+}

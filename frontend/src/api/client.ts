@@ -6,6 +6,7 @@ export type Schemas = components["schemas"];
 export type User = Schemas["UserResponse"];
 export type Room = Schemas["RoomResponse"];
 export type Chat = Schemas["ChatResponse"];
+export type Reaction = Schemas["ReactionResponse"];
 export type ServerEnvelope = Schemas["ServerEnvelope"];
 export type ClientEnvelope = Schemas["ClientEnvelope"];
 
@@ -47,11 +48,12 @@ export function makeApi(baseUrl = "", fetchImpl?: typeof fetch) {
   return client;
 }
 
+export type Api = ReturnType<typeof makeApi>;
 export const api = makeApi();
 
 /** Uploads a GIF with progress (fetch cannot report upload progress). With
  *  the same `clientId`, a repeat answers with the chat the first one made. */
-export function uploadGif(roomId: string, file: Blob, clientId: string, onProgress: (fraction: number) => void): Promise<Chat> {
+export function uploadGif(roomId: string, file: Blob, clientId: string, onProgress: (fraction: number) => void, replyTo: number | null = null): Promise<Chat> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/api/rooms/${encodeURIComponent(roomId)}/gifs`);
@@ -66,6 +68,7 @@ export function uploadGif(roomId: string, file: Blob, clientId: string, onProgre
     xhr.onerror = () => reject(new ApiError(0, "unavailable", "network error"));
     const form = new FormData();
     form.append("client_id", clientId);
+    if (replyTo !== null) form.append("reply_to", String(replyTo));
     form.append("gif", file, "upload.gif");
     xhr.send(form);
   });

@@ -530,6 +530,11 @@ export interface components {
              * @description The GIF file (at most `GIF_MAX_BYTES`, default 5 MiB).
              */
             gif: string;
+            /**
+             * Format: int64
+             * @description The seq of the chat (in this room, one you can see) this GIF answers.
+             */
+            reply_to?: number | null;
         };
         HealthResponse: {
             /** @example ok */
@@ -1713,7 +1718,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id` */
+            /** @description `validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id` or `reply_to` */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -75,7 +75,7 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
       setError(d.tooLargeLimit(formatBytes(l.gif_max_bytes, lang)));
       return;
     }
-    outbox.addGif(roomId, file);
+    outbox.addGif(roomId, file, replyTo?.seq ?? null);
     onSent();
   };
 

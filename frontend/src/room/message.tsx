@@ -1,18 +1,34 @@
 // One line of the timeline: a chat, a system line, or a message on its way out.
 import type { Chat, User } from "../api/client";
 import { useNameColor } from "../colors";
-import { formatDateTime, formatTime, linkPieces } from "../format";
+import { formatDateTime, formatTime } from "../format";
 import { problemText, t, type Lang } from "../i18n";
 import type { Outgoing } from "../outbox";
 import { limits } from "../session";
 import { useContext, useEffect, useRef, useState } from "preact/hooks";
-import { Actions, QUICK_EMOJIS } from "./actions";
+import { Actions, QUICK_EMOJIS, REACTIONS_MAX } from "./actions";
+import { changeKey, changesOf, withPendingReactions, type Change, type ChatChanges } from "./changes";
 import { GifView } from "./gif";
+import { lazy } from "../lazy";
 
+type LinksModule = typeof import("../links");
+let links: LinksModule | null = null;
+let linksLoading: Promise<LinksModule> | null = null;
+
+/** Text with its http(s) links made clickable once the link matcher is here. */
 export function LinkedText({ text }: { text: string }) {
+  const [, loaded] = useState(0);
+  const hasLink = /https?:\/\//i.test(text);
+  useEffect(() => {
+    if (!hasLink || links) return;
+    let live = true;
+    (linksLoading ??= import("../links")).then((m) => { links = m; if (live) loaded((n) => n + 1); }, () => { linksLoading = null; });
+    return () => { live = false; };
+  }, [hasLink]);
+  const pieces = hasLink && links ? links.linkPieces(text) : [{ text, href: undefined }];
   return (
     <span class="text">
-      {linkPieces(text).map((p, i) =>
+      {pieces.map((p, i) =>
         p.href ? (
           <a key={i} href={p.href} target="_blank" rel="noopener noreferrer">{p.text}</a>
         ) : (
@@ -53,16 +69,17 @@ function Quote({ chat }: { chat: Chat }) {
   );
 }
 
-function Reactions({ chat, me }: { chat: Chat; me: User }) {
+function Reactions({ chat, me, pending }: { chat: Chat; me: User; pending: ChatChanges["reactions"] }) {
   const actions = useContext(Actions);
-  if (chat.reactions.length === 0) return null;
+  const shown = withPendingReactions(chat.reactions, pending, me.id);
+  if (shown.length === 0) return null;
   return (
     <div class="reactions" data-testid="reactions">
-      {chat.reactions.map((r) => {
+      {shown.map((r) => {
         const mine = r.user_ids.includes(me.id);
         return (
-          <button key={r.emoji} type="button" class={`reaction${mine ? " mine" : ""}`} aria-pressed={mine}
-            data-testid="reaction" onClick={() => actions?.toggleReaction(chat, r.emoji)}>
+          <button key={r.emoji} type="button" class={`reaction${mine ? " mine" : ""}${r.pending ? " pending" : ""}`} aria-pressed={mine}
+            data-testid="reaction" data-state={r.pending ? "pending" : undefined} onClick={() => actions?.toggleReaction(chat, r.emoji)}>
             <span aria-hidden="true">{r.emoji}</span> {r.count}
             <span class="sr-only">{r.emoji}</span>
           </button>
@@ -72,12 +89,30 @@ function Reactions({ chat, me }: { chat: Chat; me: User }) {
   );
 }
 
+/** A change the server refused or could not take: what it was, Retry and Discard. */
+function FailedChange({ change, text, chat }: { change: Change; text: string; chat: Chat }) {
+  const d = t();
+  const actions = useContext(Actions);
+  const key = changeKey(change);
+  return (
+    <div class="outgoing-actions" data-testid="change-failed">
+      <span class="error small">{text}{change.error && change.error.code !== "unavailable" ? ` ${problemText(change.error, { textMax: limits.get().text_max_chars, reactionsFull: chat.reactions.length >= REACTIONS_MAX })}` : ""}</span>
+      <button type="button" class="link" onClick={() => actions?.retryChange(key)}>{d.retry}</button>
+      <button type="button" class="link danger" onClick={() => actions?.discardChange(key)}>{d.discard}</button>
+    </div>
+  );
+}
+
+const EmojiPicker = lazy(() => import("./emoji-picker").then((m) => m.EmojiPicker));
+
 /** Reply, react, edit and delete: shown on hover, focus or a long press. */
 function Toolbar({ chat, me }: { chat: Chat; me: User }) {
   const d = t();
   const actions = useContext(Actions);
   const [picking, setPicking] = useState(false);
   const [confirming, setConfirming] = useState(false);
+  const [browsing, setBrowsing] = useState(false);
+  const more = useRef<HTMLButtonElement>(null);
   if (!actions || chat.deleted) return null;
   const mine = chat.user?.id === me.id;
   return (
@@ -97,7 +132,13 @@ function Toolbar({ chat, me }: { chat: Chat; me: User }) {
           {QUICK_EMOJIS.map((emoji) => (
             <button key={emoji} type="button" class="icon" aria-label={emoji} onClick={() => { setPicking(false); actions.toggleReaction(chat, emoji); }}>{emoji}</button>
           ))}
+          <button ref={more} type="button" class="icon" aria-label={d.moreEmoji} title={d.moreEmoji} aria-haspopup="dialog"
+            aria-expanded={browsing} data-testid="more-emoji" onClick={() => setBrowsing((b) => !b)}>＋</button>
         </div>
+      )}
+      {browsing && (
+        <EmojiPicker anchor={more.current} onClose={() => setBrowsing(false)}
+          onPick={(emoji) => { setBrowsing(false); setPicking(false); actions.toggleReaction(chat, emoji); }} />
       )}
     </div>
   );
@@ -111,18 +152,19 @@ function EditBox({ chat }: { chat: Chat }) {
   useEffect(() => {
     box.current?.focus();
   }, []);
-  const save = async () => {
+  const save = () => {
     if (!actions) return;
     const body = text.trim();
     if (!body || body === chat.text) { actions.setEditing(null); return; }
-    if (await actions.saveEdit(chat, body)) actions.setEditing(null);
+    actions.saveEdit(chat, body);
+    actions.setEditing(null);
   };
   return (
     <div class="edit-box">
       <textarea ref={box} value={text} aria-label={d.editAction} data-testid="edit-input"
         onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
         onKeyDown={(e) => {
-          if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); void save(); }
+          if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); save(); }
           else if (e.key === "Escape") { e.preventDefault(); actions?.setEditing(null); }
         }} />
       <span class="hint small">{d.editHint}</span>
@@ -137,24 +179,36 @@ export function MessageRow({ chat, me, first, lang }: { chat: Chat; me: User; fi
   const mine = chat.user?.id === me.id;
   const whisper = chat.to ? (mine ? d.whisperToLine(chat.to.name) : d.whisperFrom(chat.user?.name ?? "")) : null;
   const editing = actions?.editingSeq === chat.seq && !chat.deleted;
-  const cls = `msg${mine ? " mine" : ""}${whisper ? " whisper" : ""}${first ? " first" : ""}${chat.gif ? " has-gif" : ""}${chat.deleted ? " deleted" : ""}`;
+  const pending = actions ? changesOf(actions.changes, chat.seq) : { reactions: [] };
+  const edit = chat.deleted ? undefined : pending.edit;
+  const removal = chat.deleted ? undefined : pending.delete;
+  const text = edit ? edit.text : chat.text ?? "";
+  const status = removal?.state === "pending" ? d.deleting : edit?.state === "pending" ? d.saving : null;
+  const changeState = removal?.state === "pending" || edit?.state === "pending" ? "pending" : removal || edit ? "failed" : undefined;
+  const cls = `msg${mine ? " mine" : ""}${whisper ? " whisper" : ""}${first ? " first" : ""}${chat.gif ? " has-gif" : ""}${chat.deleted ? " deleted" : ""}${removal?.state === "pending" ? " deleting" : ""}`;
   return (
-    <li class={cls} data-seq={chat.seq} data-testid="message" data-state={mine ? "sent" : undefined} tabIndex={-1}>
+    <li class={cls} data-seq={chat.seq} data-testid="message" data-state={mine ? "sent" : undefined} data-change={changeState} tabIndex={-1}>
       {first && !mine && chat.user && <Author user={chat.user} />}
       {first && whisper && <span class="whisper-tag">🤫 {whisper}</span>}
       <Toolbar chat={chat} me={me} />
       <div class="bubble">
         <Quote chat={chat} />
         {chat.deleted ? <span class="text tombstone" data-testid="tombstone">{d.deletedMessage}</span>
-          : editing ? <EditBox chat={chat} />
-          : chat.gif ? <GifView gif={chat.gif} author={chat.user?.name ?? ""} /> : <LinkedText text={chat.text ?? ""} />}
+          : editing ? <EditBox chat={edit ? { ...chat, text } : chat} />
+          : chat.gif ? <GifView gif={chat.gif} author={chat.user?.name ?? ""} /> : <LinkedText text={text} />}
         <span class="meta">
-          {chat.edited_at && !chat.deleted && <span class="edited" title={formatDateTime(chat.edited_at, lang)} data-testid="edited">{d.edited}</span>}
+          {status ? <span class="status" role="status">{status}</span>
+            : (chat.edited_at || edit) && !chat.deleted && <span class="edited" title={chat.edited_at ? formatDateTime(chat.edited_at, lang) : undefined} data-testid="edited">{d.edited}</span>}
           <time dateTime={chat.created_at} title={formatDateTime(chat.created_at, lang)}>{formatTime(chat.created_at, lang)}</time>
-          {mine && <span class="tick" aria-label={d.sent} title={d.sent}>✓</span>}
+          {mine && !status && <span class="tick" aria-label={d.sent} title={d.sent}>✓</span>}
         </span>
       </div>
-      <Reactions chat={chat} me={me} />
+      <Reactions chat={chat} me={me} pending={pending.reactions} />
+      {edit?.state === "failed" && <FailedChange change={edit} text={d.notSaved} chat={chat} />}
+      {removal?.state === "failed" && <FailedChange change={removal} text={d.notDeleted} chat={chat} />}
+      {pending.reactions.filter((r) => r.state === "failed").map((r) => (
+        <FailedChange key={r.emoji} change={r} text={d.reactionFailed(r.emoji)} chat={chat} />
+      ))}
     </li>
   );
 }

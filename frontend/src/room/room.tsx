@@ -11,12 +11,38 @@ import { withUser } from "../session";
 import type { SocketClient, Status } from "../socket";
 import { noteIncoming, setTitle } from "../tab";
 import { Actions, type MessageActions } from "./actions";
+import { Changes, changesOf, sendChange, withPendingReactions, type Change } from "./changes";
 import { Composer } from "./composer";
 import { Members } from "./members";
-import { RoomSettings } from "./settings";
+import { lazy } from "../lazy";
 import { Timeline } from "./timeline";
 
 const PAGE = 50;
+const RoomSettings = lazy(() => import("./settings").then((m) => m.RoomSettings));
+
+/** The room's changes on their way, and what they are now. */
+function useChanges(roomId: string, setChats: (f: (cs: Chat[]) => Chat[]) => void, status: Status) {
+  const [changes, setChanges] = useState<ReadonlyMap<string, Change>>(new Map());
+  const ref = useRef<Changes | null>(null);
+  useEffect(() => {
+    const send = async (change: Change) => {
+      const chat = await sendChange(api, roomId, change);
+      // A deletion answers nothing; the tombstone shows now, and the
+      // server's own (its chat_updated) replaces it.
+      if (change.kind === "delete") setChats((cs) => tombstone(cs, change.seq));
+      return chat;
+    };
+    const c = new Changes({ send }, (chat) => setChats((cs) => updated(cs, chat)));
+    ref.current = c;
+    setChanges(new Map());
+    c.subscribe((m) => setChanges(new Map(m)));
+    return () => c.close();
+  }, [roomId]);
+  useEffect(() => {
+    if (status === "open") ref.current?.kick();
+  }, [status]);
+  return { changes, add: (c: Change) => ref.current?.add(c), retry: (k: string) => ref.current?.retry(k), discard: (k: string) => ref.current?.discard(k) };
+}
 
 /** Chats kept sorted by seq, each seq once (the newer copy wins). */
 function merge(existing: Chat[], incoming: Chat[]): Chat[] {
@@ -41,6 +67,13 @@ function updated(existing: Chat[], chat: Chat): Chat[] {
     }
     return c;
   });
+}
+
+/** A chat deleted here, before the server's own tombstone arrives. */
+function tombstone(existing: Chat[], seq: number): Chat[] {
+  const chat = existing.find((c) => c.seq === seq);
+  if (!chat || chat.deleted) return existing;
+  return updated(existing, { ...chat, deleted: true, text: null, gif: null, reactions: [] });
 }
 
 /** Everywhere a chat names a user, the user as they now are. */
@@ -267,37 +300,25 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
   const [showSettings, setShowSettings] = useState(false);
   const [replyTo, setReplyTo] = useState<Chat | null>(null);
   const [editingSeq, setEditingSeq] = useState<number | null>(null);
-  const changed = (chat: Chat | undefined) => { if (chat) setChats((cs) => updated(cs, chat)); };
+  const pending = useChanges(roomId, setChats, status);
   const actions: MessageActions = {
     owner: isOwner,
     editingSeq,
     setEditing: setEditingSeq,
+    changes: pending.changes,
+    retryChange: pending.retry,
+    discardChange: pending.discard,
     reply: (chat) => {
       setReplyTo(chat);
       document.querySelector<HTMLTextAreaElement>("[data-testid=composer-input]")?.focus();
     },
-    toggleReaction: (chat, emoji) => void confirmed(async () => {
-      const mine = chat.reactions.some((r) => r.emoji === emoji && r.user_ids.includes(me.id));
-      const params = { path: { id: roomId, seq: chat.seq, emoji } };
-      const { data } = mine
-        ? await api.DELETE("/api/rooms/{id}/chats/{seq}/reactions/{emoji}", { params })
-        : await api.PUT("/api/rooms/{id}/chats/{seq}/reactions/{emoji}", { params });
-      changed(data?.chat);
-    })(),
-    saveEdit: async (chat, text) => {
-      setProblem(null);
-      try {
-        const { data } = await api.PATCH("/api/rooms/{id}/chats/{seq}", { params: { path: { id: roomId, seq: chat.seq } }, body: { text } });
-        changed(data?.chat);
-        return true;
-      } catch (err) {
-        setProblem(errorText(errorCode(err)));
-        return false;
-      }
+    toggleReaction: (chat, emoji) => {
+      const shown = withPendingReactions(chat.reactions, changesOf(pending.changes, chat.seq).reactions, me.id);
+      const mine = shown.some((r) => r.emoji === emoji && r.user_ids.includes(me.id));
+      pending.add({ kind: "react", seq: chat.seq, emoji, on: !mine, state: "pending" });
     },
-    remove: (chat) => void confirmed(async () => {
-      await api.DELETE("/api/rooms/{id}/chats/{seq}", { params: { path: { id: roomId, seq: chat.seq } } });
-    })(),
+    saveEdit: (chat, text) => pending.add({ kind: "edit", seq: chat.seq, text, state: "pending" }),
+    remove: (chat) => pending.add({ kind: "delete", seq: chat.seq, state: "pending" }),
     jumpTo: (seq) => {
       const el = document.querySelector<HTMLElement>(`[data-testid=messages] [data-seq="${seq}"]`);
       if (!el) return;
@@ -388,7 +409,7 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
           })} />
       </div>
       <ConfirmDialog ask={ask} onClose={() => setAsk(null)} />
-      {isOwner && room && (
+      {isOwner && room && showSettings && (
         <RoomSettings room={room} open={showSettings} onClose={() => setShowSettings(false)} onSaved={setRoom} />
       )}
     </div>

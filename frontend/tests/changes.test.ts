@@ -1,0 +1,73 @@
+// Edits and reactions on their way, against the real server: they wait
+// while it is down and land once when it is back; a toggle made while
+// another is out ends where the last click left it; a refusal fails alone.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Chat, Room } from "../src/api/client";
+import { Changes, changeKey, sendChange } from "../src/room/changes";
+import { apiAs, Person, Server, until } from "./server";
+
+let server: Server;
+
+beforeEach(async () => {
+  server = new Server();
+  await server.start();
+});
+
+afterEach(async () => {
+  await server.dispose();
+});
+
+async function setUp(title: string) {
+  const alice = new Person(server);
+  await alice.call("GET", "/api/me");
+  const { room } = await alice.call<{ room: Room }>("POST", "/api/rooms", { title });
+  const { chat } = await alice.call<{ chat: Chat }>("POST", `/api/rooms/${room.id}/chats`, { text: "first" });
+  const done: Chat[] = [];
+  const api = apiAs(server, alice);
+  const changes = new Changes({ send: (c) => sendChange(api, room.id, c) }, (c) => done.push(c), () => 0);
+  const onServer = async () => (await alice.call<{ chats: Chat[] }>("GET", `/api/rooms/${room.id}/chats`)).chats.find((c) => c.seq === chat.seq)!;
+  return { alice, room, chat, changes, done, onServer };
+}
+
+describe("Changes", () => {
+  it("waits while the server is down and applies each change once when it is back", async () => {
+    const { chat, changes, done, onServer } = await setUp("outage");
+    await server.stop();
+    changes.add({ kind: "edit", seq: chat.seq, text: "second thoughts", state: "pending" });
+    changes.add({ kind: "react", seq: chat.seq, emoji: "🎉", on: true, state: "pending" });
+    await until(() => [...changes.all().values()].every((c) => c.waiting), "both changes to wait");
+    expect([...changes.all().values()].map((c) => c.state)).toEqual(["pending", "pending"]);
+
+    await server.start();
+    changes.kick();
+    await until(() => changes.all().size === 0, "both changes to land");
+    const now = await onServer();
+    expect(now.text).toBe("second thoughts");
+    expect(now.reactions).toEqual([expect.objectContaining({ emoji: "🎉", count: 1 })]);
+    expect(Math.max(...done.map((c) => c.rev))).toBe(now.rev);
+  });
+
+  it("ends where the last toggle left it, however many were made while one was out", async () => {
+    const { chat, changes, onServer } = await setUp("toggles");
+    for (const on of [true, false, true, false, true]) changes.add({ kind: "react", seq: chat.seq, emoji: "👍", on, state: "pending" });
+    await until(() => changes.all().size === 0, "the toggles to settle");
+    expect((await onServer()).reactions).toEqual([expect.objectContaining({ emoji: "👍", count: 1 })]);
+    for (const on of [false, true, false]) changes.add({ kind: "react", seq: chat.seq, emoji: "👍", on, state: "pending" });
+    await until(() => changes.all().size === 0, "the toggles to settle");
+    expect((await onServer()).reactions).toEqual([]);
+  });
+
+  it("marks a refused change failed, alone, and keeps it until it is discarded", async () => {
+    const { chat, changes, onServer } = await setUp("refusals");
+    changes.add({ kind: "react", seq: chat.seq, emoji: "not an emoji", on: true, state: "pending" });
+    changes.add({ kind: "edit", seq: chat.seq, text: "fine", state: "pending" });
+    const key = changeKey({ kind: "react", seq: chat.seq, emoji: "not an emoji" });
+    await until(() => changes.all().size === 1 && changes.all().get(key)?.state === "failed", "the refusal");
+    expect(changes.all().get(key)?.error?.code).toBe("validation_failed");
+    expect((await onServer()).text).toBe("fine");
+    changes.retry(key);
+    await until(() => changes.all().get(key)?.state === "failed", "the refusal again");
+    changes.discard(key);
+    expect(changes.all().size).toBe(0);
+  });
+});
