@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::models::{Chat, Gif, NewChat, Reaction};
-use super::schema::{chats, reactions};
+use super::schema::{chats, reactions, rooms};
 use super::{gifs, now_millis, placeholders, users, DbConnection, Prepared, SqlBySize};
 use crate::api::ChatResponse;
 
@@ -308,6 +308,12 @@ pub(super) fn visible_to<'a>(viewer: &'a str) -> _ {
 /// The chats `viewer` may see whose last change came after rev `after`
 /// (and, with `seq_at_most`, only those up to that seq), in ascending rev,
 /// at most `limit`, and whether more follow.
+///
+/// A chat never changed since it was posted still has the rev it was posted
+/// with, and those grow with seq; only changed chats are indexed by rev
+/// (`chats_changed`), so this reads them there and the unchanged ones by
+/// seq. Each change took one rev without a seq, so an unchanged chat posted
+/// after `after` has a seq above `after` less the room's changes.
 pub fn changed_after(
     conn: &mut DbConnection,
     room_id: &str,
@@ -316,18 +322,39 @@ pub fn changed_after(
     seq_at_most: Option<i64>,
     limit: i64,
 ) -> QueryResult<(Vec<Chat>, bool)> {
-    let mut query = chats::table
+    let (last_seq, last_rev): (i64, i64) = rooms::table
+        .find(room_id)
+        .select((rooms::last_seq, rooms::last_rev))
+        .first(conn)
+        .optional()?
+        .unwrap_or_default();
+    let most = seq_at_most.unwrap_or(i64::MAX);
+    let changed: Vec<Chat> = chats::table
         .filter(chats::room_id.eq(room_id))
+        // Literal, so both databases match the partial index's predicate.
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("changed"))
         .filter(chats::rev.gt(after))
+        .filter(chats::seq.le(most))
         .filter(visible_to(viewer))
         .select(Chat::as_select())
         .order(chats::rev.asc())
         .limit(limit + 1)
-        .into_boxed();
-    if let Some(most) = seq_at_most {
-        query = query.filter(chats::seq.le(most));
-    }
-    let mut rows = query.load(conn)?;
+        .load(conn)?;
+    let posted_after = after - (last_rev - last_seq);
+    let unchanged: Vec<Chat> = chats::table
+        .filter(chats::room_id.eq(room_id))
+        .filter(chats::seq.gt(posted_after))
+        .filter(chats::seq.le(most))
+        .filter(chats::changed.eq(false))
+        .filter(chats::rev.gt(after))
+        .filter(visible_to(viewer))
+        .select(Chat::as_select())
+        .order(chats::seq.asc())
+        .limit(limit + 1)
+        .load(conn)?;
+    let mut rows = changed;
+    rows.extend(unchanged);
+    rows.sort_unstable_by_key(|c| c.rev);
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     Ok((rows, has_more))
@@ -356,6 +383,7 @@ pub fn set_text(conn: &mut DbConnection, id: i64, text: &str, rev: i64) -> Query
             chats::body.eq(text),
             chats::edited_at.eq(now_millis()),
             chats::rev.eq(rev),
+            chats::changed.eq(true),
         ))
         .execute(conn)
         .map(drop)
@@ -372,6 +400,7 @@ pub fn tombstone(conn: &mut DbConnection, id: i64, rev: i64) -> QueryResult<()> 
             chats::reply_to_seq.eq(None::<i64>),
             chats::deleted.eq(true),
             chats::rev.eq(rev),
+            chats::changed.eq(true),
         ))
         .execute(conn)
         .map(drop)
@@ -380,7 +409,7 @@ pub fn tombstone(conn: &mut DbConnection, id: i64, rev: i64) -> QueryResult<()> 
 /// Records change `rev` of a chat whose content stayed (its reactions).
 pub fn set_rev(conn: &mut DbConnection, id: i64, rev: i64) -> QueryResult<()> {
     diesel::update(chats::table.find(id))
-        .set(chats::rev.eq(rev))
+        .set((chats::rev.eq(rev), chats::changed.eq(true)))
         .execute(conn)
         .map(drop)
 }

@@ -50,6 +50,7 @@ diesel::table! {
         reply_to_seq -> Nullable<BigInt>,
         edited_at -> Nullable<BigInt>,
         deleted -> Bool,
+        changed -> Bool,
     }
 }
 
