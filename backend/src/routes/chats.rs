@@ -297,11 +297,7 @@ pub async fn add_reaction(
     me: Identity,
     path: Path<(String, i64, String)>,
 ) -> AppResult<HttpResponse> {
-    let (room, seq, emoji) = path.into_inner();
-    let emoji = Emoji::parse(&emoji)?;
-    let change_to = Change::React(emoji.as_str().to_owned());
-    let posted = change(&req, &state, me, (room, seq), change_to).await?;
-    Ok(HttpResponse::Ok().json(ChatEnvelope { chat: posted.chat }))
+    react(&req, &state, me, path.into_inner(), Change::React).await
 }
 
 /// Remove your reaction. Removing one that is not there changes nothing.
@@ -328,10 +324,20 @@ pub async fn remove_reaction(
     me: Identity,
     path: Path<(String, i64, String)>,
 ) -> AppResult<HttpResponse> {
-    let (room, seq, emoji) = path.into_inner();
+    react(&req, &state, me, path.into_inner(), Change::Unreact).await
+}
+
+/// Adds or removes the caller's reaction and answers the chat as it now is.
+async fn react(
+    req: &HttpRequest,
+    state: &AppState,
+    me: Identity,
+    (room, seq, emoji): (String, i64, String),
+    to_change: fn(String) -> Change,
+) -> AppResult<HttpResponse> {
     let emoji = Emoji::parse(&emoji)?;
-    let change_to = Change::Unreact(emoji.as_str().to_owned());
-    let posted = change(&req, &state, me, (room, seq), change_to).await?;
+    let change_to = to_change(emoji.as_str().to_owned());
+    let posted = change(req, state, me, (room, seq), change_to).await?;
     Ok(HttpResponse::Ok().json(ChatEnvelope { chat: posted.chat }))
 }
 
