@@ -208,6 +208,15 @@ impl GifName {
 /// The first seq of every room.
 pub const FIRST_SEQ: i64 = 1;
 
+/// A `reply_to`: a seq a chat could have. Whether that chat exists and the
+/// poster may see it is `access::check_reply`'s to say.
+pub fn reply_seq(seq: i64) -> Result<i64, AppError> {
+    if seq < FIRST_SEQ {
+        return Err(AppError::field("reply_to", "must be a chat's seq"));
+    }
+    Ok(seq)
+}
+
 /// A nickname: 1 to 32 characters after trimming, on one line.
 #[derive(Debug, Clone)]
 pub struct Nickname(String);

@@ -6,7 +6,7 @@ use crate::access::find_readable_room;
 use crate::api::{ChatEnvelope, ChatsPage, ChatsQuery, EditChatRequest, PageMeta, PostChatRequest};
 use crate::db::chats::{self, PageQuery};
 use crate::domain::ids;
-use crate::domain::validation::{ChatText, ClientId, Emoji, PageSize, FIRST_SEQ};
+use crate::domain::validation::{reply_seq, ChatText, ClientId, Emoji, PageSize, FIRST_SEQ};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::identity::Identity;
@@ -159,9 +159,7 @@ pub async fn post_chat(
         }
         (None, None) => return Err(AppError::field("text", "send `text` (or `gif`)")),
     };
-    if body.reply_to.is_some_and(|seq| seq < FIRST_SEQ) {
-        return Err(AppError::field("reply_to", "must be a chat's seq"));
-    }
+    body.reply_to.map(reply_seq).transpose()?;
     let client_id = ClientId::parse_optional(body.client_id.as_deref())?;
     let address = crate::net::request_ip(&req, &state.settings.trusted_proxies);
     state.limits.check_post(&me.user_id, address)?;

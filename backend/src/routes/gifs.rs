@@ -9,7 +9,7 @@ use crate::access::find_readable_room;
 use crate::api::{ChatEnvelope, ChatResponse, GifUpload};
 use crate::db::chats::{self, PostKey};
 use crate::db::DbConnection;
-use crate::domain::validation::{ClientId, FIRST_SEQ};
+use crate::domain::validation::{reply_seq, ClientId};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{body_timeout, payload_error, BodyStream};
 use crate::identity::Identity;
@@ -168,12 +168,9 @@ async fn receive_upload(
         .map(ClientId::into_inner);
     let reply_to = reply_to
         .map(|bytes| {
-            String::from_utf8_lossy(&bytes)
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|seq| *seq >= FIRST_SEQ)
-                .ok_or_else(|| AppError::field("reply_to", "must be a chat's seq"))
+            // Text that is no number is refused as no seq is.
+            let seq = String::from_utf8_lossy(&bytes).trim().parse::<i64>();
+            reply_seq(seq.unwrap_or(i64::MIN))
         })
         .transpose()?;
 
