@@ -7,6 +7,9 @@ import { ApiError, type Chat, type User } from "./api/client";
 
 export type OutState = "pending" | "failed";
 
+/** Why the server refused something, as its error body says. */
+export type SendError = { code: string; message: string; fields: Record<string, string> };
+
 interface Base {
   client_id: string;
   room_id: string;
@@ -16,7 +19,7 @@ interface Base {
   state: OutState;
   /** Set when the last attempt could not reach the server. */
   waiting?: boolean;
-  error?: { code: string; message: string; fields: Record<string, string> };
+  error?: SendError;
 }
 
 export interface OutText extends Base {
@@ -233,7 +236,7 @@ export class Outbox {
   }
 }
 
-function asError(err: unknown): Base["error"] {
+export function asError(err: unknown): SendError {
   return err instanceof ApiError
     ? { code: err.code, message: err.message, fields: err.fields }
     : { code: "unavailable", message: String(err), fields: {} };

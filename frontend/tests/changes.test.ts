@@ -1,29 +1,20 @@
 // Edits and reactions on their way, against the real server: they wait
 // while it is down and land once when it is back; a toggle made while
 // another is out ends where the last click left it; a refusal fails alone.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Chat, Room } from "../src/api/client";
 import { Changes, changeKey, sendChange } from "../src/room/changes";
-import { apiAs, Person, Server, until } from "./server";
+import { apiAs, Person, serverForEachTest, until } from "./server";
 
-let server: Server;
-
-beforeEach(async () => {
-  server = new Server();
-  await server.start();
-});
-
-afterEach(async () => {
-  await server.dispose();
-});
+const live = serverForEachTest();
 
 async function setUp(title: string) {
-  const alice = new Person(server);
+  const alice = new Person(live.server);
   await alice.call("GET", "/api/me");
   const { room } = await alice.call<{ room: Room }>("POST", "/api/rooms", { title });
   const { chat } = await alice.call<{ chat: Chat }>("POST", `/api/rooms/${room.id}/chats`, { text: "first" });
   const done: Chat[] = [];
-  const api = apiAs(server, alice);
+  const api = apiAs(live.server, alice);
   const changes = new Changes({ send: (c) => sendChange(api, room.id, c) }, (c) => done.push(c), () => 0);
   const onServer = async () => (await alice.call<{ chats: Chat[] }>("GET", `/api/rooms/${room.id}/chats`)).chats.find((c) => c.seq === chat.seq)!;
   return { alice, room, chat, changes, done, onServer };
@@ -32,13 +23,13 @@ async function setUp(title: string) {
 describe("Changes", () => {
   it("waits while the server is down and applies each change once when it is back", async () => {
     const { chat, changes, done, onServer } = await setUp("outage");
-    await server.stop();
+    await live.server.stop();
     changes.add({ kind: "edit", seq: chat.seq, text: "second thoughts", state: "pending" });
     changes.add({ kind: "react", seq: chat.seq, emoji: "🎉", on: true, state: "pending" });
     await until(() => [...changes.all().values()].every((c) => c.waiting), "both changes to wait");
     expect([...changes.all().values()].map((c) => c.state)).toEqual(["pending", "pending"]);
 
-    await server.start();
+    await live.server.start();
     changes.kick();
     await until(() => changes.all().size === 0, "both changes to land");
     const now = await onServer();

@@ -1,21 +1,12 @@
 // The outbox against the real server: posts wait while it is down, survive a
 // reload (a new Outbox on the same storage) and go out once, in order, even
 // when two pages send the same items.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type Chat, type Room, type User } from "../src/api/client";
 import { Outbox, type Transport } from "../src/outbox";
-import { apiAs, Person, Server, until } from "./server";
+import { apiAs, Person, serverForEachTest, until } from "./server";
 
-let server: Server;
-
-beforeEach(async () => {
-  server = new Server();
-  await server.start();
-});
-
-afterEach(async () => {
-  await server.dispose();
-});
+const live = serverForEachTest();
 
 /** localStorage as a page sees it: shared by every page of one origin. */
 class PageStorage implements Storage {
@@ -30,7 +21,7 @@ class PageStorage implements Storage {
 
 /** The web app's transport, speaking for `person`. */
 function transportFor(person: Person): Transport {
-  const api = apiAs(server, person);
+  const api = apiAs(live.server, person);
   return {
     postText: async (item) => {
       const { data } = await api.POST("/api/rooms/{id}/chats", {
@@ -45,14 +36,14 @@ function transportFor(person: Person): Transport {
 
 describe("Outbox", () => {
   it("keeps posts while the server is down and sends each once, in order, from two pages", async () => {
-    const alice = new Person(server);
+    const alice = new Person(live.server);
     const { user } = await alice.call<{ user: User }>("GET", "/api/me");
     const { room } = await alice.call<{ room: Room }>("POST", "/api/rooms", { title: "outage" });
     const storage = new PageStorage();
     const first = new Outbox(transportFor(alice), storage);
     first.start(user.id);
 
-    await server.stop();
+    await live.server.stop();
     for (const text of ["one", "two", "three"]) first.addText(room.id, text, null);
     await until(() => first.items()[0]?.waiting === true, "the first post to wait");
     expect(first.items().map((i) => i.state)).toEqual(["pending", "pending", "pending"]);
@@ -63,7 +54,7 @@ describe("Outbox", () => {
     const sent: Chat[] = [];
     second.onSent((_item, chat) => sent.push(chat));
 
-    await server.start();
+    await live.server.start();
     second.start(user.id);
     first.kick();
     await until(() => second.items().length === 0 && first.items().length === 0, "both pages to send everything");
@@ -76,7 +67,7 @@ describe("Outbox", () => {
   });
 
   it("fails a refused post alone and sends the rest", async () => {
-    const alice = new Person(server);
+    const alice = new Person(live.server);
     const { user } = await alice.call<{ user: User }>("GET", "/api/me");
     const { room } = await alice.call<{ room: Room }>("POST", "/api/rooms", { title: "refusals" });
     const outbox = new Outbox(transportFor(alice), new PageStorage());

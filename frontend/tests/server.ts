@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach } from "vitest";
 import { makeApi, type Api } from "../src/api/client";
 
 export const BIN = process.env.GIFCHAT_BIN ?? fileURLToPath(new URL("../../target/debug/gifchat", import.meta.url));
@@ -65,6 +66,20 @@ export class Server {
     await this.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/** A server of its own for each test of the file, on a fresh database,
+ *  started before the test and removed after it. */
+export function serverForEachTest(): { server: Server } {
+  const live = { server: null as unknown as Server };
+  beforeEach(async () => {
+    live.server = new Server();
+    await live.server.start();
+  });
+  afterEach(async () => {
+    await live.server.dispose();
+  });
+  return live;
 }
 
 /** Waits until `cond` holds, polling. */

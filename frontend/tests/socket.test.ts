@@ -1,24 +1,15 @@
 // The socket client against the real server: resume, reconnect, envelopes.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Chat, Room, ServerEnvelope } from "../src/api/client";
 import { SocketClient, type SocketLike, type Status } from "../src/socket";
-import { Person, Server, until } from "./server";
+import { Person, serverForEachTest, until } from "./server";
 
-let server: Server;
-
-beforeEach(async () => {
-  server = new Server();
-  await server.start();
-});
-
-afterEach(async () => {
-  await server.dispose();
-});
+const live = serverForEachTest();
 
 function clientFor(person: Person): { client: SocketClient; seen: ServerEnvelope[]; statuses: Status[] } {
   const client = new SocketClient({
-    url: `ws://127.0.0.1:${server.port}/api/ws`,
+    url: `ws://127.0.0.1:${live.server.port}/api/ws`,
     open: (url) => new WebSocket(url, { headers: { cookie: person.cookie } }) as unknown as SocketLike,
   });
   const seen: ServerEnvelope[] = [];
@@ -33,8 +24,8 @@ const chatsIn = (seen: ServerEnvelope[], room: string): Chat[] =>
 
 describe("SocketClient", () => {
   it("reconnects after a server restart and fills the gap exactly once", async () => {
-    const alice = new Person(server);
-    const bob = new Person(server);
+    const alice = new Person(live.server);
+    const bob = new Person(live.server);
     await alice.call("GET", "/api/me");
     await bob.call("GET", "/api/me");
     const { room } = await alice.call<{ room: Room }>("POST", "/api/rooms", { title: "restart" });
@@ -46,9 +37,9 @@ describe("SocketClient", () => {
     for (let i = 0; i < 3; i++) await alice.call("POST", `/api/rooms/${room.id}/chats`, { text: `before ${i}` });
     await until(() => chatsIn(seen, room.id).filter((c) => c.kind === "text").length === 3, "3 chats");
 
-    await server.stop();
+    await live.server.stop();
     await until(() => statuses.includes("reconnecting"), "reconnecting");
-    await server.start();
+    await live.server.start();
     // Posted while bob may or may not be back yet: replay or live, never both.
     for (let i = 0; i < 5; i++) await alice.call("POST", `/api/rooms/${room.id}/chats`, { text: `after ${i}` });
     await until(() => chatsIn(seen, room.id).some((c) => c.text === "after 4"), "the last chat");
@@ -62,7 +53,7 @@ describe("SocketClient", () => {
   });
 
   it("resumes from history it already has without duplicating it", async () => {
-    const alice = new Person(server);
+    const alice = new Person(live.server);
     await alice.call("GET", "/api/me");
     const { room } = await alice.call<{ room: Room }>("POST", "/api/rooms", { title: "history" });
     for (let i = 0; i < 10; i++) await alice.call("POST", `/api/rooms/${room.id}/chats`, { text: `m${i}` });
@@ -81,8 +72,8 @@ describe("SocketClient", () => {
   });
 
   it("stops rejoining a room it was kicked from, and reports errors with their ref", async () => {
-    const owner = new Person(server);
-    const bob = new Person(server);
+    const owner = new Person(live.server);
+    const bob = new Person(live.server);
     await owner.call("GET", "/api/me");
     const me = await bob.call<{ user: { id: string } }>("GET", "/api/me");
     const { room } = await owner.call<{ room: Room }>("POST", "/api/rooms", { title: "kick" });
@@ -94,8 +85,8 @@ describe("SocketClient", () => {
     await owner.call("POST", `/api/rooms/${room.id}/kick`, { user_id: me.user.id });
     await until(() => seen.some((e) => e.type === "kicked"), "kicked");
 
-    await server.stop();
-    await server.start();
+    await live.server.stop();
+    await live.server.start();
     await until(() => client.status === "open", "reopened");
     const ref = client.join("0123456789abcdef0123456789abcdef");
     await until(() => seen.some((e) => e.type === "error"), "an error");

@@ -6,17 +6,15 @@
 // text, a delete of a deleted chat, a reaction already there), so a retry
 // never applies twice.
 import type { Api, Chat, Reaction } from "../api/client";
-import { isTransient, type OutState } from "../outbox";
+import { asError, isTransient, type OutState, type SendError } from "../outbox";
 import { backoffDelay } from "../socket";
-
-export type ChangeError = { code: string; message: string; fields: Record<string, string> };
 
 interface Base {
   seq: number;
   state: OutState;
   /** The last attempt could not reach the server; it is tried again. */
   waiting?: boolean;
-  error?: ChangeError;
+  error?: SendError;
 }
 export type Change =
   | (Base & { kind: "edit"; text: string })
@@ -132,8 +130,7 @@ export class Changes {
           this.attempts.set(key, attempt + 1);
           this.timers.set(key, setTimeout(() => { this.timers.delete(key); this.send(key); }, backoffDelay(attempt, this.random)));
         } else {
-          const e = err as Partial<ChangeError>;
-          this.list.set(key, { ...change, state: "failed", waiting: false, error: { code: e.code ?? "unavailable", message: e.message ?? String(err), fields: e.fields ?? {} } });
+          this.list.set(key, { ...change, state: "failed", waiting: false, error: asError(err) });
         }
         this.changed();
       },

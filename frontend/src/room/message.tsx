@@ -9,22 +9,14 @@ import { useContext, useEffect, useRef, useState } from "preact/hooks";
 import { Actions, QUICK_EMOJIS, REACTIONS_MAX } from "./actions";
 import { changeKey, changesOf, withPendingReactions, type Change, type ChatChanges } from "./changes";
 import { GifView } from "./gif";
-import { lazy } from "../lazy";
+import { lazy, onDemand } from "../lazy";
 
-type LinksModule = typeof import("../links");
-let links: LinksModule | null = null;
-let linksLoading: Promise<LinksModule> | null = null;
+const useLinks = onDemand(() => import("../links"));
 
 /** Text with its http(s) links made clickable once the link matcher is here. */
 export function LinkedText({ text }: { text: string }) {
-  const [, loaded] = useState(0);
   const hasLink = /https?:\/\//i.test(text);
-  useEffect(() => {
-    if (!hasLink || links) return;
-    let live = true;
-    (linksLoading ??= import("../links")).then((m) => { links = m; if (live) loaded((n) => n + 1); }, () => { linksLoading = null; });
-    return () => { live = false; };
-  }, [hasLink]);
+  const links = useLinks(hasLink);
   const pieces = hasLink && links ? links.linkPieces(text) : [{ text, href: undefined }];
   return (
     <span class="text">
