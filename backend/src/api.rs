@@ -14,9 +14,10 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::models::{Chat, Gif, Reaction, Room, User};
+use crate::db::gifs::StoredGif;
+use crate::db::models::{Chat, Reaction, Room, User};
 use crate::domain::user::{color_for, display_name};
-use crate::domain::validation::{ChatText, MaxMembers, Nickname};
+use crate::domain::validation::{ChatText, GifAlt, MaxMembers, Nickname};
 
 /// Serializes epoch milliseconds as RFC 3339 UTC with milliseconds.
 pub fn serialize_millis<S: Serializer>(millis: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -163,17 +164,79 @@ pub struct GifResponse {
     pub width: i32,
     pub height: i32,
     pub bytes: i64,
+    /// The uploader's description (0 to 300 characters), or null.
+    #[schema(required = true, example = "a cat falling off a sofa")]
+    pub alt: Option<String>,
+    /// A still of the first frame (PNG, the GIF's size): for reduced
+    /// motion, previews and slow links. Null only for a GIF stored before
+    /// posters were made, until the media pass reaches it.
+    #[schema(
+        required = true,
+        example = "/gif/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png"
+    )]
+    pub poster: Option<String>,
+    /// Lighter renditions, smallest first: made after upload (announced by
+    /// `chat_updated`), only those smaller than the GIF; may be empty.
+    pub variants: Vec<GifVariantResponse>,
+}
+
+/// A lighter rendition of a GIF.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct GifVariantResponse {
+    #[schema(
+        example = "/gif/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.webp"
+    )]
+    pub url: String,
+    /// Its media type: `image/webp` (animated WebP).
+    #[serde(rename = "type")]
+    #[schema(example = "image/webp")]
+    pub kind: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
 }
 
 impl GifResponse {
-    pub fn from_row(gif: &Gif) -> Self {
+    pub fn from_row(gif: &StoredGif, alt: Option<&str>) -> Self {
+        let row = &gif.row;
         Self {
-            url: format!("/gif/{}", gif.file),
-            width: gif.width,
-            height: gif.height,
-            bytes: gif.bytes,
+            url: format!("/gif/{}", row.file),
+            width: row.width,
+            height: row.height,
+            bytes: row.bytes,
+            alt: alt.map(str::to_owned),
+            poster: row.poster.as_ref().map(|p| format!("/gif/{p}")),
+            variants: gif
+                .variants
+                .iter()
+                .map(|v| GifVariantResponse {
+                    url: format!("/gif/{}", v.file),
+                    kind: v.kind.clone(),
+                    width: v.width,
+                    height: v.height,
+                    bytes: v.bytes,
+                })
+                .collect(),
         }
     }
+}
+
+/// The GIFs a picker offers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GifsPage {
+    pub gifs: Vec<GifResponse>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GifsQuery {
+    /// Words of the description; each matches words starting with it, all
+    /// must match. Without it: every GIF you can see.
+    #[param(max_length = 200, example = "cat")]
+    pub q: Option<String>,
+    /// How many (default 30, at most 100).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
 }
 
 /// One message in a room's history.
@@ -269,7 +332,7 @@ impl ChatResponse {
     pub fn from_row(
         chat: &Chat,
         users: &HashMap<String, UserResponse>,
-        gif: Option<&Gif>,
+        gif: Option<&StoredGif>,
         original: Option<&Chat>,
         reactions: &[&Reaction],
     ) -> ChatResponse {
@@ -295,7 +358,7 @@ impl ChatResponse {
             kind: kind_of(&chat.kind),
             user: user(&chat.user_id),
             text: chat.body.clone(),
-            gif: gif.map(GifResponse::from_row),
+            gif: gif.map(|g| GifResponse::from_row(g, chat.gif_alt.as_deref())),
             to: user(&chat.to_user_id),
             event: chat.event.as_deref().and_then(SystemEvent::parse),
             subject: user(&chat.subject_id),
@@ -445,6 +508,11 @@ pub struct PostChatRequest {
         pattern = "^[0-9a-f]{64}\\.gif$"
     )]
     pub gif: Option<String>,
+    /// With `gif`: its description here (0 to 300 characters; empty for
+    /// none). Left out, the chat takes the description of the newest chat
+    /// showing that GIF that you can see.
+    #[schema(max_length = 300, example = "a cat falling off a sofa")]
+    pub alt: Option<String>,
     /// The seq of the chat (in this room, one you can see) this one answers.
     #[schema(minimum = 1)]
     pub reply_to: Option<i64>,
@@ -483,17 +551,20 @@ pub struct ChatsQuery {
     pub limit: Option<i64>,
 }
 
-/// An edit of a text chat.
+/// An edit: new `text` for a text chat, or a new `alt` for a GIF chat.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EditChatRequest {
-    /// As in `PostChatRequest`.
+    /// As in `PostChatRequest`. Either `text` or `alt`.
     #[schema(
         example = "hello, fixed",
         min_length = 1,
         max_length = 2000,
         pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$"
     )]
-    pub text: String,
+    pub text: Option<String>,
+    /// A GIF chat's new description (0 to 300 characters; empty removes it).
+    #[schema(max_length = 300, example = "a cat, falling")]
+    pub alt: Option<String>,
 }
 
 /// The multipart body of a GIF upload.
@@ -514,6 +585,10 @@ pub struct GifUpload {
     /// The seq of the chat (in this room, one you can see) this GIF answers.
     #[schema(minimum = 1)]
     pub reply_to: Option<i64>,
+    /// A description of the GIF (0 to 300 characters, as chat text is
+    /// checked), shown as its alternative text and searched by the library.
+    #[schema(max_length = 300, example = "a cat falling off a sofa")]
+    pub alt: Option<String>,
 }
 
 /// What the server accepts, so a client can check before sending and say
@@ -529,14 +604,23 @@ pub struct ClientLimits {
     /// The longest nickname, in characters after trimming.
     #[schema(example = json!(Nickname::MAX))]
     pub nickname_max_chars: u32,
+    /// The longest GIF description, in characters after trimming.
+    #[schema(example = json!(GifAlt::MAX))]
+    pub alt_max_chars: u32,
+    /// Seconds after posting that its author may still edit a chat
+    /// (`CHAT_EDIT_SECS`); 0 means always.
+    #[schema(example = 900)]
+    pub chat_edit_secs: u64,
 }
 
 impl ClientLimits {
-    pub fn new(gif_max_bytes: u64) -> Self {
+    pub fn new(gif_max_bytes: u64, chat_edit_secs: u64) -> Self {
         Self {
             gif_max_bytes,
+            chat_edit_secs,
             text_max_chars: ChatText::MAX as u32,
             nickname_max_chars: Nickname::MAX as u32,
+            alt_max_chars: GifAlt::MAX as u32,
         }
     }
 }

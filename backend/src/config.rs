@@ -136,6 +136,20 @@ pub struct Settings {
     #[arg(long, env = "GIF_MAX_PIXELS", default_value_t = 200_000_000)]
     pub gif_max_pixels: u64,
 
+    /// GIFs encoded into lighter renditions at once, each on a thread of
+    /// its own; 0 makes none (posters are still made).
+    #[arg(long, env = "MEDIA_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub media_workers: u32,
+
+    /// Seconds one GIF's renditions may take to encode; past it, that GIF
+    /// keeps no rendition and is served as uploaded.
+    #[arg(long, env = "MEDIA_BUDGET_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub media_budget_secs: u64,
+
+    /// Lossy WebP quality of renditions, 0 to 100.
+    #[arg(long, env = "WEBP_QUALITY", default_value_t = 75, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub webp_quality: u8,
+
     /// Seconds a request body (JSON or an upload) may take to arrive, whole;
     /// past it, 408 and the connection is closed.
     #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]

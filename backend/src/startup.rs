@@ -32,6 +32,7 @@ use crate::realtime::Realtime;
 use crate::routes::{self, fallback};
 use crate::state::AppState;
 use crate::storage::gifs::{GifLimits, GifStore};
+use crate::storage::pipeline::{self, MediaQueue};
 use crate::{logging, metrics};
 
 const ACCESS_LOG: &str = r#"%{client_ip}xi "%r" %s %b %Dms "%{User-Agent}i" req=%{x-request-id}o"#;
@@ -83,7 +84,10 @@ impl Application {
             cluster.clone(),
             db.clone(),
         ));
+        let (media, media_rx) = MediaQueue::new(settings.media_workers);
+        let media_workers = settings.media_workers;
         let state = Data::new(AppState {
+            media,
             limits: RateLimits::new(&settings),
             appender: Appender::start(
                 db.clone(),
@@ -97,6 +101,14 @@ impl Application {
             db,
             gifs,
         });
+        if let Some(rx) = media_rx {
+            pipeline::start(
+                rx,
+                Arc::downgrade(&state.clone().into_inner()),
+                media_workers,
+            )
+            .context("starting the media workers")?;
+        }
         if let Some(cluster) = &cluster {
             let host: Arc<dyn crate::cluster::Host> = state.clone().into_inner();
             cluster.start(Arc::downgrade(&host)).await?;

@@ -9,11 +9,14 @@ use crate::realtime::append::Appender;
 use crate::realtime::transport::OpenSockets;
 use crate::realtime::Realtime;
 use crate::storage::gifs::GifStore;
+use crate::storage::pipeline::MediaQueue;
 
 pub struct AppState {
     pub settings: Settings,
     pub db: Db,
     pub gifs: GifStore,
+    /// Stored GIFs waiting for their renditions.
+    pub media: MediaQueue,
     pub limits: RateLimits,
     /// Event delivery and presence, on this instance or across the cluster.
     pub realtime: Arc<Realtime>,

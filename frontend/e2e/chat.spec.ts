@@ -2,7 +2,7 @@
 import { expect, test } from "@playwright/test";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { SHOTS, useServer, createRoom, messages, person, say } from "./support";
+import { SHOTS, useServer, createRoom, messages, person, say, sendGif } from "./support";
 
 const WAVE = readFileSync(fileURLToPath(new URL("./fixtures/wave.gif", import.meta.url)));
 
@@ -77,8 +77,8 @@ test("two people share a secret room from creation to deletion", async ({ browse
   });
 
   await test.step("A uploads a GIF and B sees it, laid out at its size", async () => {
-    await a.page.getByTestId("gif-input").setInputFiles({ name: "wave.gif", mimeType: "image/gif", buffer: WAVE });
-    const img = b.page.getByTestId("messages").locator("img");
+    await sendGif(a.page, "wave.gif", WAVE);
+    const img = b.page.getByTestId("messages").getByTestId("gif-animated");
     await expect(img).toBeVisible();
     await expect(img).toHaveAttribute("width", "48");
     await expect(img).toHaveAttribute("height", "32");
@@ -91,7 +91,7 @@ test("two people share a secret room from creation to deletion", async ({ browse
     for (const text of ["anyone awake?", "second in a row", "before reload"]) {
       await expect(messages(b.page).getByText(text, { exact: true })).toHaveCount(1);
     }
-    await expect(messages(b.page).locator("img")).toHaveCount(1);
+    await expect(messages(b.page).getByTestId("gif-animated")).toHaveCount(1);
   });
 
   await test.step("a dropped socket reconnects and fills the gap", async () => {

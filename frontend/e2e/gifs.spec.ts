@@ -1,13 +1,9 @@
 // GIFs: each in a box that fits it, the bubble hugging it, opened large with
 // the keyboard, still under reduced motion, and checked for size before upload.
-import { expect, test, type Page } from "@playwright/test";
-import { SHOTS, useServer, createRoom, enterRoom, makeGif, messages, person } from "./support";
+import { expect, test } from "@playwright/test";
+import { SHOTS, useServer, createRoom, enterRoom, makeGif, messages, person, sendGif } from "./support";
 
 const live = useServer({ GIF_MAX_BYTES: String(1024 * 1024) });
-
-async function sendGif(page: Page, name: string, buffer: Buffer): Promise<void> {
-  await page.getByTestId("gif-input").setInputFiles({ name, mimeType: "image/gif", buffer });
-}
 
 test("tall and wide GIFs fit their box, and the lightbox works with the keyboard", async ({ browser }) => {
   const a = await person(browser, live.server, { name: "Mia" });
@@ -18,11 +14,11 @@ test("tall and wide GIFs fit their box, and the lightbox works with the keyboard
   await sendGif(a.page, "wide.gif", makeGif(1200, 200, 4));
   const gifs = messages(b.page).getByTestId("gif");
   await expect(gifs).toHaveCount(2);
-  await expect(gifs.locator("img")).toHaveCount(2);
+  await expect(gifs.getByTestId("gif-animated")).toHaveCount(2);
 
   for (const [i, [w, h]] of [[200, 800], [1200, 200]].entries()) {
     const gif = gifs.nth(i);
-    const img = gif.locator("img");
+    const img = gif.getByTestId("gif-animated");
     await expect(img).toHaveJSProperty("complete", true);
     const box = (await img.boundingBox())!;
     expect(box.width).toBeLessThanOrEqual(321);
@@ -42,7 +38,7 @@ test("tall and wide GIFs fit their box, and the lightbox works with the keyboard
   await b.page.keyboard.press("Enter");
   const lightbox = b.page.getByRole("dialog");
   await expect(lightbox).toBeVisible();
-  const large = (await lightbox.locator("img").boundingBox())!;
+  const large = (await lightbox.getByTestId("gif-animated").boundingBox())!;
   expect(large.width).toBeGreaterThan(600);
   await b.page.screenshot({ path: `${SHOTS}lightbox.png` });
   await b.page.keyboard.press("Escape");
@@ -60,13 +56,20 @@ test("with reduced motion no GIF animates until asked to", async ({ browser }) =
   await sendGif(a.page, "moving.gif", makeGif(160, 120, 6));
   const gif = messages(b.page).getByTestId("gif");
   await expect(gif).toBeVisible();
-  // A still (first frame drawn client-side), no animated image at all.
-  await expect(gif.getByTestId("gif-still")).toBeVisible();
-  await expect(messages(b.page).locator("img[src^='/gif/']")).toHaveCount(0);
-  const painted = await gif.locator("canvas").evaluate(async (c: HTMLCanvasElement) => {
+  // A still (the server's poster, or the first frame drawn here when it has
+  // none), no animated image at all.
+  const still = gif.getByTestId("gif-still");
+  await expect(still).toBeVisible();
+  await expect(messages(b.page).getByTestId("gif-animated")).toHaveCount(0);
+  await expect(messages(b.page).locator("picture, img[src$='.gif'], img[src$='.webp']")).toHaveCount(0);
+  const painted = await still.evaluate(async (el: HTMLElement) => {
     for (let i = 0; i < 50; i++) {
-      const px = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
-      if (px.some((v, j) => j % 4 === 3 && v > 0)) return true;
+      if (el instanceof HTMLImageElement) {
+        if (el.complete && el.naturalWidth > 0) return true;
+      } else if (el instanceof HTMLCanvasElement) {
+        const px = el.getContext("2d")!.getImageData(0, 0, el.width, el.height).data;
+        if (px.some((v, j) => j % 4 === 3 && v > 0)) return true;
+      }
       await new Promise((ok) => setTimeout(ok, 100));
     }
     return false;
@@ -91,8 +94,10 @@ test("a GIF over the limit is refused before uploading, with the limit stated", 
   const uploads: string[] = [];
   a.page.on("request", (r) => { if (r.url().includes("/gifs")) uploads.push(r.url()); });
   const big = Buffer.concat([makeGif(16, 16, 1), Buffer.alloc(1200 * 1024, 1)]);
-  await sendGif(a.page, "huge.gif", big);
+  await a.page.getByTestId("gif-input").setInputFiles({ name: "huge.gif", mimeType: "image/gif", buffer: big });
   await expect(a.page.getByTestId("composer-error")).toHaveText("That GIF is too large: the limit is 1 MB.");
+  // Refused before the description is even asked for.
+  await expect(a.page.getByTestId("gif-upload")).toHaveCount(0);
   expect(uploads).toHaveLength(0);
   await sendGif(a.page, "fake.gif", Buffer.from("not a gif at all"));
   const failed = messages(a.page).locator("[data-state=failed]");

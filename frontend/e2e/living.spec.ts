@@ -1,7 +1,7 @@
 // Living messages between two people: reply, react, edit and delete, seen
 // live by the other and still right after a reload.
 import { expect, test } from "@playwright/test";
-import { SHOTS, createRoom, enterRoom, makeGif, messages, person, say } from "./support";
+import { SHOTS, createRoom, enterRoom, makeGif, messages, person, say, sendGif } from "./support";
 import { useServer } from "./support";
 
 const live = useServer();
@@ -28,7 +28,7 @@ test("reply, react, edit and delete reach the other person live and survive a re
   // And with a GIF: the upload carries the answer too.
   await original.first().hover();
   await original.first().getByRole("button", { name: "Reply" }).click();
-  await b.page.getByTestId("gif-input").setInputFiles({ name: "answer.gif", mimeType: "image/gif", buffer: makeGif(40, 30, 3) });
+  await sendGif(b.page, "answer.gif", makeGif(40, 30, 3));
   const gifReply = messages(a.page).locator("[data-testid=message].has-gif");
   await expect(gifReply.getByTestId("quote")).toContainText("the first thing I said");
   await expect(b.page.getByTestId("reply-bar")).toHaveCount(0);

@@ -1,7 +1,7 @@
 // People: names that reach every view live, colours readable in either
 // theme, a phone-sized layout that works, and the screenshots.
 import { expect, test, type Page } from "@playwright/test";
-import { SHOTS, useServer, Person, createRoom, documentOverflow, enterRoom, inViewport, makeGif, messages, person, say } from "./support";
+import { SHOTS, useServer, Person, createRoom, documentOverflow, enterRoom, inViewport, makeGif, messages, person, say, sendGif } from "./support";
 
 const live = useServer();
 
@@ -91,7 +91,7 @@ test("on a phone (360×740) nothing scrolls sideways, the composer shows and the
   const host = await person(browser, live.server, { name: "Tao" });
   const roomId = await createRoom(host.page, "A rather long room title that would otherwise wrap over several lines on a phone");
   for (let i = 1; i <= 30; i++) await host.api.call("POST", `/api/rooms/${roomId}/chats`, { text: `message number ${i} with some words to wrap` });
-  await host.page.getByTestId("gif-input").setInputFiles({ name: "a.gif", mimeType: "image/gif", buffer: makeGif(480, 270, 6) });
+  await sendGif(host.page, "a.gif", makeGif(480, 270, 6));
 
   const phone = await person(browser, live.server, { name: "Uma", width: 360, height: 740 });
   await phone.page.screenshot({ path: `${SHOTS}lobby-phone.png`, fullPage: true });
@@ -133,8 +133,8 @@ test("Korean, dark and desktop screenshots, with a real animated GIF", async ({ 
   const roomId = await createRoom(host.page, "고양이 GIF");
   await expect(messages(host.page)).toContainText("채팅방에 입장했습니다.");
   await say(host.page, "안녕하세요! 오늘 찾은 GIF 보세요 https://example.com");
-  await host.page.getByTestId("gif-input").setInputFiles({ name: "cat.gif", mimeType: "image/gif", buffer: makeGif(320, 200, 10) });
-  await expect(messages(host.page).getByTestId("gif").locator("img")).toBeVisible();
+  await sendGif(host.page, "cat.gif", makeGif(320, 200, 10), "고양이가 공을 쫓는 GIF");
+  await expect(messages(host.page).getByTestId("gif").getByTestId("gif-animated")).toBeVisible();
   const time = await messages(host.page).locator("time").first().textContent();
   expect(time).toMatch(/오전|오후/);
   await expect(messages(host.page).getByRole("separator").filter({ hasText: "오늘" })).toHaveCount(1);
@@ -162,7 +162,7 @@ test("Korean, dark and desktop screenshots, with a real animated GIF", async ({ 
   await en.page.goto(`/rooms/${roomId}`);
   await expect(en.page.getByTestId("room")).toHaveAttribute("data-ready", "yes");
   await say(en.page, "Love it! Is that one from the park?");
-  await expect(en.page.getByTestId("gif").locator("img")).toHaveJSProperty("complete", true);
+  await expect(en.page.getByTestId("gif").getByTestId("gif-animated")).toHaveJSProperty("complete", true);
   await en.page.screenshot({ path: `${SHOTS}room-desktop.png` });
 
   const dark = await person(browser, live.server, { name: "Wren", colorScheme: "dark" });

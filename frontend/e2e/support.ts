@@ -91,6 +91,17 @@ export async function enterRoom(page: Page, title: string): Promise<void> {
   await expect(page.getByTestId("room")).toHaveAttribute("data-ready", "yes");
 }
 
+/** Chooses a GIF file in the composer and sends it from the dialog that
+ *  asks for its description (left empty unless `alt` is given). */
+export async function sendGif(page: Page, name: string, buffer: Buffer, alt = ""): Promise<void> {
+  await page.getByTestId("gif-input").setInputFiles({ name, mimeType: "image/gif", buffer });
+  const dialog = page.getByTestId("gif-upload");
+  await expect(dialog).toBeVisible();
+  if (alt) await dialog.getByTestId("gif-alt").fill(alt);
+  await dialog.getByTestId("gif-send").click();
+  await expect(dialog).toHaveCount(0);
+}
+
 /** An animated GIF: a bright disc moving over a gradient, `frames` frames. */
 export function makeGif(width: number, height: number, frames = 8): Buffer {
   const { GIFEncoder, applyPalette, quantize } = gifenc;

@@ -1,12 +1,12 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { api, uploadGif, type User } from "./api/client";
+import { api, gifName, uploadGif, type User } from "./api/client";
 import { lang, setLang, t, type Lang } from "./i18n";
 import { Lobby } from "./lobby";
 import { NicknameEditor, WelcomeDialog } from "./nickname";
 import { Outbox } from "./outbox";
 import { RoomView } from "./room/room";
 import { path, roomIdOf } from "./router";
-import { hasDefaultName, limits, me as meSignal } from "./session";
+import { DEFAULT_LIMITS, hasDefaultName, limits, me as meSignal } from "./session";
 import { SocketClient, backoffDelay, type Status } from "./socket";
 import { useValue } from "./store";
 import { setTitle } from "./tab";
@@ -47,7 +47,15 @@ export function App() {
       if (!data) throw new Error("empty answer");
       return data.chat;
     },
-    postGif: (item, onProgress) => uploadGif(item.room_id, item.file, item.client_id, onProgress, item.reply_to ?? null),
+    postGif: (item, onProgress) => uploadGif(item.room_id, item.file, item.client_id, onProgress, item.reply_to ?? null, item.alt ?? null),
+    postRepost: async (item) => {
+      const { data } = await api.POST("/api/rooms/{id}/chats", {
+        params: { path: { id: item.room_id } },
+        body: { gif: gifName(item.gif), client_id: item.client_id, reply_to: item.reply_to ?? null },
+      });
+      if (!data) throw new Error("empty answer");
+      return data.chat;
+    },
   }), []);
   const [status, setStatus] = useState<Status>(socket.status);
   const [welcome, setWelcome] = useState(false);
@@ -70,7 +78,7 @@ export function App() {
     });
     const off = socket.on((env) => {
       if (env.type === "hello") {
-        if (env.data.limits) limits.set(env.data.limits);
+        if (env.data.limits) limits.set({ ...DEFAULT_LIMITS, ...env.data.limits });
       } else if (env.type === "user_updated") {
         const mine = meSignal.get();
         if (mine && env.data.user.id === mine.id) meSignal.set(env.data.user);

@@ -70,7 +70,25 @@ export const en = {
   notDeleted: "Not deleted",
   reactionFailed: (emoji: string) => `Your ${emoji} reaction did not go through.`,
   addGif: "GIF",
-  addGifLabel: "Send a GIF",
+  addGifLabel: "Upload a GIF",
+  findGif: "Find a GIF",
+  pickGif: "Choose a GIF",
+  searchGifs: "Search GIFs by description",
+  gifsInRoom: "In this room",
+  gifLibrary: "All GIFs",
+  gifResults: "Results",
+  gifCount: (n: number) => (n === 1 ? "1 GIF" : `${n} GIFs`),
+  noGifsFound: (q: string) => `No GIF has a description with “${q}”.`,
+  noGifsYet: "No GIFs yet. Upload the first one!",
+  gifsLoadFailed: "The GIFs could not be loaded.",
+  tryAgain: "Try again",
+  gifUntitled: "GIF without a description",
+  sendGifTitle: "Send this GIF",
+  altLabel: "Description (optional)",
+  altHint: "Say what it shows, for people who cannot see it. It also helps others find it.",
+  charsLeft: (n: number) => (n < 0 ? `${-n} characters too many` : n === 1 ? "1 character left" : `${n} characters left`),
+  editAlt: "Edit description",
+  altNotSaved: "Description not saved",
   dropGif: "Drop a GIF to send it",
   uploading: "Uploading…",
   tooLarge: "That GIF is too large.",
@@ -149,6 +167,7 @@ export const en = {
   fieldGif: "That GIF is too big to show (too many pixels or frames).",
   fieldEmoji: "That is not an emoji this server knows.",
   fieldEmojiFull: "A message can have at most 20 different reactions.",
+  fieldAlt: (max: number) => `A description is at most ${max} characters.`,
 };
 
 export type Dict = typeof en;
@@ -215,6 +234,7 @@ export interface FieldLimits {
   maxMembers?: number;
   textMax?: number;
   nicknameMax?: number;
+  altMax?: number;
   /** The chat already carries the most different reactions it may. */
   reactionsFull?: boolean;
 }
@@ -240,6 +260,8 @@ export function fieldText(field: string, serverMessage: string, limits: FieldLim
       return d.fieldGif;
     case "emoji":
       return limits.reactionsFull ? d.fieldEmojiFull : d.fieldEmoji;
+    case "alt":
+      return d.fieldAlt(limits.altMax ?? 300);
     default:
       return serverMessage;
   }

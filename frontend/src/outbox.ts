@@ -1,9 +1,10 @@
 // Messages on their way out. Each gets a `client_id` when it is written, so
 // however often it is sent (a retry, a second tab, a reload) the server makes
-// one chat of it. Text waits here, in localStorage, while the server cannot
-// be reached and goes out once, in order, per room; GIF uploads wait in
-// memory (a file cannot be kept across a reload).
-import { ApiError, type Chat, type User } from "./api/client";
+// one chat of it. Text and GIFs posted again from the library wait here, in
+// localStorage, while the server cannot be reached and go out once, in
+// order, per room; GIF uploads wait in memory (a file cannot be kept across
+// a reload).
+import { ApiError, type Chat, type Gif, type User } from "./api/client";
 
 export type OutState = "pending" | "failed";
 
@@ -33,13 +34,27 @@ export interface OutText extends Base {
 export interface OutGif extends Base {
   kind: "gif";
   file: Blob;
+  /** The uploader's description, if any. */
+  alt?: string | null;
   /** The seq of the chat it answers. */
   reply_to?: number | null;
   preview: string;
   progress: number | null;
 }
 
-export type Outgoing = OutText | OutGif;
+/** A stored GIF posted again (from the library): no upload, so it waits
+ *  and goes out in line with text. */
+export interface OutRepost extends Base {
+  kind: "repost";
+  gif: Gif;
+  /** The seq of the chat it answers. */
+  reply_to?: number | null;
+}
+
+export type Outgoing = OutText | OutGif | OutRepost;
+/** What goes out in order, one at a time per room, and survives a reload. */
+type Queued = OutText | OutRepost;
+const queued = (i: Outgoing): i is Queued => i.kind === "text" || i.kind === "repost";
 
 /** What changes about an item while it is on its way. */
 type Patch = Partial<Pick<Base, "state" | "waiting" | "error">> & { progress?: number | null };
@@ -47,6 +62,7 @@ type Patch = Partial<Pick<Base, "state" | "waiting" | "error">> & { progress?: n
 export interface Transport {
   postText(item: OutText): Promise<Chat>;
   postGif(item: OutGif, onProgress: (fraction: number) => void): Promise<Chat>;
+  postRepost(item: OutRepost): Promise<Chat>;
 }
 
 /** A client_id: 22 random URL-safe characters. */
@@ -110,11 +126,20 @@ export class Outbox {
     return item;
   }
 
-  addGif(roomId: string, file: Blob, replyTo: number | null = null): OutGif {
-    const item: OutGif = { kind: "gif", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", file, preview: URL.createObjectURL(file), progress: 0, reply_to: replyTo };
+  addGif(roomId: string, file: Blob, replyTo: number | null = null, alt: string | null = null): OutGif {
+    const item: OutGif = { kind: "gif", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", file, alt, preview: URL.createObjectURL(file), progress: 0, reply_to: replyTo };
     this.list = [...this.list, item];
     this.changed();
     void this.sendGif(item);
+    return item;
+  }
+
+  /** Posts again a GIF the server has (one from the library). */
+  addRepost(roomId: string, gif: Gif, replyTo: number | null = null): OutRepost {
+    const item: OutRepost = { kind: "repost", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", gif, reply_to: replyTo };
+    this.list = [...this.list, item];
+    this.changed();
+    this.pump(roomId);
     return item;
   }
 
@@ -136,17 +161,17 @@ export class Outbox {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.attempt = 0;
-    const rooms = new Set(this.list.filter((i) => i.kind === "text" && i.state === "pending").map((i) => i.room_id));
+    const rooms = new Set(this.list.filter((i) => queued(i) && i.state === "pending").map((i) => i.room_id));
     rooms.forEach((r) => this.pump(r));
   }
 
-  /** Sends a room's text items one at a time, oldest first. */
+  /** Sends a room's text and re-posted GIFs one at a time, oldest first. */
   private pump(roomId: string): void {
     if (!this.userId || this.busy.has(roomId)) return;
-    const next = this.list.find((i): i is OutText => i.kind === "text" && i.room_id === roomId && i.state === "pending" && i.user_id === this.userId);
+    const next = this.list.find((i): i is Queued => queued(i) && i.room_id === roomId && i.state === "pending" && i.user_id === this.userId);
     if (!next) return;
     this.busy.add(roomId);
-    this.transport.postText(next).then(
+    (next.kind === "text" ? this.transport.postText(next) : this.transport.postRepost(next)).then(
       (chat) => {
         this.busy.delete(roomId);
         this.attempt = 0;
@@ -181,7 +206,7 @@ export class Outbox {
     const ceiling = Math.min(MAX_DELAY_MS, 1000 * 2 ** Math.min(this.attempt++, 5));
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      const rooms = new Set(this.list.filter((i) => i.kind === "text" && i.state === "pending").map((i) => i.room_id));
+      const rooms = new Set(this.list.filter((i) => queued(i) && i.state === "pending").map((i) => i.room_id));
       rooms.forEach((r) => this.pump(r));
     }, ceiling / 2 + Math.random() * (ceiling / 2));
   }
@@ -212,20 +237,22 @@ export class Outbox {
   private load(): Outgoing[] {
     try {
       const raw = this.storage?.getItem(KEY);
-      const items = raw ? (JSON.parse(raw) as OutText[]) : [];
-      return Array.isArray(items) ? items.filter((i) => i && i.kind === "text" && typeof i.client_id === "string") : [];
+      const items = raw ? (JSON.parse(raw) as Queued[]) : [];
+      return Array.isArray(items)
+        ? items.filter((i) => i && typeof i.client_id === "string" && (i.kind === "text" || (i.kind === "repost" && typeof i.gif?.url === "string")))
+        : [];
     } catch {
       return [];
     }
   }
 
-  /** Writes the text items, merged with what another tab may have written. */
+  /** Writes the queued items, merged with what another tab may have written. */
   private save(): void {
     if (!this.storage) return;
     const byId = new Map(this.load().map((i) => [i.client_id, i]));
     this.removed.forEach((id) => byId.delete(id));
     this.list.forEach((i) => {
-      if (i.kind === "text") byId.set(i.client_id, { ...i, waiting: false });
+      if (queued(i)) byId.set(i.client_id, { ...i, waiting: false });
     });
     try {
       if (byId.size) this.storage.setItem(KEY, JSON.stringify([...byId.values()]));

@@ -8,11 +8,16 @@ export interface Limits {
   gif_max_bytes: number;
   text_max_chars: number;
   nickname_max_chars: number;
+  /** The longest GIF description. */
+  alt_max_chars: number;
 }
 
-/** The server's limits, as its `hello` frame states them; these defaults
- *  hold until the first one arrives. */
-export const limits = signalLike<Limits>({ gif_max_bytes: 5 * 1024 * 1024, text_max_chars: 2000, nickname_max_chars: 32 });
+/** What holds until the server says otherwise. */
+export const DEFAULT_LIMITS: Limits = { gif_max_bytes: 5 * 1024 * 1024, text_max_chars: 2000, nickname_max_chars: 32, alt_max_chars: 300 };
+
+/** The server's limits, as its `hello` frame states them (a limit it does
+ *  not state keeps its default). */
+export const limits = signalLike<Limits>(DEFAULT_LIMITS);
 
 /** Whether a user still shows their default name (the colour). */
 export function hasDefaultName(user: User): boolean {

@@ -1,12 +1,15 @@
 // Edits and reactions on their way, against the real server: they wait
 // while it is down and land once when it is back; a toggle made while
 // another is out ends where the last click left it; a refusal fails alone.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { Chat, Room } from "../src/api/client";
 import { Changes, changeKey, sendChange } from "../src/room/changes";
 import { apiAs, Person, serverForEachTest, until } from "./server";
 
 const live = serverForEachTest();
+const WAVE = readFileSync(fileURLToPath(new URL("../e2e/fixtures/wave.gif", import.meta.url)));
 
 async function setUp(title: string) {
   const alice = new Person(live.server);
@@ -46,6 +49,27 @@ describe("Changes", () => {
     for (const on of [false, true, false]) changes.add({ kind: "react", seq: chat.seq, emoji: "👍", on, state: "pending" });
     await until(() => changes.all().size === 0, "the toggles to settle");
     expect((await onServer()).reactions).toEqual([]);
+  });
+
+  it("sets a GIF chat's description, and removes it with an empty one", async () => {
+    const { alice, room, changes } = await setUp("descriptions");
+    const form = new FormData();
+    form.append("alt", "first words");
+    form.append("gif", new Blob([WAVE], { type: "image/gif" }), "wave.gif");
+    const res = await fetch(`${live.server.base}/api/rooms/${room.id}/gifs`, { method: "POST", headers: { cookie: alice.cookie }, body: form });
+    const { chat } = (await res.json()) as { chat: Chat };
+    expect(chat.gif?.alt).toBe("first words");
+    const alt = async () => (await alice.call<{ chats: Chat[] }>("GET", `/api/rooms/${room.id}/chats`)).chats.find((c) => c.seq === chat.seq)!.gif?.alt;
+    changes.add({ kind: "alt", seq: chat.seq, alt: "better words", state: "pending" });
+    await until(() => changes.all().size === 0, "the description to land");
+    expect(await alt()).toBe("better words");
+    changes.add({ kind: "alt", seq: chat.seq, alt: "", state: "pending" });
+    await until(() => changes.all().size === 0, "the description to go");
+    expect(await alt() ?? null).toBeNull();
+    changes.add({ kind: "alt", seq: chat.seq, alt: "x".repeat(301), state: "pending" });
+    const key = changeKey({ kind: "alt", seq: chat.seq });
+    await until(() => changes.all().get(key)?.state === "failed", "the refusal");
+    expect(Object.keys(changes.all().get(key)?.error?.fields ?? {})).toContain("alt");
   });
 
   it("marks a refused change failed, alone, and keeps it until it is discarded", async () => {

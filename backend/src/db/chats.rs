@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
-use super::models::{Chat, Gif, NewChat, Reaction};
+use super::models::{Chat, NewChat, Reaction};
 use super::schema::{chats, reactions, rooms};
 use super::{gifs, now_millis, placeholders, users, DbConnection, Prepared, SqlBySize};
 use crate::api::ChatResponse;
@@ -99,13 +99,13 @@ pub fn insert_many(
         #[diesel(sql_type = BigInt)]
         seq: i64,
     }
-    const COLUMNS: usize = 13;
+    const COLUMNS: usize = 14;
     static INSERT: SqlBySize = SqlBySize::new(|rows| {
         let values: Vec<String> = (0..rows)
             .map(|row| format!("({})", placeholders(row * COLUMNS + 1, COLUMNS)))
             .collect();
         format!(
-            "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at, client_id, rev, reply_to_seq) \
+            "INSERT INTO chats (room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, created_at, client_id, rev, reply_to_seq, gif_alt) \
              VALUES {} RETURNING id, room_id, seq",
             values.join(", ")
         )
@@ -137,7 +137,8 @@ pub fn insert_many(
                 .bind::<BigInt, _>(created_at)
                 .bind::<Nullable<Text>, _>(&chat.client_id)
                 .bind::<BigInt, _>(*rev)
-                .bind::<Nullable<BigInt>, _>(chat.reply_to_seq);
+                .bind::<Nullable<BigInt>, _>(chat.reply_to_seq)
+                .bind::<Nullable<Text>, _>(&chat.gif_alt);
         }
         for row in Prepared(query).load::<Inserted>(conn)? {
             if let Some(&i) = position.get(&(row.room_id.as_str(), row.seq)) {
@@ -166,6 +167,7 @@ pub fn insert_many(
                 reply_to_seq: chat.reply_to_seq,
                 edited_at: None,
                 deleted: false,
+                gif_alt: chat.gif_alt.clone(),
             })
         })
         .collect()
@@ -203,7 +205,7 @@ pub fn find_posted(conn: &mut DbConnection, keys: &[PostKey<'_>]) -> QueryResult
             .collect();
         format!(
             "SELECT id, room_id, seq, kind, user_id, body, gif_file, to_user_id, event, subject_id, \
-             created_at, client_id, rev, reply_to_seq, edited_at, deleted FROM chats WHERE {}",
+             created_at, client_id, rev, reply_to_seq, edited_at, deleted, gif_alt FROM chats WHERE {}",
             keys.join(" OR ")
         )
     });
@@ -389,6 +391,19 @@ pub fn set_text(conn: &mut DbConnection, id: i64, text: &str, rev: i64) -> Query
         .map(drop)
 }
 
+/// Sets a GIF chat's description as change `rev`.
+pub fn set_alt(conn: &mut DbConnection, id: i64, alt: Option<&str>, rev: i64) -> QueryResult<()> {
+    diesel::update(chats::table.find(id))
+        .set((
+            chats::gif_alt.eq(alt),
+            chats::edited_at.eq(now_millis()),
+            chats::rev.eq(rev),
+            chats::changed.eq(true),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Makes a chat a tombstone as change `rev`: its text, GIF, reply and
 /// reactions go; its seq, author and time stay.
 pub fn tombstone(conn: &mut DbConnection, id: i64, rev: i64) -> QueryResult<()> {
@@ -397,6 +412,7 @@ pub fn tombstone(conn: &mut DbConnection, id: i64, rev: i64) -> QueryResult<()> 
         .set((
             chats::body.eq(None::<String>),
             chats::gif_file.eq(None::<String>),
+            chats::gif_alt.eq(None::<String>),
             chats::reply_to_seq.eq(None::<i64>),
             chats::deleted.eq(true),
             chats::rev.eq(rev),
@@ -539,10 +555,7 @@ fn load(
     // Each user's response (and colour) is built once, then cloned per chat.
     let users = users::load_responses(conn, &user_ids)?;
     let files: Vec<&str> = rows.iter().filter_map(|c| c.gif_file.as_deref()).collect();
-    let gifs: HashMap<String, Gif> = gifs::find_many(conn, &files)?
-        .into_iter()
-        .map(|g| (g.file.clone(), g))
-        .collect();
+    let gifs = gifs::find_many(conn, &files)?;
     let mut by_chat: HashMap<i64, Vec<&Reaction>> = HashMap::new();
     for reaction in &reactions {
         by_chat.entry(reaction.chat_id).or_default().push(reaction);

@@ -1,40 +1,173 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 
-use super::models::Gif;
-use super::schema::{chats, gifs};
+use std::collections::HashMap;
+
+use diesel::sql_types::{Bool, Nullable};
+
+use super::models::{Gif, GifVariant};
+use super::schema::{chats, gif_variants, gifs, room_access, room_bans, rooms};
 use super::DbConnection;
 
-/// Records a stored file; the same bytes uploaded again keep the first row.
+/// A stored GIF with its renditions, smallest first.
+#[derive(Debug, Clone)]
+pub struct StoredGif {
+    pub row: Gif,
+    pub variants: Vec<GifVariant>,
+}
+
+/// Records a stored file; the same bytes uploaded again keep the first
+/// row, and its poster if the first had none.
 pub fn insert_if_missing(conn: &mut DbConnection, gif: &Gif) -> QueryResult<()> {
     diesel::sql_query(
-        "INSERT INTO gifs (file, width, height, bytes, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (file) DO NOTHING",
+        "INSERT INTO gifs (file, width, height, bytes, created_at, poster, processed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (file) DO UPDATE SET poster = COALESCE(gifs.poster, excluded.poster)",
     )
     .bind::<Text, _>(&gif.file)
     .bind::<Integer, _>(gif.width)
     .bind::<Integer, _>(gif.height)
     .bind::<BigInt, _>(gif.bytes)
     .bind::<BigInt, _>(gif.created_at)
+    .bind::<Nullable<Text>, _>(&gif.poster)
+    .bind::<Bool, _>(gif.processed)
     .execute(conn)
     .map(drop)
+}
+
+pub fn find(conn: &mut DbConnection, file: &str) -> QueryResult<Option<Gif>> {
+    gifs::table
+        .find(file)
+        .select(Gif::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_poster(conn: &mut DbConnection, file: &str, poster: &str) -> QueryResult<()> {
+    diesel::update(gifs::table.find(file))
+        .set(gifs::poster.eq(poster))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Records a rendition (once) and that renditions were tried.
+pub fn finish_processing(
+    conn: &mut DbConnection,
+    file: &str,
+    made: &[GifVariant],
+) -> QueryResult<()> {
+    for variant in made {
+        diesel::sql_query(
+            "INSERT INTO gif_variants (file, gif_file, type, width, height, bytes) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (file) DO NOTHING",
+        )
+        .bind::<Text, _>(&variant.file)
+        .bind::<Text, _>(&variant.gif_file)
+        .bind::<Text, _>(&variant.kind)
+        .bind::<Integer, _>(variant.width)
+        .bind::<Integer, _>(variant.height)
+        .bind::<BigInt, _>(variant.bytes)
+        .execute(conn)?;
+    }
+    diesel::update(gifs::table.find(file))
+        .set(gifs::processed.eq(true))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Up to `limit` GIFs still waiting for a poster or renditions, oldest first.
+pub fn unprocessed(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Gif>> {
+    gifs::table
+        .filter(gifs::processed.eq(false))
+        .order(gifs::created_at.asc())
+        .select(Gif::as_select())
+        .limit(limit)
+        .load(conn)
+}
+
+/// The newest `limit` chats that show this GIF now: `(room_id, seq, author)`.
+pub fn chats_showing(
+    conn: &mut DbConnection,
+    file: &str,
+    limit: i64,
+) -> QueryResult<Vec<(String, i64, Option<String>)>> {
+    chats::table
+        .filter(chats::gif_file.eq(file))
+        .order(chats::id.desc())
+        .limit(limit)
+        .select((chats::room_id, chats::seq, chats::user_id))
+        .load(conn)
 }
 
 pub fn exists(conn: &mut DbConnection, file: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(gifs::table.find(file))).get_result(conn)
 }
 
-pub fn find_many(conn: &mut DbConnection, files: &[&str]) -> QueryResult<Vec<Gif>> {
+/// These GIFs with their renditions, by file name.
+pub fn find_many(
+    conn: &mut DbConnection,
+    files: &[&str],
+) -> QueryResult<HashMap<String, StoredGif>> {
     if files.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
-    gifs::table
+    let rows: Vec<Gif> = gifs::table
         .filter(gifs::file.eq_any(files))
         .select(Gif::as_select())
-        .load(conn)
+        .load(conn)?;
+    let processed: Vec<&str> = rows
+        .iter()
+        .filter(|g| g.processed)
+        .map(|g| g.file.as_str())
+        .collect();
+    let mut variants: HashMap<String, Vec<GifVariant>> = HashMap::new();
+    if !processed.is_empty() {
+        let found: Vec<GifVariant> = gif_variants::table
+            .filter(gif_variants::gif_file.eq_any(&processed))
+            .order((gif_variants::gif_file, gif_variants::bytes.asc()))
+            .select(GifVariant::as_select())
+            .load(conn)?;
+        for variant in found {
+            variants
+                .entry(variant.gif_file.clone())
+                .or_default()
+                .push(variant);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let variants = variants.remove(&row.file).unwrap_or_default();
+            (row.file.clone(), StoredGif { row, variants })
+        })
+        .collect())
 }
 
-/// Deletes the rows of GIFs no chat refers to and returns their file names.
+/// Deletes the rows of these GIFs and their renditions; the names of the
+/// files that go with them: each GIF, its poster and its renditions.
+fn delete_rows(conn: &mut DbConnection, orphans: &[String]) -> QueryResult<Vec<String>> {
+    if orphans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let variants: Vec<String> = gif_variants::table
+        .filter(gif_variants::gif_file.eq_any(orphans))
+        .select(gif_variants::file)
+        .load(conn)?;
+    let posters: Vec<Option<String>> = gifs::table
+        .filter(gifs::file.eq_any(orphans))
+        .select(gifs::poster)
+        .load(conn)?;
+    diesel::delete(gif_variants::table.filter(gif_variants::gif_file.eq_any(orphans)))
+        .execute(conn)?;
+    diesel::delete(gifs::table.filter(gifs::file.eq_any(orphans))).execute(conn)?;
+    let mut files = orphans.to_vec();
+    files.extend(posters.into_iter().flatten());
+    files.extend(variants);
+    Ok(files)
+}
+
+/// Deletes the rows of GIFs no chat refers to and returns the names of
+/// their files (posters and renditions included).
 pub fn delete_unreferenced(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
     conn.transaction(|conn| {
         let referenced = chats::table
@@ -44,10 +177,7 @@ pub fn delete_unreferenced(conn: &mut DbConnection) -> QueryResult<Vec<String>> 
             .filter(diesel::dsl::not(diesel::dsl::exists(referenced)))
             .select(gifs::file)
             .load(conn)?;
-        if !orphans.is_empty() {
-            diesel::delete(gifs::table.filter(gifs::file.eq_any(&orphans))).execute(conn)?;
-        }
-        Ok(orphans)
+        delete_rows(conn, &orphans)
     })
 }
 
@@ -67,40 +197,150 @@ pub fn delete_unreferenced_among(
         .filter(diesel::dsl::not(diesel::dsl::exists(referenced)))
         .select(gifs::file)
         .load(conn)?;
-    if !orphans.is_empty() {
-        diesel::delete(gifs::table.filter(gifs::file.eq_any(&orphans))).execute(conn)?;
-    }
-    Ok(orphans)
+    delete_rows(conn, &orphans)
 }
 
-/// Whether `viewer` can see a chat that shows this GIF, in a room they may
-/// read: a public room, or a secret one they have access to, where they
-/// are not banned; a whisper only if they are one of its parties.
-pub fn visible_to(conn: &mut DbConnection, file: &str, viewer: &str) -> QueryResult<bool> {
-    use super::schema::{room_access, room_bans, rooms};
-    let readable_rooms = rooms::table
-        .filter(
-            rooms::password_hash
-                .is_null()
-                .or(rooms::owner_id.eq(viewer))
-                .or(diesel::dsl::exists(
-                    room_access::table
-                        .filter(room_access::room_id.eq(rooms::id))
-                        .filter(room_access::user_id.eq(viewer)),
-                )),
-        )
-        .filter(diesel::dsl::not(diesel::dsl::exists(
+/// Rooms `viewer` may read: public ones, and secret ones they own or have
+/// access to, where they are not banned.
+#[diesel::dsl::auto_type]
+fn readable_room<'a>(viewer: &'a str) -> _ {
+    rooms::password_hash
+        .is_null()
+        .or(rooms::owner_id.eq(viewer))
+        .or(diesel::dsl::exists(
+            room_access::table
+                .filter(room_access::room_id.eq(rooms::id))
+                .filter(room_access::user_id.eq(viewer)),
+        ))
+        .and(diesel::dsl::not(diesel::dsl::exists(
             room_bans::table
                 .filter(room_bans::room_id.eq(rooms::id))
                 .filter(room_bans::user_id.eq(viewer)),
         )))
-        .select(rooms::id);
-    diesel::select(diesel::dsl::exists(
-        chats::table
-            .filter(chats::gif_file.eq(file))
-            .filter(chats::deleted.eq(false))
-            .filter(super::chats::visible_to(viewer))
-            .filter(chats::room_id.eq_any(readable_rooms)),
-    ))
-    .get_result(conn)
+}
+
+/// A GIF chat as the library reads it: `(id, file, alt)`.
+type GifChat = (i64, Option<String>, Option<String>);
+
+/// The GIF chats `viewer` can see (in rooms they may read, not deleted, a
+/// whisper only to its parties), newest first: `(id, file, alt)`, at most
+/// `limit`, older than chat `before` if given, showing `file` if given, and
+/// with `words` (an already-escaped full-text query for this backend) only
+/// those whose description matches.
+fn visible_gif_chats(
+    conn: &mut DbConnection,
+    viewer: &str,
+    file: Option<&str>,
+    words: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<GifChat>> {
+    let readable = rooms::table.filter(readable_room(viewer)).select(rooms::id);
+    let mut query = chats::table
+        .filter(chats::gif_file.is_not_null())
+        .filter(chats::deleted.eq(false))
+        .filter(super::chats::visible_to(viewer))
+        .filter(chats::room_id.eq_any(readable))
+        .select((chats::id, chats::gif_file, chats::gif_alt))
+        .order(chats::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(file) = file {
+        query = query.filter(chats::gif_file.eq(file));
+    }
+    if let Some(before) = before {
+        query = query.filter(chats::id.lt(before));
+    }
+    if let Some(words) = words {
+        let matching = match conn {
+            DbConnection::Sqlite(_) => diesel::dsl::sql::<Bool>(
+                "chats.id IN (SELECT rowid FROM chat_alts WHERE chat_alts MATCH ",
+            )
+            .bind::<Text, _>(words.to_owned())
+            .sql(")"),
+            DbConnection::Pg(_) => diesel::dsl::sql::<Bool>(
+                "chats.gif_alt IS NOT NULL AND to_tsvector('simple', chats.gif_alt) @@ to_tsquery('simple', ",
+            )
+            .bind::<Text, _>(words.to_owned())
+            .sql(")"),
+        };
+        query = query.filter(matching);
+    }
+    query.load(conn)
+}
+
+/// Whether `viewer` can see a chat that shows this GIF, and if so the
+/// description of the newest such chat that has one.
+pub fn visible_alt(
+    conn: &mut DbConnection,
+    file: &str,
+    viewer: &str,
+) -> QueryResult<Option<Option<String>>> {
+    let shown = visible_gif_chats(conn, viewer, Some(file), None, None, 20)?;
+    if shown.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(shown.into_iter().find_map(|(_, _, alt)| alt)))
+}
+
+/// The library: distinct GIFs `viewer` can see, newest first, each with
+/// the description of its newest visible chat; with `words`, only GIFs
+/// whose description matches (see [`full_text_query`]).
+pub fn library(
+    conn: &mut DbConnection,
+    viewer: &str,
+    words: Option<&str>,
+    limit: usize,
+) -> QueryResult<Vec<(String, Option<String>)>> {
+    /// Pages read before giving up on filling `limit` (a GIF posted many
+    /// times takes one place however often it was posted).
+    const PAGES: usize = 8;
+    let page = (limit * 2).max(16) as i64;
+    let mut found: Vec<(String, Option<String>)> = Vec::new();
+    let mut before = None;
+    for _ in 0..PAGES {
+        let rows = visible_gif_chats(conn, viewer, None, words, before, page)?;
+        let full = rows.len() as i64 == page;
+        for (id, file, alt) in rows {
+            before = Some(id);
+            let Some(file) = file else { continue };
+            match found.iter().position(|(f, _)| *f == file) {
+                Some(i) if found[i].1.is_none() => found[i].1 = alt,
+                Some(_) => {}
+                None if found.len() < limit => found.push((file, alt)),
+                None => {}
+            }
+        }
+        if !full || found.len() >= limit {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+/// The full-text query for `q` on this connection's backend: each word a
+/// prefix, all of them required; `None` when `q` has no word. Words are
+/// runs of letters and digits, so no query syntax reaches the database.
+pub fn full_text_query(conn: &DbConnection, q: &str) -> Option<String> {
+    let words: Vec<String> = q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(str::to_lowercase)
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    Some(match conn {
+        DbConnection::Sqlite(_) => words
+            .iter()
+            .map(|w| format!("\"{w}\"*"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        DbConnection::Pg(_) => words
+            .iter()
+            .map(|w| format!("'{w}':*"))
+            .collect::<Vec<_>>()
+            .join(" & "),
+    })
 }

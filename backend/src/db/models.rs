@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{chats, gifs, reactions, room_access, room_bans, rooms, users};
+use super::schema::{chats, gif_variants, gifs, reactions, room_access, room_bans, rooms, users};
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -37,6 +37,23 @@ pub struct Gif {
     pub height: i32,
     pub bytes: i64,
     pub created_at: i64,
+    /// The still of its first frame, once made.
+    pub poster: Option<String>,
+    /// Whether renditions were tried (made or found not worth keeping).
+    pub processed: bool,
+}
+
+/// A lighter rendition of a stored GIF.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = gif_variants)]
+pub struct GifVariant {
+    pub file: String,
+    pub gif_file: String,
+    /// Its media type, e.g. `image/webp`.
+    pub kind: String,
+    pub width: i32,
+    pub height: i32,
+    pub bytes: i64,
 }
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
@@ -62,6 +79,8 @@ pub struct Chat {
     pub edited_at: Option<i64>,
     /// A tombstone: its content is gone, its place stays.
     pub deleted: bool,
+    /// A GIF chat's description, as its author wrote it.
+    pub gif_alt: Option<String>,
 }
 
 /// A chat before it has an id and a seq; `db::chats::append` assigns both.
@@ -72,6 +91,7 @@ pub struct NewChat {
     pub user_id: Option<String>,
     pub body: Option<String>,
     pub gif_file: Option<String>,
+    pub gif_alt: Option<String>,
     pub to_user_id: Option<String>,
     pub event: Option<&'static str>,
     pub subject_id: Option<String>,

@@ -258,6 +258,15 @@ impl Db {
         result
     }
 
+    /// As [`Db::run`], from a thread that may block (the media workers).
+    pub fn read_blocking<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+    ) -> AppResult<T> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
+    }
+
     /// Tells the checkpointing thread (SQLite) that the WAL has grown.
     fn mark_written(&self) {
         if let Some(checkpoints) = &self.checkpoints {

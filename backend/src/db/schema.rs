@@ -29,6 +29,20 @@ diesel::table! {
         height -> Integer,
         bytes -> BigInt,
         created_at -> BigInt,
+        poster -> Nullable<Text>,
+        processed -> Bool,
+    }
+}
+
+diesel::table! {
+    gif_variants (file) {
+        file -> Text,
+        gif_file -> Text,
+        #[sql_name = "type"]
+        kind -> Text,
+        width -> Integer,
+        height -> Integer,
+        bytes -> BigInt,
     }
 }
 
@@ -51,6 +65,7 @@ diesel::table! {
         edited_at -> Nullable<BigInt>,
         deleted -> Bool,
         changed -> Bool,
+        gif_alt -> Nullable<Text>,
     }
 }
 
@@ -83,12 +98,14 @@ diesel::table! {
 diesel::joinable!(rooms -> users (owner_id));
 diesel::joinable!(chats -> rooms (room_id));
 diesel::joinable!(chats -> gifs (gif_file));
+diesel::joinable!(gif_variants -> gifs (gif_file));
 diesel::joinable!(reactions -> chats (chat_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     rooms,
     gifs,
+    gif_variants,
     chats,
     reactions,
     room_access,

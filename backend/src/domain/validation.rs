@@ -196,12 +196,49 @@ impl GifName {
     pub const PATTERN: &str = r"^[0-9a-f]{64}\.gif$";
 
     pub fn is_valid(name: &str) -> bool {
-        name.strip_suffix(".gif").is_some_and(|hash| {
-            hash.len() == 64
-                && hash
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        })
+        name.strip_suffix(".gif").is_some_and(is_sha256)
+    }
+
+    /// The media type of a stored file with this name, if the server could
+    /// have made it: a GIF, its poster (`.png`) or a rendition (`.webp`),
+    /// each named by the GIF's SHA-256.
+    pub fn media_type(name: &str) -> Option<&'static str> {
+        let (hash, ext) = name.split_once('.')?;
+        if !is_sha256(hash) {
+            return None;
+        }
+        match ext {
+            "gif" => Some("image/gif"),
+            "png" => Some("image/png"),
+            "webp" => Some("image/webp"),
+            _ => None,
+        }
+    }
+}
+
+fn is_sha256(hash: &str) -> bool {
+    hash.len() == 64
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A GIF's description: 0 to 300 characters after trimming, as a chat's
+/// text is checked; empty means none.
+pub struct GifAlt;
+
+impl GifAlt {
+    pub const MAX: usize = 300;
+
+    pub fn parse(raw: &str) -> Result<Option<String>, AppError> {
+        let alt = trimmed_len_between("alt", raw, 0, Self::MAX)?;
+        if alt.is_empty() {
+            return Ok(None);
+        }
+        if !alt.chars().any(is_visible) {
+            return Err(AppError::field("alt", "must contain something visible"));
+        }
+        Ok(Some(alt))
     }
 }
 

@@ -117,7 +117,7 @@ pub fn run(
     let hello = ServerEnvelope::Hello {
         user: UserResponse::clone(&conn.user),
         heartbeat_secs: heartbeat.as_secs(),
-        limits: ClientLimits::new(settings.gif_max_bytes),
+        limits: ClientLimits::new(settings.gif_max_bytes, settings.chat_edit_secs),
     }
     .frame();
     let open = crate::metrics::OpenGuard::new(&crate::metrics::metrics().open_sockets);

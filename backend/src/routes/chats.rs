@@ -6,7 +6,9 @@ use crate::access::find_readable_room;
 use crate::api::{ChatEnvelope, ChatsPage, ChatsQuery, EditChatRequest, PageMeta, PostChatRequest};
 use crate::db::chats::{self, PageQuery};
 use crate::domain::ids;
-use crate::domain::validation::{reply_seq, ChatText, ClientId, Emoji, PageSize, FIRST_SEQ};
+use crate::domain::validation::{
+    reply_seq, ChatText, ClientId, Emoji, GifAlt, PageSize, FIRST_SEQ,
+};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::identity::Identity;
@@ -141,7 +143,12 @@ pub async fn post_chat(
         Gif(String),
     }
     let content = match (&body.text, body.gif) {
-        (Some(text), None) => Content::Text(ChatText::parse(text)?),
+        (Some(text), None) => {
+            if body.alt.is_some() {
+                return Err(AppError::field("alt", "only a GIF has a description"));
+            }
+            Content::Text(ChatText::parse(text)?)
+        }
         (None, Some(gif)) => {
             if body.to.is_some() {
                 return Err(AppError::field(
@@ -183,6 +190,7 @@ pub async fn post_chat(
             source: GifSource::Stored(file),
             client_id,
             reply_to: body.reply_to,
+            alt: body.alt.as_deref().map(GifAlt::parse).transpose()?,
         }),
     };
     // On this worker: the writer's answer comes with its batch's wake-up.
@@ -216,8 +224,9 @@ async fn change(
     wakes::batched(state.appender.post(post)).await
 }
 
-/// Edit your text chat, within `CHAT_EDIT_SECS` (default 900; 0 = always)
-/// of posting it. Everyone who can see it gets `chat_updated`.
+/// Edit your chat, within `CHAT_EDIT_SECS` (default 900; 0 = always) of
+/// posting it: the text of a text chat (`text`), the description of a GIF
+/// chat (`alt`). Everyone who can see it gets `chat_updated`.
 #[utoipa::path(
     tag = "chats",
     operation_id = "edit_chat",
@@ -228,7 +237,7 @@ async fn change(
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 403, description = "`forbidden`: not your chat, or too late to edit it; or the room is secret; `banned`", body = ErrorBody),
         (status = 404, description = "`not_found`: the room, or no chat at that seq you can see (or it was deleted)", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: bad text, or not a text chat", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: bad text or alt, `text` for a GIF chat or `alt` for a text chat, both or neither", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ),
 )]
@@ -240,8 +249,18 @@ pub async fn edit_chat(
     path: Path<(String, i64)>,
     body: ApiJson<EditChatRequest>,
 ) -> AppResult<HttpResponse> {
-    let text = ChatText::parse(&body.0.text)?.into_inner();
-    let posted = change(&req, &state, me, path.into_inner(), Change::Edit(text)).await?;
+    let edit = match (&body.0.text, &body.0.alt) {
+        (Some(text), None) => Change::Edit(ChatText::parse(text)?.into_inner()),
+        (None, Some(alt)) => Change::EditAlt(GifAlt::parse(alt)?),
+        (Some(_), Some(_)) => {
+            return Err(AppError::field(
+                "alt",
+                "send either `text` or `alt`, not both",
+            ))
+        }
+        (None, None) => return Err(AppError::field("text", "send `text` (or `alt`)")),
+    };
+    let posted = change(&req, &state, me, path.into_inner(), edit).await?;
     Ok(HttpResponse::Ok().json(ChatEnvelope { chat: posted.chat }))
 }
 

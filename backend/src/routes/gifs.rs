@@ -6,10 +6,10 @@ use actix_web::{get, post, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use crate::access::find_readable_room;
-use crate::api::{ChatEnvelope, ChatResponse, GifUpload};
+use crate::api::{ChatEnvelope, ChatResponse, GifResponse, GifUpload, GifsPage, GifsQuery};
 use crate::db::chats::{self, PostKey};
 use crate::db::DbConnection;
-use crate::domain::validation::{reply_seq, ClientId};
+use crate::domain::validation::{reply_seq, ClientId, GifAlt, GifName};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{body_timeout, payload_error, BodyStream};
 use crate::identity::Identity;
@@ -74,7 +74,7 @@ fn earlier_post(conn: &mut DbConnection, key: PostKey<'_>) -> AppResult<Option<C
         (status = 408, description = "`request_timeout`: the body did not arrive within `BODY_READ_TIMEOUT_SECS`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the file over `GIF_MAX_BYTES`, or the whole body (every part counts) over it and 16 KiB; answered before the body is read when `Content-Length` says so", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not multipart, or not a GIF", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id` or `reply_to`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id`, `reply_to` or `alt`", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ),
 )]
@@ -146,6 +146,7 @@ async fn receive_upload(
     let mut received = None;
     let mut client_id = None;
     let mut reply_to = None;
+    let mut alt = None;
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(|e| broken(e, body_limit))?;
         let name = field.name();
@@ -155,6 +156,8 @@ async fn receive_upload(
             client_id = Some(read_small(&mut field, body_limit).await?);
         } else if reply_to.is_none() && name == Some("reply_to") {
             reply_to = Some(read_small(&mut field, body_limit).await?);
+        } else if alt.is_none() && name == Some("alt") {
+            alt = Some(read_small(&mut field, body_limit).await?);
         } else {
             // Other parts are read and dropped; they count toward the body's limit.
             read_small(&mut field, body_limit).await?;
@@ -173,6 +176,14 @@ async fn receive_upload(
             reply_seq(seq.unwrap_or(i64::MIN))
         })
         .transpose()?;
+
+    let alt = match alt {
+        Some(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => GifAlt::parse(&text)?,
+            Err(_) => return Err(AppError::field("alt", "must be UTF-8 text")),
+        },
+        None => None,
+    };
 
     let room_id = req.match_info().get("id").unwrap_or_default().to_owned();
     // A repeat is answered before the file is decoded; the upload is
@@ -206,18 +217,29 @@ async fn receive_upload(
         source: GifSource::Upload(checked),
         client_id,
         reply_to,
+        alt: Some(alt),
     };
     let posted = wakes::batched(state.appender.post(Post::Gif(post))).await?;
+    if let Some(gif) = &posted.chat.gif {
+        if gif.variants.is_empty() {
+            state.media.enqueue(gif.url.trim_start_matches("/gif/"));
+        }
+    }
     Ok(answer(posted))
 }
 
-/// A stored GIF. Names are content hashes, so the bytes never change.
+/// A stored GIF, its poster (`.png`) or a rendition (`.webp`). Names are
+/// content hashes, so the bytes never change.
 #[utoipa::path(
     tag = "chats",
     operation_id = "get_gif",
-    params(("file" = String, Path, description = "`{sha256}.gif`, as in a chat's `gif.url`")),
+    params(("file" = String, Path, description = "`{sha256}.gif`, `.png` or `.webp`, as in a chat's `gif.url`, `gif.poster` or a variant's `url`")),
     responses(
-        (status = 200, description = "The GIF", content_type = "image/gif", body = Vec<u8>),
+        (status = 200, description = "The file", content(
+            (Vec<u8> = "image/gif"),
+            (Vec<u8> = "image/png"),
+            (Vec<u8> = "image/webp"),
+        )),
         (status = 404, description = "`not_found`", body = ErrorBody),
     ),
 )]
@@ -227,7 +249,10 @@ pub async fn get_gif(
     state: Data<AppState>,
     file: Path<String>,
 ) -> AppResult<HttpResponse> {
-    let path = state.gifs.path_of(&file).ok_or(AppError::NotFound("GIF"))?;
+    let kind: mime::Mime = GifName::media_type(&file)
+        .and_then(|t| t.parse().ok())
+        .ok_or(AppError::NotFound("GIF"))?;
+    let path = state.gifs.dir().join(file.as_str());
     let named = NamedFile::open_async(&path)
         .await
         .map_err(|e| match e.kind() {
@@ -235,7 +260,7 @@ pub async fn get_gif(
             _ => AppError::from(e),
         })?;
     let mut res = named
-        .set_content_type(mime::IMAGE_GIF)
+        .set_content_type(kind)
         .set_content_disposition(ContentDisposition {
             disposition: DispositionType::Inline,
             parameters: vec![],
@@ -251,4 +276,57 @@ pub async fn get_gif(
         header::HeaderValue::from_static("nosniff"),
     );
     Ok(res)
+}
+
+/// The GIF library, for a picker: the GIFs you can see (in public rooms
+/// and secret rooms you have access to), newest first, each once, with the
+/// description of its newest chat you can see. With `q`, only GIFs whose
+/// description has words starting with each word of `q`.
+#[utoipa::path(
+    tag = "chats",
+    operation_id = "list_gifs",
+    params(GifsQuery),
+    responses(
+        (status = 200, body = GifsPage),
+        (status = 400, description = "`bad_request`: unparsable query", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: bad `limit`, or `q` over 200 characters", body = ErrorBody),
+    ),
+)]
+#[get("/gifs")]
+pub async fn list_gifs(
+    state: Data<AppState>,
+    me: Identity,
+    query: actix_web::web::Query<GifsQuery>,
+) -> AppResult<HttpResponse> {
+    let limit = match query.limit {
+        None => 30,
+        Some(n @ 1..=100) => n as usize,
+        Some(_) => return Err(AppError::field("limit", "must be 1 to 100")),
+    };
+    let q = query.q.clone().unwrap_or_default();
+    if q.chars().count() > 200 {
+        return Err(AppError::field("q", "must be at most 200 characters"));
+    }
+    let gifs = state
+        .db
+        .run(move |conn| {
+            let words = crate::db::gifs::full_text_query(conn, &q);
+            if words.is_none() && !q.trim().is_empty() {
+                // Only punctuation: no word to match.
+                return Ok(Vec::new());
+            }
+            let found = crate::db::gifs::library(conn, &me.user_id, words.as_deref(), limit)?;
+            let files: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
+            let stored = crate::db::gifs::find_many(conn, &files)?;
+            Ok(found
+                .iter()
+                .filter_map(|(file, alt)| {
+                    stored
+                        .get(file)
+                        .map(|g| GifResponse::from_row(g, alt.as_deref()))
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(GifsPage { gifs }))
 }

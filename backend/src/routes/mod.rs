@@ -33,6 +33,7 @@ pub fn api(cfg: &mut ServiceConfig) {
         .service(rooms::transfer_owner)
         .service(events::watch_room)
         .service(gifs::upload_gif)
+        .service(gifs::list_gifs)
         .service(chats::edit_chat)
         .service(chats::delete_chat)
         .service(chats::add_reaction)

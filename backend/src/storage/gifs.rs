@@ -37,7 +37,7 @@ use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 use tokio::sync::Semaphore;
 
-use crate::db::models::Gif;
+use crate::db::models::{Gif, GifVariant};
 use crate::db::{self, gifs as gif_rows, now_millis, DbConnection};
 use crate::domain::validation::GifName;
 use crate::error::{AppError, AppResult};
@@ -163,16 +163,27 @@ pub struct GifInfo {
     pub frames: u32,
 }
 
-/// A checked upload, ready to be stored.
+/// A checked upload, ready to be stored, with its poster if one could be made.
 pub struct Checked {
     received: Received,
     pub info: GifInfo,
+    poster: Option<NamedTempFile>,
 }
 
 impl Checked {
     pub fn file_name(&self) -> String {
         format!("{}.gif", self.received.sha256)
     }
+}
+
+/// The name of the poster of GIF `file` (`{sha256}.png`).
+pub fn poster_name(file: &str) -> String {
+    format!("{}.png", file.trim_end_matches(".gif"))
+}
+
+/// The name of the WebP rendition of GIF `file` (`{sha256}.webp`).
+pub fn webp_name(file: &str) -> String {
+    format!("{}.webp", file.trim_end_matches(".gif"))
 }
 
 impl GifStore {
@@ -245,12 +256,78 @@ impl GifStore {
             .await
             .map_err(|e| AppError::Internal(e.into()))?;
         let limits = self.limits;
+        let tmp = self.claim.path.clone();
         actix_web::web::block(move || {
             let _turn = turn;
             let info = inspect(received.file.path(), limits)?;
-            Ok(Checked { received, info })
+            // Without a poster now, the media pass makes one later.
+            let poster = match super::media::poster(received.file.path()) {
+                Ok(png) => Some(temp_file(&tmp, &png)?),
+                Err(e) => {
+                    log::warn!("no poster for an upload of {}: {e}", received.sha256);
+                    None
+                }
+            };
+            Ok(Checked {
+                received,
+                info,
+                poster,
+            })
         })
         .await?
+    }
+
+    /// The path of a stored file by name, whatever it is.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Places what the media pass made for GIF `file` and records it, under
+    /// the files' lock and only if the GIF is still stored (else nothing is
+    /// written): a poster, and with `variants` the renditions kept, marking
+    /// the GIF processed. Files are written while the lock is held, so none
+    /// outlives a GIF deleted meanwhile. False if the GIF is gone.
+    pub fn place_media(
+        &self,
+        conn: &mut DbConnection,
+        file: &str,
+        poster: Option<&[u8]>,
+        variants: Option<&[(GifVariant, Vec<u8>)]>,
+    ) -> AppResult<bool> {
+        let _guard = self.lock.lock_or_recover();
+        conn.transaction::<_, AppError, _>(|conn| {
+            db::lock_gif_files(conn)?;
+            let Some(row) = gif_rows::find(conn, file)? else {
+                return Ok(false);
+            };
+            if let (Some(png), None) = (poster, &row.poster) {
+                let name = poster_name(file);
+                self.place(&temp_file(&self.claim.path, png)?, &name)?;
+                gif_rows::set_poster(conn, file, &name)?;
+            }
+            if let Some(variants) = variants {
+                for (variant, bytes) in variants {
+                    self.place(&temp_file(&self.claim.path, bytes)?, &variant.file)?;
+                }
+                let rows: Vec<GifVariant> = variants.iter().map(|(v, _)| v.clone()).collect();
+                gif_rows::finish_processing(conn, file, &rows)?;
+            }
+            Ok(true)
+        })
+    }
+
+    /// Hard-links a temporary file to its stored name: the temporary file
+    /// stays the caller's, and a name already there (the same bytes,
+    /// placed by another instance) is kept.
+    fn place(&self, temp: &NamedTempFile, name: &str) -> AppResult<()> {
+        let path = self.dir.join(name);
+        let placed = std::fs::hard_link(temp.path(), &path).or_else(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Ok(()),
+            _ => std::fs::copy(temp.path(), &path).map(drop),
+        });
+        placed.map_err(|e| {
+            AppError::Internal(anyhow::Error::new(e).context(format!("storing {name}")))
+        })
     }
 
     /// Where this process keeps the uploads it is receiving.
@@ -272,12 +349,15 @@ impl GifStore {
     ) -> AppResult<T> {
         let name = checked.file_name();
         let path = self.dir.join(&name);
+        let poster = checked.poster.as_ref().map(|_| poster_name(&name));
         let row = Gif {
             file: name.clone(),
             width: i32::from(checked.info.width),
             height: i32::from(checked.info.height),
             bytes: checked.received.bytes as i64,
             created_at: now_millis(),
+            poster: poster.clone(),
+            processed: false,
         };
         let _guard = self.lock.lock_or_recover();
         let mut existed = true;
@@ -286,6 +366,9 @@ impl GifStore {
             existed = path.exists();
             gif_rows::insert_if_missing(conn, &row)?;
             let out = record(conn, &row)?;
+            if let (Some(temp), Some(poster)) = (&checked.poster, &poster) {
+                self.place(temp, poster)?;
+            }
             if !existed {
                 // Moved, not persisted: the upload stays the caller's, whose
                 // temporary file is then already gone when it is dropped.
@@ -297,6 +380,7 @@ impl GifStore {
         });
         if result.is_err() && !existed && !gif_rows::exists(conn, &name).unwrap_or(true) {
             let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(self.dir.join(poster_name(&name)));
         }
         result
     }
@@ -304,13 +388,14 @@ impl GifStore {
     /// Posts a stored GIF again: in a transaction (a savepoint inside the
     /// caller's) under the GIF files' lock, so the file cannot go meanwhile,
     /// checks that `viewer` can see it in some room (else `not_found`) and
-    /// runs `record`, which inserts the chat. Nothing is copied.
+    /// runs `record`, which inserts the chat, with the description of the
+    /// newest chat showing it that `viewer` can see. Nothing is copied.
     pub fn reuse<T>(
         &self,
         conn: &mut DbConnection,
         file: &str,
         viewer: &str,
-        record: impl FnOnce(&mut DbConnection) -> AppResult<T>,
+        record: impl FnOnce(&mut DbConnection, Option<String>) -> AppResult<T>,
     ) -> AppResult<T> {
         if !GifName::is_valid(file) {
             return Err(AppError::NotFound("GIF"));
@@ -318,10 +403,10 @@ impl GifStore {
         let _guard = self.lock.lock_or_recover();
         conn.transaction::<T, AppError, _>(|conn| {
             db::lock_gif_files(conn)?;
-            if !gif_rows::visible_to(conn, file, viewer)? {
-                return Err(AppError::NotFound("GIF"));
+            match gif_rows::visible_alt(conn, file, viewer)? {
+                Some(alt) => record(conn, alt),
+                None => Err(AppError::NotFound("GIF")),
             }
-            record(conn)
         })
     }
 
@@ -334,6 +419,7 @@ impl GifStore {
             for file in files {
                 if !gif_rows::exists(conn, file)? {
                     self.remove_file(file);
+                    self.remove_file(&poster_name(file));
                 }
             }
             Ok(())
@@ -383,6 +469,13 @@ impl GifStore {
             Ok(deleted)
         })
     }
+}
+
+fn temp_file(dir: &Path, bytes: &[u8]) -> std::io::Result<NamedTempFile> {
+    let mut file = NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    Ok(file)
 }
 
 fn too_large(max: u64) -> AppError {

@@ -1,3 +1,5 @@
-//! Where uploaded files live.
+//! Where uploaded files live, and what is made of them.
 
 pub mod gifs;
+pub mod media;
+pub mod pipeline;

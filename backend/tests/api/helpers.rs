@@ -170,6 +170,39 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The stored GIFs alone, without their posters and renditions.
+    pub fn stored_gifs(&self) -> Vec<String> {
+        let mut gifs = self.stored_files();
+        gifs.retain(|n| n.ends_with(".gif") && !n.starts_with(".tmp/"));
+        gifs
+    }
+
+    /// Waits (up to 30 s) until `room`'s chat at `seq`, as `user` sees it,
+    /// has its GIF's renditions, and returns that chat.
+    pub async fn with_renditions(&self, user: &Client, room: &str, seq: i64) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let page = user.history(room, "").await;
+            let chat = page.body["chats"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["seq"] == seq).cloned())
+                .expect("the chat is in the room");
+            if chat["gif"]["variants"]
+                .as_array()
+                .is_some_and(|v| !v.is_empty())
+            {
+                return chat;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no renditions came: {chat}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// Temporary files under `upload_dir/.tmp`, at any depth, but not the locks
 /// that mark an instance's temporary folder as in use.
 pub fn temp_files(upload_dir: &std::path::Path) -> Vec<String> {

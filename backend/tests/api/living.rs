@@ -207,11 +207,11 @@ on_both_databases! {
         let again = alice.post(&format!("/api/rooms/{there}/chats"), json!({"gif": file})).await;
         assert_eq!(again.status, 201, "{}", again.body);
         assert_eq!(again.body["chat"]["gif"]["url"], url.as_str());
-        let stored = app.stored_files();
+        let stored = app.stored_gifs();
         assert_eq!(stored, vec![file.clone()], "posting again copies nothing");
 
         assert_eq!(alice.delete_chat(&here, seq_of(&first)).await.status, 204);
-        assert_eq!(app.stored_files(), vec![file.clone()], "still used in the other room");
+        assert_eq!(app.stored_gifs(), vec![file.clone()], "still used in the other room");
         assert_eq!(reqwest::get(app.url(&url)).await.unwrap().status(), 200);
         assert_eq!(alice.delete_chat(&there, seq_of(&again)).await.status, 204);
         assert!(app.stored_files().is_empty(), "{:?}", app.stored_files());

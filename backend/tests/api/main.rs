@@ -11,6 +11,7 @@ mod errors;
 mod gifs;
 mod living;
 mod me;
+mod media;
 mod openapi;
 mod operations;
 mod posting_once;

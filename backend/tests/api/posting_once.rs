@@ -104,7 +104,7 @@ on_both_databases! {
         let as_text = alice.say_once(&room, "hi", "gif-1").await;
         assert_eq!((as_text.status, identity(&as_text)), (200, identity(&first)));
 
-        assert_eq!(app.stored_files().len(), 1, "{:?}", app.stored_files());
+        assert_eq!(app.stored_gifs().len(), 1, "{:?}", app.stored_gifs());
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM gifs").await, 1);
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM chats").await, 1);
     }
@@ -130,7 +130,7 @@ on_both_databases! {
         statuses.sort_unstable();
         assert_eq!(statuses, [200, 200, 200, 201]);
         assert!(urls.iter().all(|u| *u == urls[0]), "{urls:?}");
-        assert_eq!(app.stored_files().len(), 1, "{:?}", app.stored_files());
+        assert_eq!(app.stored_gifs().len(), 1, "{:?}", app.stored_gifs());
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM gifs").await, 1);
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM chats").await, 1);
         let served = reqwest::get(app.url(urls[0].as_str().unwrap())).await.unwrap();

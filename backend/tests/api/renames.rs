@@ -104,7 +104,7 @@ on_both_databases! {
         let ws = app.user().ws().await;
         assert_eq!(
             ws.hello["data"]["limits"],
-            json!({"gif_max_bytes": 1_000_000, "text_max_chars": 2000, "nickname_max_chars": 32})
+            json!({"gif_max_bytes": 1_000_000, "text_max_chars": 2000, "nickname_max_chars": 32, "alt_max_chars": 300, "chat_edit_secs": 900})
         );
     }
 }

@@ -10,6 +10,18 @@ export type Reaction = Schemas["ReactionResponse"];
 export type ServerEnvelope = Schemas["ServerEnvelope"];
 export type ClientEnvelope = Schemas["ClientEnvelope"];
 
+/** A lighter rendition of a GIF (an animated WebP today). */
+export type GifVariant = Schemas["GifVariantResponse"];
+/** A stored GIF: the file, its description, a still of its first frame and
+ *  lighter renditions, smallest first (the renditions may come later, with
+ *  `chat_updated`). */
+export type Gif = Schemas["GifResponse"];
+
+/** The stored name a GIF is posted again by: the last part of its url. */
+export function gifName(gif: Pick<Gif, "url">): string {
+  return gif.url.slice(gif.url.lastIndexOf("/") + 1);
+}
+
 /** Every non-2xx answer, as the API's error body describes it. */
 export class ApiError extends Error {
   constructor(
@@ -53,7 +65,7 @@ export const api = makeApi();
 
 /** Uploads a GIF with progress (fetch cannot report upload progress). With
  *  the same `clientId`, a repeat answers with the chat the first one made. */
-export function uploadGif(roomId: string, file: Blob, clientId: string, onProgress: (fraction: number) => void, replyTo: number | null = null): Promise<Chat> {
+export function uploadGif(roomId: string, file: Blob, clientId: string, onProgress: (fraction: number) => void, replyTo: number | null = null, alt: string | null = null): Promise<Chat> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/api/rooms/${encodeURIComponent(roomId)}/gifs`);
@@ -69,7 +81,17 @@ export function uploadGif(roomId: string, file: Blob, clientId: string, onProgre
     const form = new FormData();
     form.append("client_id", clientId);
     if (replyTo !== null) form.append("reply_to", String(replyTo));
+    if (alt) form.append("alt", alt);
     form.append("gif", file, "upload.gif");
     xhr.send(form);
   });
+}
+
+/** The GIFs I can see, newest first; with `q`, those whose description has
+ *  every word of it (each as the start of a word). The library a GIF picker
+ *  shows. */
+export async function listGifs(q: string, { limit, signal }: { limit?: number; signal?: AbortSignal } = {}): Promise<Gif[]> {
+  const query = { ...(q.trim() ? { q: q.trim() } : {}), ...(limit !== undefined ? { limit } : {}) };
+  const { data } = await api.GET("/api/gifs", { params: { query }, signal });
+  return data?.gifs ?? [];
 }

@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/api/gifs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The GIF library, for a picker: the GIFs you can see (in public rooms
+         *     and secret rooms you have access to), newest first, each once, with the
+         *     description of its newest chat you can see. With `q`, only GIFs whose
+         *     description has words starting with each word of `q`.
+         */
+        get: operations["list_gifs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me": {
         parameters: {
             query?: never;
@@ -115,8 +137,9 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Edit your text chat, within `CHAT_EDIT_SECS` (default 900; 0 = always)
-         *     of posting it. Everyone who can see it gets `chat_updated`.
+         * Edit your chat, within `CHAT_EDIT_SECS` (default 900; 0 = always) of
+         *     posting it: the text of a text chat (`text`), the description of a GIF
+         *     chat (`alt`). Everyone who can see it gets `chat_updated`.
          */
         patch: operations["edit_chat"];
         trace?: never;
@@ -292,7 +315,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A stored GIF. Names are content hashes, so the bytes never change. */
+        /**
+         * A stored GIF, its poster (`.png`) or a rendition (`.webp`). Names are
+         *     content hashes, so the bytes never change.
+         */
         get: operations["get_gif"];
         put?: never;
         post?: never;
@@ -443,6 +469,19 @@ export interface components {
          */
         ClientLimits: {
             /**
+             * Format: int32
+             * @description The longest GIF description, in characters after trimming.
+             * @example 300
+             */
+            alt_max_chars: number;
+            /**
+             * Format: int64
+             * @description Seconds after posting that its author may still edit a chat
+             *     (`CHAT_EDIT_SECS`); 0 means always.
+             * @example 900
+             */
+            chat_edit_secs: number;
+            /**
              * Format: int64
              * @description The largest GIF upload, in bytes (`GIF_MAX_BYTES`).
              * @example 5242880
@@ -478,13 +517,18 @@ export interface components {
              */
             title: string;
         };
-        /** @description An edit of a text chat. */
+        /** @description An edit: new `text` for a text chat, or a new `alt` for a GIF chat. */
         EditChatRequest: {
             /**
-             * @description As in `PostChatRequest`.
+             * @description A GIF chat's new description (0 to 300 characters; empty removes it).
+             * @example a cat, falling
+             */
+            alt?: string | null;
+            /**
+             * @description As in `PostChatRequest`. Either `text` or `alt`.
              * @example hello, fixed
              */
-            text: string;
+            text?: string | null;
         };
         /** @description The body of every error response. */
         ErrorBody: {
@@ -505,20 +549,43 @@ export interface components {
         };
         /** @description A stored GIF, with its size known up front so clients can lay it out. */
         GifResponse: {
+            /**
+             * @description The uploader's description (0 to 300 characters), or null.
+             * @example a cat falling off a sofa
+             */
+            alt: string | null;
             /** Format: int64 */
             bytes: number;
             /** Format: int32 */
             height: number;
             /**
+             * @description A still of the first frame (PNG, the GIF's size): for reduced
+             *     motion, previews and slow links. Null only for a GIF stored before
+             *     posters were made, until the media pass reaches it.
+             * @example /gif/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png
+             */
+            poster: string | null;
+            /**
              * @description Where to fetch it: `/gif/{sha256}.gif`.
              * @example /gif/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.gif
              */
             url: string;
+            /**
+             * @description Lighter renditions, smallest first: made after upload (announced by
+             *     `chat_updated`), only those smaller than the GIF; may be empty.
+             */
+            variants: components["schemas"]["GifVariantResponse"][];
             /** Format: int32 */
             width: number;
         };
         /** @description The multipart body of a GIF upload. */
         GifUpload: {
+            /**
+             * @description A description of the GIF (0 to 300 characters, as chat text is
+             *     checked), shown as its alternative text and searched by the library.
+             * @example a cat falling off a sofa
+             */
+            alt?: string | null;
             /**
              * @description As in `PostChatRequest`: an upload whose `client_id` you already used
              *     in this room stores nothing and answers `200` with the chat the first
@@ -535,6 +602,26 @@ export interface components {
              * @description The seq of the chat (in this room, one you can see) this GIF answers.
              */
             reply_to?: number | null;
+        };
+        /** @description A lighter rendition of a GIF. */
+        GifVariantResponse: {
+            /** Format: int64 */
+            bytes: number;
+            /** Format: int32 */
+            height: number;
+            /**
+             * @description Its media type: `image/webp` (animated WebP).
+             * @example image/webp
+             */
+            type: string;
+            /** @example /gif/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.webp */
+            url: string;
+            /** Format: int32 */
+            width: number;
+        };
+        /** @description The GIFs a picker offers. */
+        GifsPage: {
+            gifs: components["schemas"]["GifResponse"][];
         };
         HealthResponse: {
             /** @example ok */
@@ -556,6 +643,13 @@ export interface components {
             has_more: boolean;
         };
         PostChatRequest: {
+            /**
+             * @description With `gif`: its description here (0 to 300 characters; empty for
+             *     none). Left out, the chat takes the description of the newest chat
+             *     showing that GIF that you can see.
+             * @example a cat falling off a sofa
+             */
+            alt?: string | null;
             /**
              * @description The client's name for this post, so that sending it again makes no
              *     second chat: a post whose `client_id` you already used in this room
@@ -835,6 +929,52 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_gifs: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Words of the description; each matches words starting with it, all
+                 *     must match. Without it: every GIF you can see.
+                 * @example cat
+                 */
+                q?: string;
+                /** @description How many (default 30, at most 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GifsPage"];
+                };
+            };
+            /** @description `bad_request`: unparsable query */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `validation_failed`: bad `limit`, or `q` over 200 characters */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_me: {
         parameters: {
             query?: never;
@@ -1431,7 +1571,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `validation_failed`: bad text, or not a text chat */
+            /** @description `validation_failed`: bad text or alt, `text` for a GIF chat or `alt` for a text chat, both or neither */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1718,7 +1858,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id` or `reply_to` */
+            /** @description `validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id`, `reply_to` or `alt` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2079,20 +2219,22 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description `{sha256}.gif`, as in a chat's `gif.url` */
+                /** @description `{sha256}.gif`, `.png` or `.webp`, as in a chat's `gif.url`, `gif.poster` or a variant's `url` */
                 file: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The GIF */
+            /** @description The file */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "image/gif": number[];
+                    "image/png": number[];
+                    "image/webp": number[];
                 };
             };
             /** @description `not_found` */

@@ -1,5 +1,5 @@
-// What a message's own controls can do: answer it, react to it, edit or
-// delete it. The room provides them; each message reads them from here.
+// What a message's own controls can do: answer it, react to it, edit it
+// (or a GIF's description) or delete it. The room provides them; each message reads them from here.
 import { createContext } from "preact";
 import type { Chat } from "../api/client";
 import type { Change } from "./changes";
@@ -11,6 +11,8 @@ export interface MessageActions {
   setEditing(seq: number | null): void;
   editingSeq: number | null;
   saveEdit(chat: Chat, text: string): void;
+  /** Sets a GIF chat's description ("" removes it). */
+  saveAlt(chat: Chat, alt: string): void;
   remove(chat: Chat): void;
   jumpTo(seq: number): void;
   /** The viewer owns the room: they may delete anyone's message. */

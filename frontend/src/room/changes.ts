@@ -1,5 +1,6 @@
-// Edits, deletions and reactions on their way to the server. Each shows at
-// once (the new text, a dimmed message, a reaction counted) and is marked
+// Edits (of a text, or of a GIF's description), deletions and reactions on
+// their way to the server. Each shows at once (the new text, a dimmed
+// message, a reaction counted) and is marked
 // pending until the server answers; one that cannot reach the server is
 // tried again with backoff, one the server refuses is marked failed with
 // Retry and Discard. Every change is idempotent on the server (the same
@@ -18,6 +19,7 @@ interface Base {
 }
 export type Change =
   | (Base & { kind: "edit"; text: string })
+  | (Base & { kind: "alt"; alt: string })
   | (Base & { kind: "delete" })
   | (Base & { kind: "react"; emoji: string; on: boolean });
 
@@ -31,6 +33,9 @@ export async function sendChange(api: Api, roomId: string, c: Change): Promise<C
   const path = { id: roomId, seq: c.seq };
   if (c.kind === "edit") {
     return (await api.PATCH("/api/rooms/{id}/chats/{seq}", { params: { path }, body: { text: c.text } })).data?.chat;
+  }
+  if (c.kind === "alt") {
+    return (await api.PATCH("/api/rooms/{id}/chats/{seq}", { params: { path }, body: { alt: c.alt } })).data?.chat;
   }
   if (c.kind === "delete") {
     await api.DELETE("/api/rooms/{id}/chats/{seq}", { params: { path } });
@@ -145,6 +150,7 @@ export class Changes {
 /** What one chat's pending changes are. */
 export interface ChatChanges {
   edit?: Change & { kind: "edit" };
+  alt?: Change & { kind: "alt" };
   delete?: Change & { kind: "delete" };
   reactions: (Change & { kind: "react" })[];
 }
@@ -154,6 +160,7 @@ export function changesOf(all: ReadonlyMap<string, Change>, seq: number): ChatCh
   for (const c of all.values()) {
     if (c.seq !== seq) continue;
     if (c.kind === "edit") out.edit = c;
+    else if (c.kind === "alt") out.alt = c;
     else if (c.kind === "delete") out.delete = c;
     else out.reactions.push(c);
   }

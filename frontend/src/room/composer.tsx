@@ -1,7 +1,8 @@
 // Writing: text (Enter sends, Shift+Enter a new line), GIFs by button, drop
-// or paste, and whispers shown as a bar that says who they go to.
-import { useEffect, useRef, useState } from "preact/hooks";
-import type { Chat, User } from "../api/client";
+// or paste (each asked for a description first) or from the picker, and
+// whispers shown as a bar that says who they go to.
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import type { Chat, Gif, User } from "../api/client";
 import { useNameColor } from "../colors";
 import { formatBytes } from "../format";
 import { t, type Lang } from "../i18n";
@@ -9,10 +10,13 @@ import type { Outbox } from "../outbox";
 import { limits } from "../session";
 import type { SocketClient, Status } from "../socket";
 import { mediaQuery, useValue } from "../store";
+import { lazy } from "../lazy";
 
 const narrowScreen = mediaQuery("(max-width: 760px)");
+const GifPicker = lazy(() => import("./gif-picker").then((m) => m.GifPicker));
+const GifUploadDialog = lazy(() => import("./gif-upload").then((m) => m.GifUploadDialog));
 
-export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhisper, replyTo, onStopReply, onEditLast, onSent, lang }: {
+export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhisper, replyTo, onStopReply, onEditLast, onSent, roomGifs, lang }: {
   roomId: string;
   socket: SocketClient;
   outbox: Outbox;
@@ -25,6 +29,8 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
   /** The Up arrow in an empty box: edit my last message. */
   onEditLast: () => void;
   onSent: () => void;
+  /** The GIFs of the loaded timeline, newest first, each once: the picker's first row. */
+  roomGifs: Gif[];
   lang: Lang;
 }) {
   const [text, setText] = useState("");
@@ -33,6 +39,10 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
   const lastTyping = useRef(0);
   const fileInput = useRef<HTMLInputElement>(null);
   const box = useRef<HTMLTextAreaElement>(null);
+  const pickerButton = useRef<HTMLButtonElement>(null);
+  const [chosen, setChosen] = useState<File | null>(null);
+  const [picking, setPicking] = useState(false);
+  const closePicker = useCallback(() => setPicking(false), []);
   const l = useValue(limits);
   const whisperColor = useNameColor(whisperTo?.color);
   const d = t();
@@ -75,64 +85,90 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
       setError(d.tooLargeLimit(formatBytes(l.gif_max_bytes, lang)));
       return;
     }
-    outbox.addGif(roomId, file, replyTo?.seq ?? null);
+    setPicking(false);
+    setChosen(file);
+  };
+
+  const sendChosen = (alt: string) => {
+    if (!chosen) return;
+    outbox.addGif(roomId, chosen, replyTo?.seq ?? null, alt || null);
+    setChosen(null);
     onSent();
   };
 
+  const repost = (gif: Gif) => {
+    setError(null);
+    setPicking(false);
+    outbox.addRepost(roomId, gif, replyTo?.seq ?? null);
+    onSent();
+    box.current?.focus();
+  };
+
   return (
-    <form class={`composer${dragging ? " dragging" : ""}${whisperTo ? " whispering" : ""}`} onSubmit={(e) => { e.preventDefault(); send(); }}
-      onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
-      onDragLeave={() => setDragging(false)}
-      onDrop={(e) => { e.preventDefault(); setDragging(false); upload(e.dataTransfer?.files[0]); }}>
-      {dragging && <div class="drop-hint">{d.dropGif}</div>}
-      {status !== "open" && <p class="hint small" data-testid="offline-hint">{d.offlineHint}</p>}
-      {error && <p class="error" role="alert" data-testid="composer-error">{error}</p>}
-      {whisperTo && (
-        <div class="whisper-bar" data-testid="whisper-bar">
-          <span>🤫 {d.whisperingTo[0]}<strong style={{ color: whisperColor }}>{whisperTo.name}</strong>{d.whisperingTo[1]}</span>
-          <button type="button" class="icon" onClick={onStopWhisper} aria-label={d.stopWhisper} title={d.stopWhisper}>✕</button>
+    <>
+      <form class={`composer${dragging ? " dragging" : ""}${whisperTo ? " whispering" : ""}`} onSubmit={(e) => { e.preventDefault(); send(); }}
+        onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={(e) => { e.preventDefault(); setDragging(false); upload(e.dataTransfer?.files[0]); }}>
+        {dragging && <div class="drop-hint">{d.dropGif}</div>}
+        {status !== "open" && <p class="hint small" data-testid="offline-hint">{d.offlineHint}</p>}
+        {error && <p class="error" role="alert" data-testid="composer-error">{error}</p>}
+        {whisperTo && (
+          <div class="whisper-bar" data-testid="whisper-bar">
+            <span>🤫 {d.whisperingTo[0]}<strong style={{ color: whisperColor }}>{whisperTo.name}</strong>{d.whisperingTo[1]}</span>
+            <button type="button" class="icon" onClick={onStopWhisper} aria-label={d.stopWhisper} title={d.stopWhisper}>✕</button>
+          </div>
+        )}
+        {replyTo && (
+          <div class="reply-bar" data-testid="reply-bar">
+            <span>↩ {d.replyingTo(replyTo.user?.name ?? "")}: <em>{replyTo.deleted ? d.deletedMessage : replyTo.text ?? d.gifExcerpt}</em></span>
+            <button type="button" class="icon" onClick={onStopReply} aria-label={d.stopReplying} title={d.stopReplying}>✕</button>
+          </div>
+        )}
+        <div class="composer-row">
+          <input ref={fileInput} type="file" accept="image/gif" class="sr-only" tabIndex={-1} data-testid="gif-input"
+            onChange={(e) => { const input = e.currentTarget as HTMLInputElement; upload(input.files?.[0]); input.value = ""; }} />
+          <span class="gif-tools">
+            <button type="button" class="secondary gif-button" onClick={() => fileInput.current?.click()} aria-label={d.addGifLabel} title={d.addGifLabel}>{d.addGif}</button>
+            <button ref={pickerButton} type="button" class="secondary gif-button" aria-label={d.findGif} title={d.findGif}
+              aria-haspopup="dialog" aria-expanded={picking} data-testid="gif-picker-open" onClick={() => setPicking((p) => !p)}>
+              <span aria-hidden="true">🔎</span>
+            </button>
+          </span>
+          <label class="grow">
+            <span class="sr-only">{d.messageLabel}</span>
+            <textarea ref={box} rows={1} value={text} maxLength={l.text_max_chars} placeholder={narrow ? d.messageLabel : d.messagePlaceholder} data-testid="composer-input"
+              onInput={(e) => {
+                setText((e.currentTarget as HTMLTextAreaElement).value);
+                if (Date.now() - lastTyping.current > 2000) {
+                  lastTyping.current = Date.now();
+                  socket.typing(roomId);
+                }
+              }}
+              onKeyDown={(e) => {
+                if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+                  e.preventDefault();
+                  send();
+                } else if (e.key === "Escape" && replyTo) {
+                  onStopReply();
+                } else if (e.key === "Escape" && whisperTo) {
+                  onStopWhisper();
+                } else if (e.key === "ArrowUp" && !text) {
+                  e.preventDefault();
+                  onEditLast();
+                }
+              }}
+              onPaste={(e) => {
+                const file = [...(e.clipboardData?.files ?? [])].find((f) => f.type.startsWith("image/"));
+                if (file) { e.preventDefault(); upload(file); }
+              }} />
+          </label>
+          <button type="submit" class="send">{d.send}</button>
         </div>
-      )}
-      {replyTo && (
-        <div class="reply-bar" data-testid="reply-bar">
-          <span>↩ {d.replyingTo(replyTo.user?.name ?? "")}: <em>{replyTo.deleted ? d.deletedMessage : replyTo.text ?? d.gifExcerpt}</em></span>
-          <button type="button" class="icon" onClick={onStopReply} aria-label={d.stopReplying} title={d.stopReplying}>✕</button>
-        </div>
-      )}
-      <div class="composer-row">
-        <input ref={fileInput} type="file" accept="image/gif" class="sr-only" tabIndex={-1} data-testid="gif-input"
-          onChange={(e) => { const input = e.currentTarget as HTMLInputElement; upload(input.files?.[0]); input.value = ""; }} />
-        <button type="button" class="secondary gif-button" onClick={() => fileInput.current?.click()} aria-label={d.addGifLabel} title={d.addGifLabel}>{d.addGif}</button>
-        <label class="grow">
-          <span class="sr-only">{d.messageLabel}</span>
-          <textarea ref={box} rows={1} value={text} maxLength={l.text_max_chars} placeholder={narrow ? d.messageLabel : d.messagePlaceholder} data-testid="composer-input"
-            onInput={(e) => {
-              setText((e.currentTarget as HTMLTextAreaElement).value);
-              if (Date.now() - lastTyping.current > 2000) {
-                lastTyping.current = Date.now();
-                socket.typing(roomId);
-              }
-            }}
-            onKeyDown={(e) => {
-              if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
-                e.preventDefault();
-                send();
-              } else if (e.key === "Escape" && replyTo) {
-                onStopReply();
-              } else if (e.key === "Escape" && whisperTo) {
-                onStopWhisper();
-              } else if (e.key === "ArrowUp" && !text) {
-                e.preventDefault();
-                onEditLast();
-              }
-            }}
-            onPaste={(e) => {
-              const file = [...(e.clipboardData?.files ?? [])].find((f) => f.type.startsWith("image/"));
-              if (file) { e.preventDefault(); upload(file); }
-            }} />
-        </label>
-        <button type="submit" class="send">{d.send}</button>
-      </div>
-    </form>
+      </form>
+      {/* Outside the form: their own fields and submits are not the composer's. */}
+      {picking && <GifPicker anchor={pickerButton.current} roomGifs={roomGifs} onPick={repost} onClose={closePicker} />}
+      {chosen && <GifUploadDialog file={chosen} onSend={sendChosen} onCancel={() => setChosen(null)} />}
+    </>
   );
 }

@@ -4,6 +4,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { t } from "../i18n";
 import { QUICK_EMOJIS } from "./actions";
+import { place, useClickAway } from "./popover";
 
 interface Entry { emoji: string; name: string }
 interface Group { slug: string; entries: Entry[] }
@@ -48,22 +49,6 @@ function matches(name: string, words: string[]): boolean {
   return words.every((w) => parts.some((p) => p.startsWith(w)));
 }
 
-/** Where the panel goes: under the control that opened it, or above if there is no room. */
-function place(anchor: HTMLElement | null, panel: HTMLElement | null): void {
-  if (!anchor || !panel) return;
-  if (window.matchMedia("(max-width: 600px)").matches) {
-    panel.style.left = panel.style.top = "";
-    return;
-  }
-  const a = anchor.getBoundingClientRect();
-  const p = panel.getBoundingClientRect();
-  const below = a.bottom + 4;
-  const top = below + p.height <= window.innerHeight - 8 ? below : Math.max(8, a.top - 4 - p.height);
-  const left = Math.min(Math.max(8, a.left), window.innerWidth - p.width - 8);
-  panel.style.top = `${top}px`;
-  panel.style.left = `${left}px`;
-}
-
 export function EmojiPicker({ anchor, onPick, onClose }: {
   anchor: HTMLElement | null;
   onPick: (emoji: string) => void;
@@ -87,13 +72,7 @@ export function EmojiPicker({ anchor, onPick, onClose }: {
   useLayoutEffect(() => place(anchor, panel.current), [anchor, groups]);
 
   // A click or tap outside closes the picker.
-  useEffect(() => {
-    const away = (e: PointerEvent) => {
-      if (!panel.current?.contains(e.target as Node) && !anchor?.contains(e.target as Node)) onClose();
-    };
-    document.addEventListener("pointerdown", away);
-    return () => document.removeEventListener("pointerdown", away);
-  }, [anchor, onClose]);
+  useClickAway(panel, anchor, onClose);
 
   const shown: Group[] = useMemo(() => {
     const words = query.trim().toLowerCase().split(/\s+/).filter(Boolean);

@@ -1,13 +1,12 @@
 // A GIF in the timeline: a box that fits it, the bubble hugging the image,
-// space reserved before it loads; a still under reduced motion; opened large
-// in a lightbox.
-import { useEffect, useRef, useState } from "preact/hooks";
-import type { Chat } from "../api/client";
+// space reserved before it loads; the lightest rendition the browser can
+// show, its poster until that has loaded; a still under reduced motion or
+// Save-Data; opened large in a lightbox.
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import type { Gif } from "../api/client";
 import { Dialog } from "../dialog";
 import { t } from "../i18n";
 import { mediaQuery, useValue } from "../store";
-
-type Gif = NonNullable<Chat["gif"]> & { poster?: string | null; alt?: string | null };
 
 /** The largest box a GIF is shown in, in CSS pixels; a narrower column
  *  shrinks it further (max-width: 100%). */
@@ -19,16 +18,22 @@ export function fitBox(w: number, h: number, max = GIF_BOX): { width: number; he
   return { width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) };
 }
 
-const reducedMotion = mediaQuery("(prefers-reduced-motion: reduce)");
+export const reducedMotion = mediaQuery("(prefers-reduced-motion: reduce)");
 
-/** The first frame of a GIF, drawn here until the server sends posters:
- *  `createImageBitmap` decodes an animated image's first frame only. */
-function Still({ url, width, height, alt }: { url: string; width: number; height: number; alt: string }) {
+/** Whether the browser asks for less data (Chromium's Save-Data setting). */
+function savingData(): boolean {
+  const connection = (navigator as Navigator & { connection?: { saveData?: boolean } }).connection;
+  return connection?.saveData === true;
+}
+
+/** The first frame of a GIF the server has no poster for (yet, or a file
+ *  not uploaded yet), drawn here: `createImageBitmap` decodes an animated
+ *  image's first frame only. */
+export function Still({ source, width, height, alt }: { source: string | Blob; width: number; height: number; alt: string }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     let alive = true;
-    void fetch(url)
-      .then((r) => r.blob())
+    void (typeof source === "string" ? fetch(source).then((r) => r.blob()) : Promise.resolve(source))
       .then((b) => createImageBitmap(b))
       .then((bitmap) => {
         const c = canvas.current;
@@ -37,19 +42,42 @@ function Still({ url, width, height, alt }: { url: string; width: number; height
       })
       .catch(() => {});
     return () => { alive = false; };
-  }, [url, width, height]);
+  }, [source, width, height]);
   return <canvas ref={canvas} width={width} height={height} role="img" aria-label={alt} class="gif-media" data-testid="gif-still" />;
+}
+
+/** The animation: each lighter rendition the browser may know (smallest
+ *  first, so the first it supports wins), the GIF itself otherwise; the
+ *  poster lies over it until it has loaded. */
+function Animated({ gif, alt }: { gif: Gif; alt: string }) {
+  const [loaded, setLoaded] = useState(false);
+  const img = useRef<HTMLImageElement>(null);
+  // From the cache it may be complete before Preact listens for `load`.
+  useLayoutEffect(() => {
+    if (img.current?.complete && img.current.naturalWidth > 0) setLoaded(true);
+  }, []);
+  const sources = (gif.variants ?? []).filter((v) => v.type.startsWith("image/"));
+  return (
+    <>
+      <picture>
+        {sources.map((v) => <source key={v.url} type={v.type} srcset={v.url} />)}
+        <img ref={img} class="gif-media" src={gif.url} width={gif.width} height={gif.height} alt={alt} decoding="async" loading="lazy"
+          data-testid="gif-animated" data-loaded={loaded ? "yes" : "no"} onLoad={() => setLoaded(true)} />
+      </picture>
+      {gif.poster && !loaded && (
+        <img class="gif-media gif-poster" src={gif.poster} width={gif.width} height={gif.height} alt="" aria-hidden="true" decoding="async" loading="lazy" data-testid="gif-poster" />
+      )}
+    </>
+  );
 }
 
 /** The GIF itself: animated, or still with a control to play it. */
 function GifMedia({ gif, alt, playing }: { gif: Gif; alt: string; playing: boolean }) {
-  if (playing) {
-    return <img class="gif-media" src={gif.url} width={gif.width} height={gif.height} alt={alt} decoding="async" loading="lazy" data-testid="gif-animated" />;
-  }
+  if (playing) return <Animated gif={gif} alt={alt} />;
   if (gif.poster) {
-    return <img class="gif-media" src={gif.poster} width={gif.width} height={gif.height} alt={alt} loading="lazy" data-testid="gif-still" />;
+    return <img class="gif-media" src={gif.poster} width={gif.width} height={gif.height} alt={alt} decoding="async" loading="lazy" data-testid="gif-still" />;
   }
-  return <Still url={gif.url} width={gif.width} height={gif.height} alt={alt} />;
+  return <Still source={gif.url} width={gif.width} height={gif.height} alt={alt} />;
 }
 
 function PlayToggle({ playing, onToggle }: { playing: boolean; onToggle: () => void }) {
@@ -62,7 +90,8 @@ function PlayToggle({ playing, onToggle }: { playing: boolean; onToggle: () => v
 }
 
 export function GifView({ gif, author }: { gif: Gif; author: string }) {
-  const reduced = useValue(reducedMotion);
+  // Still until asked: under reduced motion, or when data is to be saved.
+  const reduced = useValue(reducedMotion) || savingData();
   const [play, setPlay] = useState(false);
   const [open, setOpen] = useState(false);
   const d = t();

@@ -1,5 +1,5 @@
 // One line of the timeline: a chat, a system line, or a message on its way out.
-import type { Chat, User } from "../api/client";
+import type { Chat, Gif, User } from "../api/client";
 import { useNameColor } from "../colors";
 import { formatDateTime, formatTime } from "../format";
 import { problemText, t, type Lang } from "../i18n";
@@ -88,7 +88,7 @@ function FailedChange({ change, text, chat }: { change: Change; text: string; ch
   const key = changeKey(change);
   return (
     <div class="outgoing-actions" data-testid="change-failed">
-      <span class="error small">{text}{change.error && change.error.code !== "unavailable" ? ` ${problemText(change.error, { textMax: limits.get().text_max_chars, reactionsFull: chat.reactions.length >= REACTIONS_MAX })}` : ""}</span>
+      <span class="error small">{text}{change.error && change.error.code !== "unavailable" ? ` ${problemText(change.error, { textMax: limits.get().text_max_chars, altMax: limits.get().alt_max_chars, reactionsFull: chat.reactions.length >= REACTIONS_MAX })}` : ""}</span>
       <button type="button" class="link" onClick={() => actions?.retryChange(key)}>{d.retry}</button>
       <button type="button" class="link danger" onClick={() => actions?.discardChange(key)}>{d.discard}</button>
     </div>
@@ -96,6 +96,7 @@ function FailedChange({ change, text, chat }: { change: Change; text: string; ch
 }
 
 const EmojiPicker = lazy(() => import("./emoji-picker").then((m) => m.EmojiPicker));
+const AltEditBox = lazy(() => import("./gif-upload").then((m) => m.AltEditBox));
 
 /** Reply, react, edit and delete: shown on hover, focus or a long press. */
 function Toolbar({ chat, me }: { chat: Chat; me: User }) {
@@ -113,6 +114,9 @@ function Toolbar({ chat, me }: { chat: Chat; me: User }) {
       <button type="button" class="icon" title={d.reactAction} aria-label={d.reactAction} aria-expanded={picking} onClick={() => setPicking((p) => !p)}>☺</button>
       {mine && chat.kind === "text" && (
         <button type="button" class="icon" title={d.editAction} aria-label={d.editAction} onClick={() => actions.setEditing(chat.seq)}>✎</button>
+      )}
+      {mine && chat.kind === "gif" && chat.gif && (
+        <button type="button" class="icon" title={d.editAlt} aria-label={d.editAlt} data-testid="edit-alt" onClick={() => actions.setEditing(chat.seq)}>✎</button>
       )}
       {(mine || actions.owner) && (confirming ? (
         <button type="button" class="link danger" onClick={() => { setConfirming(false); actions.remove(chat); }}>{d.confirmDeleteAction}</button>
@@ -173,10 +177,14 @@ export function MessageRow({ chat, me, first, lang }: { chat: Chat; me: User; fi
   const editing = actions?.editingSeq === chat.seq && !chat.deleted;
   const pending = actions ? changesOf(actions.changes, chat.seq) : { reactions: [] };
   const edit = chat.deleted ? undefined : pending.edit;
+  const altEdit = chat.deleted ? undefined : pending.alt;
   const removal = chat.deleted ? undefined : pending.delete;
   const text = edit ? edit.text : chat.text ?? "";
-  const status = removal?.state === "pending" ? d.deleting : edit?.state === "pending" ? d.saving : null;
-  const changeState = removal?.state === "pending" || edit?.state === "pending" ? "pending" : removal || edit ? "failed" : undefined;
+  // The description as it will be, while a change to it is on its way.
+  const gif: Gif | null | undefined = chat.gif && altEdit ? { ...chat.gif, alt: altEdit.alt || null } : chat.gif;
+  const saving = edit?.state === "pending" || altEdit?.state === "pending";
+  const status = removal?.state === "pending" ? d.deleting : saving ? d.saving : null;
+  const changeState = removal?.state === "pending" || saving ? "pending" : removal || edit || altEdit ? "failed" : undefined;
   const cls = `msg${mine ? " mine" : ""}${whisper ? " whisper" : ""}${first ? " first" : ""}${chat.gif ? " has-gif" : ""}${chat.deleted ? " deleted" : ""}${removal?.state === "pending" ? " deleting" : ""}`;
   return (
     <li class={cls} data-seq={chat.seq} data-testid="message" data-state={mine ? "sent" : undefined} data-change={changeState} tabIndex={-1}>
@@ -186,8 +194,9 @@ export function MessageRow({ chat, me, first, lang }: { chat: Chat; me: User; fi
       <div class="bubble">
         <Quote chat={chat} />
         {chat.deleted ? <span class="text tombstone" data-testid="tombstone">{d.deletedMessage}</span>
+          : gif ? <GifView gif={gif} author={chat.user?.name ?? ""} />
           : editing ? <EditBox chat={edit ? { ...chat, text } : chat} />
-          : chat.gif ? <GifView gif={chat.gif} author={chat.user?.name ?? ""} /> : <LinkedText text={text} />}
+          : <LinkedText text={text} />}
         <span class="meta">
           {status ? <span class="status" role="status">{status}</span>
             : (chat.edited_at || edit) && !chat.deleted && <span class="edited" title={chat.edited_at ? formatDateTime(chat.edited_at, lang) : undefined} data-testid="edited">{d.edited}</span>}
@@ -195,8 +204,10 @@ export function MessageRow({ chat, me, first, lang }: { chat: Chat; me: User; fi
           {mine && !status && <span class="tick" aria-label={d.sent} title={d.sent}>✓</span>}
         </span>
       </div>
+      {editing && gif && <AltEditBox chat={chat} alt={gif.alt ?? ""} />}
       <Reactions chat={chat} me={me} pending={pending.reactions} />
       {edit?.state === "failed" && <FailedChange change={edit} text={d.notSaved} chat={chat} />}
+      {altEdit?.state === "failed" && <FailedChange change={altEdit} text={d.altNotSaved} chat={chat} />}
       {removal?.state === "failed" && <FailedChange change={removal} text={d.notDeleted} chat={chat} />}
       {pending.reactions.filter((r) => r.state === "failed").map((r) => (
         <FailedChange key={r.emoji} change={r} text={d.reactionFailed(r.emoji)} chat={chat} />
@@ -219,11 +230,13 @@ export function OutgoingRow({ item, first, lang, onRetry, onDiscard }: {
   const failed = item.state === "failed";
   const status = failed ? d.notSent : item.waiting ? d.waitingToSend : d.sending;
   return (
-    <li class={`msg mine outgoing${whisper ? " whisper" : ""}${first ? " first" : ""}${failed ? " failed" : ""}${item.kind === "gif" ? " has-gif" : ""}`}
+    <li class={`msg mine outgoing${whisper ? " whisper" : ""}${first ? " first" : ""}${failed ? " failed" : ""}${item.kind !== "text" ? " has-gif" : ""}`}
       data-testid="message" data-state={failed ? "failed" : "pending"} data-client-id={item.client_id}>
       {first && whisper && <span class="whisper-tag">🤫 {whisper}</span>}
       <div class="bubble">
-        {item.kind === "text" ? <LinkedText text={item.text} /> : <PendingGif preview={item.preview} progress={item.progress} />}
+        {item.kind === "text" ? <LinkedText text={item.text} />
+          : item.kind === "gif" ? <PendingGif preview={item.preview} progress={item.progress} alt={item.alt ?? ""} />
+          : <PendingGif preview={item.gif.poster ?? item.gif.url} progress={null} alt={item.gif.alt ?? ""} />}
         <span class="meta">
           <time dateTime={item.created_at}>{formatTime(item.created_at, lang)}</time>
           <span class="status" role="status">{status}</span>
@@ -231,7 +244,7 @@ export function OutgoingRow({ item, first, lang, onRetry, onDiscard }: {
       </div>
       {failed && (
         <div class="outgoing-actions">
-          {item.error && <span class="error small">{problemText(item.error, { textMax: l.text_max_chars })}</span>}
+          {item.error && <span class="error small">{problemText(item.error, { textMax: l.text_max_chars, altMax: l.alt_max_chars })}</span>}
           <button type="button" class="link" onClick={onRetry}>{d.retry}</button>
           <button type="button" class="link danger" onClick={onDiscard}>{d.discard}</button>
         </div>
@@ -240,11 +253,11 @@ export function OutgoingRow({ item, first, lang, onRetry, onDiscard }: {
   );
 }
 
-function PendingGif({ preview, progress }: { preview: string; progress: number | null }) {
+function PendingGif({ preview, progress, alt }: { preview: string; progress: number | null; alt: string }) {
   const d = t();
   return (
     <div class="pending-gif">
-      <img src={preview} alt="" />
+      <img src={preview} alt={alt} />
       {progress !== null && <progress max={1} value={progress} aria-label={d.uploading} data-testid="upload-progress" />}
     </div>
   );

@@ -2,7 +2,7 @@
 // member list. Chats come from one page of history, then the socket (which
 // resumes by seq), then the outbox's answers; each seq shows once.
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { api, errorCode, type Chat, type Room, type User } from "../api/client";
+import { api, errorCode, type Chat, type Gif, type Room, type User } from "../api/client";
 import { ConfirmDialog, PasswordDialog, type Confirmation } from "../dialog";
 import { errorText, t, type Lang } from "../i18n";
 import type { Outbox, Outgoing } from "../outbox";
@@ -88,6 +88,19 @@ function renamed(chat: Chat, user: User): Chat {
   };
 }
 
+/** The GIFs of a timeline, newest first, each file once. */
+function gifsOf(chats: Chat[]): Gif[] {
+  const seen = new Set<string>();
+  const out: Gif[] = [];
+  for (let i = chats.length - 1; i >= 0; i--) {
+    const gif = chats[i]!.gif;
+    if (!gif || chats[i]!.deleted || seen.has(gif.url)) continue;
+    seen.add(gif.url);
+    out.push(gif);
+  }
+  return out;
+}
+
 /** Where the reader got to in each room, kept across reloads. */
 const readKey = (roomId: string) => `gifchat:read:${roomId}`;
 function readMark(roomId: string): number | null {
@@ -131,6 +144,7 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
   chatsRef.current = chats;
   const d = t();
 
+  const roomGifs = useMemo(() => gifsOf(chats), [chats]);
   const outgoingAll = useOutgoing(outbox, roomId, me);
   const outgoing = useMemo(() => {
     const posted = new Set(chats.map((c) => c.client_id).filter(Boolean));
@@ -181,7 +195,7 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
           if (chat.room_id !== roomId) return;
           setChats((cs) => merge(cs, [chat]));
           if (chat.kind !== "system" && chat.user?.id !== me.id) {
-            setAnnounce(`${chat.user?.name ?? ""}: ${chat.text ?? d.gif}`);
+            setAnnounce(`${chat.user?.name ?? ""}: ${chat.text ?? (chat.gif?.alt ? `${d.gif}: ${chat.gif.alt}` : d.gif)}`);
             noteIncoming();
           }
           if (chat.kind === "system" && chat.event === "owner_changed") void refreshRoom();
@@ -318,6 +332,7 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
       pending.add({ kind: "react", seq: chat.seq, emoji, on: !mine, state: "pending" });
     },
     saveEdit: (chat, text) => pending.add({ kind: "edit", seq: chat.seq, text, state: "pending" }),
+    saveAlt: (chat, alt) => pending.add({ kind: "alt", seq: chat.seq, alt, state: "pending" }),
     remove: (chat) => pending.add({ kind: "delete", seq: chat.seq, state: "pending" }),
     jumpTo: (seq) => {
       const el = document.querySelector<HTMLElement>(`[data-testid=messages] [data-seq="${seq}"]`);
@@ -384,7 +399,7 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
           <Composer roomId={roomId} socket={socket} outbox={outbox} status={status} lang={lang}
             whisperTo={whisperTo} onStopWhisper={() => setWhisperTo(null)}
             replyTo={replyTo} onStopReply={() => setReplyTo(null)} onEditLast={editLast}
-            onSent={() => { setUnreadAfter(null); setReplyTo(null); setJump((j) => j + 1); }} />
+            onSent={() => { setUnreadAfter(null); setReplyTo(null); setJump((j) => j + 1); }} roomGifs={roomGifs} />
         </section>
         <Members members={members} me={me} room={room} open={showMembers} onClose={() => setShowMembers(false)}
           onWhisper={(u) => {

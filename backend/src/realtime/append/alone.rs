@@ -26,12 +26,13 @@ pub(super) fn write_gif(
     if let Some(seq) = post.reply_to {
         check_reply(conn, &room, &post.user_id, None, seq)?;
     }
-    let record = |conn: &mut DbConnection, file: &str| -> AppResult<Chat> {
+    let record = |conn: &mut DbConnection, file: &str, alt: Option<String>| -> AppResult<Chat> {
         let new = NewChat {
             room_id: room.id.clone(),
             kind: "gif",
             user_id: Some(post.user_id.clone()),
             gif_file: Some(file.to_owned()),
+            gif_alt: alt,
             client_id: post.client_id.clone(),
             reply_to_seq: post.reply_to,
             ..NewChat::default()
@@ -39,10 +40,12 @@ pub(super) fn write_gif(
         Ok(chats::append_in_tx(conn, &new)?)
     };
     let stored = match &post.source {
-        GifSource::Upload(checked) => {
-            gifs.store(conn, checked, |conn, gif| record(conn, &gif.file))
-        }
-        GifSource::Stored(file) => gifs.reuse(conn, file, &post.user_id, |conn| record(conn, file)),
+        GifSource::Upload(checked) => gifs.store(conn, checked, |conn, gif| {
+            record(conn, &gif.file, post.alt.clone().flatten())
+        }),
+        GifSource::Stored(file) => gifs.reuse(conn, file, &post.user_id, |conn, seen| {
+            record(conn, file, post.alt.clone().unwrap_or(seen))
+        }),
     };
     match (stored, post.key()) {
         // Another instance committed the same `client_id` meanwhile: the

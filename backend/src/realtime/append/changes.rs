@@ -19,6 +19,9 @@ pub(super) fn write_change(
     gifs: &GifStore,
     edit_secs: u64,
 ) -> AppResult<Written> {
+    if let Change::Media = post.change {
+        return media_changed(conn, post);
+    }
     let (room, _) = find_readable_room(conn, &post.room_id, &post.user_id)?;
     // Someone else's whisper is no chat to this user.
     let chat = chats::find_visible(conn, &room.id, post.seq, &post.user_id)?
@@ -26,23 +29,7 @@ pub(super) fn write_change(
     let authored = chat.user_id.as_deref() == Some(post.user_id.as_str());
     let changed = match &post.change {
         Change::Edit(text) => {
-            if chat.deleted {
-                return Err(AppError::NotFound("chat"));
-            }
-            if chat.kind != "text" {
-                return Err(AppError::field("text", "only a text chat can be edited"));
-            }
-            if !authored {
-                return Err(AppError::Forbidden(
-                    "only its author may edit a chat".into(),
-                ));
-            }
-            let age_ms = now_millis().saturating_sub(chat.created_at);
-            if edit_secs > 0 && age_ms > (edit_secs as i64).saturating_mul(1000) {
-                return Err(AppError::Forbidden(format!(
-                    "a chat can be edited for {edit_secs} seconds after it was posted (CHAT_EDIT_SECS)"
-                )));
-            }
+            may_edit(&chat, "text", authored, edit_secs)?;
             if chat.body.as_deref() == Some(text.as_str()) {
                 false
             } else {
@@ -51,6 +38,17 @@ pub(super) fn write_change(
                 true
             }
         }
+        Change::EditAlt(alt) => {
+            may_edit(&chat, "gif", authored, edit_secs)?;
+            if chat.gif_alt == *alt {
+                false
+            } else {
+                let rev = chats::take_rev(conn, &room.id)?;
+                chats::set_alt(conn, chat.id, alt.as_deref(), rev)?;
+                true
+            }
+        }
+        Change::Media => false,
         Change::Delete => {
             if chat.kind == "system" {
                 return Err(AppError::Forbidden(
@@ -119,5 +117,47 @@ pub(super) fn write_change(
         } else {
             Effect::Unchanged
         },
+    })
+}
+
+/// Whether the author may edit this chat's `field` (`text` of a text chat,
+/// `alt` of a GIF chat) now, within `CHAT_EDIT_SECS`.
+fn may_edit(chat: &Chat, kind: &str, authored: bool, edit_secs: u64) -> AppResult<()> {
+    if chat.deleted {
+        return Err(AppError::NotFound("chat"));
+    }
+    if chat.kind != kind {
+        return Err(match kind {
+            "gif" => AppError::field("alt", "only a GIF chat has a description"),
+            _ => AppError::field("text", "only a text chat can be edited"),
+        });
+    }
+    if !authored {
+        return Err(AppError::Forbidden(
+            "only its author may edit a chat".into(),
+        ));
+    }
+    let age_ms = now_millis().saturating_sub(chat.created_at);
+    if edit_secs > 0 && age_ms > (edit_secs as i64).saturating_mul(1000) {
+        return Err(AppError::Forbidden(format!(
+            "a chat can be edited for {edit_secs} seconds after it was posted (CHAT_EDIT_SECS)"
+        )));
+    }
+    Ok(())
+}
+
+/// [`Change::Media`]: the chat, if it still shows a GIF, takes the room's
+/// next rev. No access is checked: the service writes it, not a user.
+fn media_changed(conn: &mut DbConnection, post: &ChangePost) -> AppResult<Written> {
+    let chat = chats::find_visible(conn, &post.room_id, post.seq, &post.user_id)?
+        .filter(|c| c.gif_file.is_some() && !c.deleted)
+        .ok_or(AppError::NotFound("chat"))?;
+    let rev = chats::take_rev(conn, &post.room_id)?;
+    chats::set_rev(conn, chat.id, rev)?;
+    let chat = chats::find_visible(conn, &post.room_id, post.seq, &post.user_id)?
+        .ok_or(AppError::NotFound("chat"))?;
+    Ok(Written {
+        chat,
+        effect: Effect::Changed,
     })
 }

@@ -45,6 +45,9 @@ pub struct GifPost {
     pub client_id: Option<String>,
     /// The seq of the chat it answers.
     pub reply_to: Option<i64>,
+    /// Its description, checked (`GifAlt`); `None` when none was given,
+    /// which for a GIF posted again means the one its viewer can see.
+    pub alt: Option<Option<String>>,
 }
 
 impl GifPost {
@@ -73,6 +76,12 @@ pub enum Change {
     React(String),
     /// Removes it.
     Unreact(String),
+    /// A new description of a GIF chat, checked (`GifAlt`); None removes it.
+    EditAlt(Option<String>),
+    /// The chat's GIF has new renditions or a poster: the chat takes a rev
+    /// so its readers are sent it again. Written for the media pipeline,
+    /// with the chat's author as `user_id`.
+    Media,
 }
 
 /// A change to the chat at `seq`, by `user_id`.

@@ -1,0 +1,10 @@
+DROP TRIGGER chat_alts_update;
+DROP TRIGGER chat_alts_delete;
+DROP TRIGGER chat_alts_insert;
+DROP TABLE chat_alts;
+DROP INDEX chats_gifs;
+DROP TABLE gif_variants;
+DROP INDEX gifs_unprocessed;
+ALTER TABLE gifs DROP COLUMN processed;
+ALTER TABLE gifs DROP COLUMN poster;
+ALTER TABLE chats DROP COLUMN gif_alt;
