@@ -6,7 +6,7 @@ PG_PORT ?= 5432
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WEB_DEPS := frontend/node_modules/.installed
 
-.PHONY: run build web test test-rust test-web check-pg browser bench bench-quick bench-build soak lint fmt openapi api-fuzz fuzz conformance clean
+.PHONY: run build web test test-rust test-web check-pg browser bench bench-quick bench-build bench-media soak lint fmt openapi api-fuzz fuzz conformance clean
 
 ## Build the web app and the server, and serve on http://localhost:8005
 ## with SQLite under ./data.
@@ -85,6 +85,15 @@ soak: bench-build
 bench-build:
 	$(CARGO) build --release -p gifchat -p gifchat-bench -p gifchat-ceiling
 	cd bench/peer-socketio && ( [ -d node_modules ] || npm ci --no-audit --no-fund )
+
+## Posters and WebP renditions on a corpus of real animated GIFs, made by
+## bench/media/make_corpus.py into target/media-corpus (a venv under
+## target/media-venv holds its packages): sizes against the GIF's and
+## encoding time per megapixel. See BENCHMARKS.md, "GIF renditions".
+bench-media:
+	[ -x target/media-venv/bin/python ] || ( python3 -m venv target/media-venv && target/media-venv/bin/pip install -q -r bench/media/requirements.txt )
+	target/media-venv/bin/python bench/media/make_corpus.py target/media-corpus
+	$(CARGO) run --release -q -p gifchat-bench --bin gifchat-media-bench -- target/media-corpus | tee bench/results/media.md
 
 ## RFC 6455 conformance of the socket layer: Autobahn TestSuite's fuzzing
 ## client (cases 1-7 and 10) against an echo build of the transport; fails on

@@ -32,6 +32,12 @@ pub struct Metrics {
     /// GIF uploads by result: `created`, `repeat` (a known `client_id`),
     /// `refused` (any 4xx) or `failed` (5xx).
     pub gif_uploads: IntCounterVec,
+    /// GIFs the media pipeline finished, by result: `kept` (a rendition
+    /// smaller than the GIF), `not_smaller`, `over_budget`, `failed`, or
+    /// `queue_full` (left to the pass).
+    pub media: IntCounterVec,
+    /// Time the media pipeline takes for one GIF (poster and renditions).
+    pub media_seconds: Histogram,
 }
 
 fn name(short: &str) -> String {
@@ -100,11 +106,24 @@ impl Metrics {
                 "GIF uploads by result (created, repeat, refused or failed)",
                 "result",
             )?,
+            media: counters(
+                "media_total",
+                "GIFs the media pipeline finished, by result (kept, not_smaller, over_budget, failed, queue_full)",
+                "result",
+            )?,
+            media_seconds: histogram(
+                "media_duration_seconds",
+                "Time the media pipeline takes for one GIF",
+                prometheus::exponential_buckets(0.01, 2.0, 14)?,
+            )?,
             registry,
         };
         // Every series an alert may name exists from the start, at zero.
         for result in ["created", "repeat", "refused", "failed"] {
             metrics.gif_uploads.with_label_values(&[result]);
+        }
+        for result in ["kept", "not_smaller", "over_budget", "failed", "queue_full"] {
+            metrics.media.with_label_values(&[result]);
         }
         for result in ["complete", "truncated"] {
             metrics.resumes.with_label_values(&[result]);

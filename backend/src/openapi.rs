@@ -51,8 +51,8 @@ mod tests {
     use serde_json::{json, Value};
 
     use crate::domain::validation::{
-        ChatText, ClientId, GifName, MaxMembers, Nickname, PageSize, RoomPassword, RoomTitle,
-        FIRST_SEQ, ONE_LINE_PATTERN,
+        ChatText, ClientId, GifAlt, GifName, GifSearch, MaxMembers, Nickname, PageSize,
+        RoomPassword, RoomTitle, FIRST_SEQ, ONE_LINE_PATTERN,
     };
     use crate::domain::{ids, user};
 
@@ -204,6 +204,16 @@ mod tests {
         add("PostChatRequest.gif", "pattern", json!(GifName::PATTERN));
         add("PostChatRequest.reply_to", "minimum", json!(FIRST_SEQ));
         add("GifUpload.reply_to", "minimum", json!(FIRST_SEQ));
+        for label in [
+            "PostChatRequest.alt",
+            "GifUpload.alt",
+            "EditChatRequest.alt",
+        ] {
+            add(label, "maxLength", json!(GifAlt::MAX));
+        }
+        add("list_gifs?q", "maxLength", json!(GifSearch::QUERY_MAX));
+        add("list_gifs?limit", "minimum", json!(GifSearch::LIMIT_MIN));
+        add("list_gifs?limit", "maximum", json!(GifSearch::LIMIT_MAX));
         add("list_chats?limit", "minimum", json!(PageSize::MIN));
         add("list_chats?limit", "maximum", json!(PageSize::MAX));
         bounds

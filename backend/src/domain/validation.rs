@@ -223,6 +223,39 @@ fn is_sha256(hash: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// A search of the GIF library: words up to 200 characters, 1 to 100
+/// results (30 unless asked).
+pub struct GifSearch;
+
+impl GifSearch {
+    pub const QUERY_MAX: usize = 200;
+    pub const LIMIT_MIN: i64 = 1;
+    pub const LIMIT_MAX: i64 = 100;
+    pub const LIMIT_DEFAULT: usize = 30;
+
+    /// The query and how many results, checked.
+    pub fn parse(q: Option<&str>, limit: Option<i64>) -> Result<(String, usize), AppError> {
+        let limit = match limit {
+            None => Self::LIMIT_DEFAULT,
+            Some(n) if (Self::LIMIT_MIN..=Self::LIMIT_MAX).contains(&n) => n as usize,
+            Some(_) => {
+                return Err(AppError::field(
+                    "limit",
+                    format!("must be {} to {}", Self::LIMIT_MIN, Self::LIMIT_MAX),
+                ))
+            }
+        };
+        let q = q.unwrap_or_default();
+        if q.chars().count() > Self::QUERY_MAX {
+            return Err(AppError::field(
+                "q",
+                format!("must be at most {} characters", Self::QUERY_MAX),
+            ));
+        }
+        Ok((q.to_owned(), limit))
+    }
+}
+
 /// A GIF's description: 0 to 300 characters after trimming, as a chat's
 /// text is checked; empty means none.
 pub struct GifAlt;

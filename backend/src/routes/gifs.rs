@@ -9,7 +9,7 @@ use crate::access::find_readable_room;
 use crate::api::{ChatEnvelope, ChatResponse, GifResponse, GifUpload, GifsPage, GifsQuery};
 use crate::db::chats::{self, PostKey};
 use crate::db::DbConnection;
-use crate::domain::validation::{reply_seq, ClientId, GifAlt, GifName};
+use crate::domain::validation::{reply_seq, ClientId, GifAlt, GifName, GifSearch};
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{body_timeout, payload_error, BodyStream};
 use crate::identity::Identity;
@@ -298,15 +298,7 @@ pub async fn list_gifs(
     me: Identity,
     query: actix_web::web::Query<GifsQuery>,
 ) -> AppResult<HttpResponse> {
-    let limit = match query.limit {
-        None => 30,
-        Some(n @ 1..=100) => n as usize,
-        Some(_) => return Err(AppError::field("limit", "must be 1 to 100")),
-    };
-    let q = query.q.clone().unwrap_or_default();
-    if q.chars().count() > 200 {
-        return Err(AppError::field("q", "must be at most 200 characters"));
-    }
+    let (q, limit) = GifSearch::parse(query.q.as_deref(), query.limit)?;
     let gifs = state
         .db
         .run(move |conn| {

@@ -286,7 +286,8 @@ impl GifStore {
     /// the files' lock and only if the GIF is still stored (else nothing is
     /// written): a poster, and with `variants` the renditions kept, marking
     /// the GIF processed. Files are written while the lock is held, so none
-    /// outlives a GIF deleted meanwhile. False if the GIF is gone.
+    /// outlives a GIF deleted meanwhile. False if the GIF is gone, or was
+    /// processed meanwhile (by another instance).
     pub fn place_media(
         &self,
         conn: &mut DbConnection,
@@ -300,6 +301,10 @@ impl GifStore {
             let Some(row) = gif_rows::find(conn, file)? else {
                 return Ok(false);
             };
+            // Another instance's pass got there first.
+            if row.processed && variants.is_some() {
+                return Ok(false);
+            }
             if let (Some(png), None) = (poster, &row.poster) {
                 let name = poster_name(file);
                 self.place(&temp_file(&self.claim.path, png)?, &name)?;

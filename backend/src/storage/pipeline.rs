@@ -58,6 +58,7 @@ impl MediaQueue {
         if let Some(tx) = &self.tx {
             if tx.try_send(file.to_owned()).is_err() {
                 log::info!("media queue full: {file} is left to the media pass");
+                count("queue_full");
             }
         }
     }
@@ -92,12 +93,21 @@ pub fn start(rx: Receiver<String>, state: Weak<AppState>, workers: u32) -> std::
                         }
                         let started = Instant::now();
                         match process(&state, &runtime, &file) {
-                            Ok(Some(made)) => log::info!(
-                                "media for {file}: {made} in {} ms",
-                                started.elapsed().as_millis()
-                            ),
+                            Ok(Some((result, made))) => {
+                                count(result);
+                                crate::metrics::metrics()
+                                    .media_seconds
+                                    .observe(started.elapsed().as_secs_f64());
+                                log::info!(
+                                    "media for {file}: {made} in {} ms",
+                                    started.elapsed().as_millis()
+                                );
+                            }
                             Ok(None) => {}
-                            Err(e) => log::warn!("media for {file} failed: {e}"),
+                            Err(e) => {
+                                count("failed");
+                                log::warn!("media for {file} failed: {e}");
+                            }
                         }
                         busy.lock_or_recover().remove(&file);
                     }
@@ -106,6 +116,13 @@ pub fn start(rx: Receiver<String>, state: Weak<AppState>, workers: u32) -> std::
             })?;
     }
     Ok(())
+}
+
+fn count(result: &str) {
+    crate::metrics::metrics()
+        .media
+        .with_label_values(&[result])
+        .inc();
 }
 
 /// Puts the calling thread at the lowest CPU priority (nice 19), so that
@@ -147,12 +164,13 @@ fn unprocessed(state: &AppState) -> Vec<String> {
 }
 
 /// Makes what GIF `file` lacks (a poster, renditions), places it and
-/// announces it; what was made, or None if there was nothing to do.
+/// announces it: the result (as counted) and what was made, or None if
+/// there was nothing to do.
 fn process(
     state: &AppState,
     runtime: &tokio::runtime::Handle,
     file: &str,
-) -> AppResult<Option<String>> {
+) -> AppResult<Option<(&'static str, String)>> {
     let store = &state.gifs;
     let Some(row) = state
         .db
@@ -173,7 +191,7 @@ fn process(
     let deadline = Instant::now() + Duration::from_secs(settings.media_budget_secs);
     let mut made = Vec::new();
     let mut notes = Vec::new();
-    match media::webp(&path, settings.webp_quality, deadline) {
+    let result = match media::webp(&path, settings.webp_quality, deadline) {
         Ok(bytes) if (bytes.len() as i64) < row.bytes => {
             notes.push(format!("WebP {} of {} bytes", bytes.len(), row.bytes));
             let variant = GifVariant {
@@ -185,16 +203,23 @@ fn process(
                 bytes: bytes.len() as i64,
             };
             made.push((variant, bytes));
+            "kept"
         }
-        Ok(bytes) => notes.push(format!(
-            "no rendition (WebP {} ≥ GIF {} bytes)",
-            bytes.len(),
-            row.bytes
-        )),
+        Ok(bytes) => {
+            notes.push(format!(
+                "no rendition (WebP {} ≥ GIF {} bytes)",
+                bytes.len(),
+                row.bytes
+            ));
+            "not_smaller"
+        }
         // Given up: served as uploaded, and not tried again.
-        Err(e @ media::MediaError::OverBudget(_)) => notes.push(format!("no rendition ({e})")),
+        Err(e @ media::MediaError::OverBudget(_)) => {
+            notes.push(format!("no rendition ({e})"));
+            "over_budget"
+        }
         Err(e) => return Err(media_failed(e)),
-    }
+    };
     if poster.is_some() {
         notes.push(format!("poster {}", poster_name(file)));
     }
@@ -207,7 +232,7 @@ fn process(
     if !made.is_empty() || poster.is_some() {
         announce(state, runtime, file)?;
     }
-    Ok(Some(notes.join(", ")))
+    Ok(Some((result, notes.join(", "))))
 }
 
 /// Gives every chat showing `file` a new rev, so that its readers are sent

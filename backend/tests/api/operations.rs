@@ -57,6 +57,8 @@ async fn metrics_count_requests_by_route_and_what_the_service_does() {
         "gifchat_deliveries_total",
         "gifchat_slow_consumer_closes_total",
         "gifchat_gif_uploads_total",
+        "gifchat_media_total",
+        "gifchat_media_duration_seconds",
     ] {
         assert!(
             during.contains(&format!("# TYPE {name} ")),
@@ -86,6 +88,26 @@ async fn metrics_count_requests_by_route_and_what_the_service_does() {
             sample(&after_gifs, &series) - sample(&before_gifs, &series) >= 1.0,
             "{result}"
         );
+    }
+    // The media pipeline counts the GIF it finished, whatever it made.
+    let finished = |text: &str| {
+        ["kept", "not_smaller", "over_budget", "failed"]
+            .iter()
+            .map(|r| sample(text, &format!(r#"gifchat_media_total{{result="{r}"}}"#)))
+            .sum::<f64>()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now = app.metrics().await;
+        if finished(&now) > finished(&before_gifs) {
+            assert!(sample(&now, "gifchat_media_duration_seconds_count") >= 1.0);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the media pipeline counted nothing"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     // Paths no route takes are one series, whatever they are.
     app.user().get("/api/no/such/thing/42").await;

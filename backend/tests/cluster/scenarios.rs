@@ -566,12 +566,21 @@ async fn one_client_id_posted_to_two_instances_at_once_is_one_chat() {
             .all(|(s, seq)| *s != 500 && *seq == json!(22)),
         "{answers:?}"
     );
-    let files: Vec<_> = std::fs::read_dir(cluster.uploads.path())
+    // The winner's GIF, with its poster and perhaps its rendition by now.
+    let files: Vec<String> = std::fs::read_dir(cluster.uploads.path())
         .unwrap()
         .flatten()
         .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files.len(), 1, "the losers' files are gone");
+    let gifs: Vec<&String> = files.iter().filter(|f| f.ends_with(".gif")).collect();
+    assert_eq!(gifs.len(), 1, "the losers' files are gone: {files:?}");
+    let winner = gifs[0].trim_end_matches(".gif");
+    assert!(
+        files.iter().all(|f| f.starts_with(winner)),
+        "the losers' posters are gone: {files:?}"
+    );
+    assert!(files.contains(&format!("{winner}.png")), "{files:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
