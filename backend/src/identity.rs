@@ -88,6 +88,11 @@ pub async fn ensure_identity(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // Stored GIFs are public and cached for a year by anyone on the way: a
+    // response a shared cache keeps must never carry a session cookie.
+    if req.path().starts_with("/gif/") {
+        return next.call(req).await;
+    }
     let session = req.get_session();
     let user_id = match session.get::<String>(USER_ID_KEY) {
         Ok(Some(id)) if ids::is_well_formed(&id) => id,

@@ -134,6 +134,11 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
                     AppError::BadRequest(format!("bad query string: {e}")).into()
                 }))
+                // A path segment that is no seq names no chat.
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|_, _| AppError::NotFound("chat").into()),
+                )
                 // Registered before the `/api` scope, which would otherwise take these paths.
                 .map(|app| {
                     app.service(

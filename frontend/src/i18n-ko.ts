@@ -72,6 +72,7 @@ export const ko: Dict = {
   addGif: "GIF",
   addGifLabel: "GIF 올리기",
   findGif: "GIF 찾기",
+  noGifWhisper: "GIF는 귓속말로 보낼 수 없어요. 귓속말을 닫고 보내세요",
   pickGif: "GIF 고르기",
   searchGifs: "설명으로 GIF 검색",
   gifsInRoom: "이 방의 GIF",

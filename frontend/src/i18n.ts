@@ -72,6 +72,7 @@ export const en = {
   addGif: "GIF",
   addGifLabel: "Upload a GIF",
   findGif: "Find a GIF",
+  noGifWhisper: "GIFs cannot be whispered: close whisper mode to send one",
   pickGif: "Choose a GIF",
   searchGifs: "Search GIFs by description",
   gifsInRoom: "In this room",

@@ -219,109 +219,139 @@ fn readable_room<'a>(viewer: &'a str) -> _ {
         )))
 }
 
-/// A GIF chat as the library reads it: `(id, file, alt)`.
-type GifChat = (i64, Option<String>, Option<String>);
+/// The full-text predicate's opening for this connection's backend; the
+/// query (see [`full_text_query`]) is bound after it, then `)`.
+fn match_opening(conn: &DbConnection) -> &'static str {
+    match conn {
+        DbConnection::Sqlite(_) => {
+            "chats.id IN (SELECT rowid FROM chat_alts WHERE chat_alts MATCH "
+        }
+        DbConnection::Pg(_) => {
+            "chats.gif_alt IS NOT NULL AND to_tsvector('simple', chats.gif_alt) @@ to_tsquery('simple', "
+        }
+    }
+}
 
-/// The GIF chats `viewer` can see (in rooms they may read, not deleted, a
-/// whisper only to its parties), newest first: `(id, file, alt)`, at most
-/// `limit`, older than chat `before` if given, showing `file` if given, and
-/// with `words` (an already-escaped full-text query for this backend) only
-/// those whose description matches.
-fn visible_gif_chats(
+/// The newest chat of each GIF among those `viewer` can see (in rooms they
+/// may read, not deleted, a whisper only to its parties), showing one of
+/// `files` if given, with a description if `described`, and with `words`
+/// (a [`full_text_query`]) only those whose description matches:
+/// `(file, chat id)`, newest first, at most `limit`. One row per GIF
+/// however often it was posted.
+fn newest_per_gif(
     conn: &mut DbConnection,
     viewer: &str,
-    file: Option<&str>,
     words: Option<&str>,
-    before: Option<i64>,
+    described: bool,
+    files: Option<&[String]>,
     limit: i64,
-) -> QueryResult<Vec<GifChat>> {
+) -> QueryResult<Vec<(Option<String>, Option<i64>)>> {
+    use diesel::dsl::max;
     let readable = rooms::table.filter(readable_room(viewer)).select(rooms::id);
     let mut query = chats::table
         .filter(chats::gif_file.is_not_null())
         .filter(chats::deleted.eq(false))
         .filter(super::chats::visible_to(viewer))
         .filter(chats::room_id.eq_any(readable))
-        .select((chats::id, chats::gif_file, chats::gif_alt))
-        .order(chats::id.desc())
+        .group_by(chats::gif_file)
+        .select((chats::gif_file, max(chats::id)))
+        .order(max(chats::id).desc())
         .limit(limit)
         .into_boxed();
-    if let Some(file) = file {
-        query = query.filter(chats::gif_file.eq(file));
+    if described {
+        query = query.filter(chats::gif_alt.is_not_null());
     }
-    if let Some(before) = before {
-        query = query.filter(chats::id.lt(before));
+    if let Some(files) = files {
+        query = query.filter(chats::gif_file.eq_any(files));
     }
     if let Some(words) = words {
-        let matching = match conn {
-            DbConnection::Sqlite(_) => diesel::dsl::sql::<Bool>(
-                "chats.id IN (SELECT rowid FROM chat_alts WHERE chat_alts MATCH ",
-            )
-            .bind::<Text, _>(words.to_owned())
-            .sql(")"),
-            DbConnection::Pg(_) => diesel::dsl::sql::<Bool>(
-                "chats.gif_alt IS NOT NULL AND to_tsvector('simple', chats.gif_alt) @@ to_tsquery('simple', ",
-            )
-            .bind::<Text, _>(words.to_owned())
-            .sql(")"),
-        };
-        query = query.filter(matching);
+        let opening = match_opening(conn);
+        query = query.filter(
+            diesel::dsl::sql::<Bool>(opening)
+                .bind::<Text, _>(words.to_owned())
+                .sql(")"),
+        );
     }
     query.load(conn)
 }
 
-/// Whether `viewer` can see a chat that shows this GIF, and if so the
-/// description of the newest such chat that has one.
-pub fn visible_alt(
-    conn: &mut DbConnection,
-    file: &str,
-    viewer: &str,
-) -> QueryResult<Option<Option<String>>> {
-    let shown = visible_gif_chats(conn, viewer, Some(file), None, None, 20)?;
-    if shown.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(shown.into_iter().find_map(|(_, _, alt)| alt)))
+/// Whether `viewer` can see a chat that shows this GIF.
+pub fn visible_to(conn: &mut DbConnection, file: &str, viewer: &str) -> QueryResult<bool> {
+    let files = [file.to_owned()];
+    Ok(!newest_per_gif(conn, viewer, None, false, Some(&files), 1)?.is_empty())
 }
 
-/// The library: distinct GIFs `viewer` can see, newest first, each with
-/// the description of its newest visible chat; with `words`, only GIFs
-/// whose description matches (see [`full_text_query`]).
+/// The description a re-post of `file` into `room_id` takes when it gives
+/// none: that of the newest chat showing it that every reader of the room
+/// can read too, so in a public room (not a whisper) or in that room itself
+/// (not a whisper). A description written in a secret room never leaves it.
+pub fn inheritable_alt(
+    conn: &mut DbConnection,
+    file: &str,
+    room_id: &str,
+) -> QueryResult<Option<String>> {
+    let public = rooms::table
+        .filter(rooms::password_hash.is_null())
+        .select(rooms::id);
+    chats::table
+        .filter(chats::gif_file.eq(file))
+        .filter(chats::deleted.eq(false))
+        .filter(chats::to_user_id.is_null())
+        .filter(chats::gif_alt.is_not_null())
+        .filter(chats::room_id.eq(room_id).or(chats::room_id.eq_any(public)))
+        .order(chats::id.desc())
+        .select(chats::gif_alt)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+/// The library: distinct GIFs `viewer` can see, newest use first, each
+/// with the description of its newest visible chat that has one; with
+/// `words`, only GIFs whose description matches (see [`full_text_query`]).
 pub fn library(
     conn: &mut DbConnection,
     viewer: &str,
     words: Option<&str>,
     limit: usize,
 ) -> QueryResult<Vec<(String, Option<String>)>> {
-    /// Pages read before giving up on filling `limit` (a GIF posted many
-    /// times takes one place however often it was posted).
-    const PAGES: usize = 8;
-    let page = (limit * 2).max(16) as i64;
-    let mut found: Vec<(String, Option<String>)> = Vec::new();
-    let mut before = None;
-    for _ in 0..PAGES {
-        let rows = visible_gif_chats(conn, viewer, None, words, before, page)?;
-        let full = rows.len() as i64 == page;
-        for (id, file, alt) in rows {
-            before = Some(id);
-            let Some(file) = file else { continue };
-            match found.iter().position(|(f, _)| *f == file) {
-                Some(i) if found[i].1.is_none() => found[i].1 = alt,
-                Some(_) => {}
-                None if found.len() < limit => found.push((file, alt)),
-                None => {}
-            }
-        }
-        if !full || found.len() >= limit {
-            break;
-        }
+    let limit = limit as i64;
+    let files: Vec<String> = newest_per_gif(conn, viewer, words, false, None, limit)?
+        .into_iter()
+        .filter_map(|(file, _)| file)
+        .collect();
+    if files.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(found)
+    let described: Vec<i64> = newest_per_gif(conn, viewer, words, true, Some(&files), limit)?
+        .into_iter()
+        .filter_map(|(_, id)| id)
+        .collect();
+    let alts: HashMap<String, String> = chats::table
+        .filter(chats::id.eq_any(&described))
+        .select((chats::gif_file, chats::gif_alt))
+        .load::<(Option<String>, Option<String>)>(conn)?
+        .into_iter()
+        .filter_map(|(file, alt)| Some((file?, alt?)))
+        .collect();
+    Ok(files
+        .into_iter()
+        .map(|file| {
+            let alt = alts.get(&file).cloned();
+            (file, alt)
+        })
+        .collect())
 }
 
 /// The full-text query for `q` on this connection's backend: each word a
-/// prefix, all of them required; `None` when `q` has no word. Words are
-/// runs of letters and digits, so no query syntax reaches the database.
+/// prefix, all of them required (the first 8); `None` when `q` has no
+/// word. Words are runs of letters and digits, so no query syntax reaches
+/// the database.
 pub fn full_text_query(conn: &DbConnection, q: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    // Compatibility forms and decomposed accents read as what they show:
+    // `ｚｅｂｒａ` is `zebra`, `que\u{301}bec` is `québec`.
+    let q: String = q.nfkc().collect();
     let words: Vec<String> = q
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())

@@ -257,7 +257,8 @@ impl GifSearch {
 }
 
 /// A GIF's description: 0 to 300 characters after trimming, as a chat's
-/// text is checked; empty means none.
+/// text is checked and with a name's rules ([`check_name_like`]); empty
+/// means none.
 pub struct GifAlt;
 
 impl GifAlt {
@@ -268,9 +269,9 @@ impl GifAlt {
         if alt.is_empty() {
             return Ok(None);
         }
-        if !alt.chars().any(is_visible) {
-            return Err(AppError::field("alt", "must contain something visible"));
-        }
+        // Others read it as a label: as a name, it may not turn text around
+        // or pile up combining marks.
+        check_name_like("alt", &alt)?;
         Ok(Some(alt))
     }
 }

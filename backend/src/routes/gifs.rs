@@ -2,7 +2,7 @@ use actix_files::NamedFile;
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::http::header::{self, ContentDisposition, DispositionType};
 use actix_web::web::{Data, Path};
-use actix_web::{get, post, HttpRequest, HttpResponse};
+use actix_web::{get, post, route, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
 use crate::access::find_readable_room;
@@ -74,7 +74,7 @@ fn earlier_post(conn: &mut DbConnection, key: PostKey<'_>) -> AppResult<Option<C
         (status = 408, description = "`request_timeout`: the body did not arrive within `BODY_READ_TIMEOUT_SECS`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`: the file over `GIF_MAX_BYTES`, or the whole body (every part counts) over it and 16 KiB; answered before the body is read when `Content-Length` says so", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: not multipart, or not a GIF", body = ErrorBody),
-        (status = 422, description = "`validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id`, `reply_to` or `alt`", body = ErrorBody),
+        (status = 422, description = "`validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id`, `reply_to` or `alt`, a part sent twice, or a `to` (an upload is never a whisper)", body = ErrorBody),
         (status = 429, description = "`rate_limited`", body = ErrorBody),
     ),
 )]
@@ -149,14 +149,28 @@ async fn receive_upload(
     let mut alt = None;
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(|e| broken(e, body_limit))?;
-        let name = field.name();
-        if received.is_none() && name == Some("gif") {
+        let name = field.name().map(str::to_owned);
+        let twice = match name.as_deref() {
+            Some("gif") => received.is_some(),
+            Some("client_id") => client_id.is_some(),
+            Some("reply_to") => reply_to.is_some(),
+            Some("alt") => alt.is_some(),
+            Some("to") => {
+                return Err(AppError::field("to", "an uploaded GIF cannot be a whisper"));
+            }
+            _ => false,
+        };
+        if twice {
+            let name = name.unwrap_or_default();
+            return Err(AppError::field(&name, format!("`{name}` was sent twice")));
+        }
+        if name.as_deref() == Some("gif") {
             received = Some(state.gifs.receive(&mut field, body_limit).await?);
-        } else if client_id.is_none() && name == Some("client_id") {
+        } else if name.as_deref() == Some("client_id") {
             client_id = Some(read_small(&mut field, body_limit).await?);
-        } else if reply_to.is_none() && name == Some("reply_to") {
+        } else if name.as_deref() == Some("reply_to") {
             reply_to = Some(read_small(&mut field, body_limit).await?);
-        } else if alt.is_none() && name == Some("alt") {
+        } else if name.as_deref() == Some("alt") {
             alt = Some(read_small(&mut field, body_limit).await?);
         } else {
             // Other parts are read and dropped; they count toward the body's limit.
@@ -243,7 +257,7 @@ async fn receive_upload(
         (status = 404, description = "`not_found`", body = ErrorBody),
     ),
 )]
-#[get("/gif/{file}")]
+#[route("/gif/{file}", method = "GET", method = "HEAD")]
 pub async fn get_gif(
     req: HttpRequest,
     state: Data<AppState>,

@@ -328,7 +328,12 @@ impl GifStore {
         let path = self.dir.join(name);
         let placed = std::fs::hard_link(temp.path(), &path).or_else(|e| match e.kind() {
             std::io::ErrorKind::AlreadyExists => Ok(()),
-            _ => std::fs::copy(temp.path(), &path).map(drop),
+            // Where links cannot be made: a whole copy, renamed into place.
+            _ => {
+                let copy = NamedTempFile::new_in(&self.claim.path)?;
+                std::fs::copy(temp.path(), copy.path())?;
+                copy.persist(&path).map(drop).map_err(|e| e.error)
+            }
         });
         placed.map_err(|e| {
             AppError::Internal(anyhow::Error::new(e).context(format!("storing {name}")))
@@ -393,13 +398,15 @@ impl GifStore {
     /// Posts a stored GIF again: in a transaction (a savepoint inside the
     /// caller's) under the GIF files' lock, so the file cannot go meanwhile,
     /// checks that `viewer` can see it in some room (else `not_found`) and
-    /// runs `record`, which inserts the chat, with the description of the
-    /// newest chat showing it that `viewer` can see. Nothing is copied.
+    /// runs `record`, which inserts the chat into `room_id`, with the
+    /// description it may take there ([`gif_rows::inheritable_alt`]).
+    /// Nothing is copied.
     pub fn reuse<T>(
         &self,
         conn: &mut DbConnection,
         file: &str,
         viewer: &str,
+        room_id: &str,
         record: impl FnOnce(&mut DbConnection, Option<String>) -> AppResult<T>,
     ) -> AppResult<T> {
         if !GifName::is_valid(file) {
@@ -408,10 +415,11 @@ impl GifStore {
         let _guard = self.lock.lock_or_recover();
         conn.transaction::<T, AppError, _>(|conn| {
             db::lock_gif_files(conn)?;
-            match gif_rows::visible_alt(conn, file, viewer)? {
-                Some(alt) => record(conn, alt),
-                None => Err(AppError::NotFound("GIF")),
+            if !gif_rows::visible_to(conn, file, viewer)? {
+                return Err(AppError::NotFound("GIF"));
             }
+            let alt = gif_rows::inheritable_alt(conn, file, room_id)?;
+            record(conn, alt)
         })
     }
 

@@ -1,7 +1,10 @@
 //! The media pipeline: after a GIF is stored (its upload already
 //! answered), its renditions are encoded here, off the API, by
 //! `MEDIA_WORKERS` threads at the lowest CPU priority, each GIF within
-//! `MEDIA_BUDGET_SECS`. A
+//! `MEDIA_BUDGET_SECS` of CPU time (a busy machine slows encoding down but
+//! does not cost a GIF its rendition). A GIF the decoders refuse, or that
+//! panics them, is marked processed with what could be made, and never
+//! holds the pass up. A
 //! rendition is kept only if it is smaller than the GIF. When they are in
 //! place, every chat showing the GIF takes a new rev and its readers get
 //! `chat_updated` with the renditions.
@@ -78,21 +81,32 @@ pub fn start(rx: Receiver<String>, state: Weak<AppState>, workers: u32) -> std::
                 // The first look of the pass is right away.
                 let mut next = Err(RecvTimeoutError::Timeout);
                 loop {
-                    let files = match next {
-                        Ok(file) => vec![file],
+                    let (files, from_pass) = match next {
+                        Ok(file) => (vec![file], false),
                         Err(RecvTimeoutError::Disconnected) => return,
                         Err(RecvTimeoutError::Timeout) => match state.upgrade() {
-                            Some(state) => unprocessed(&state),
+                            Some(state) => (unprocessed(&state), true),
                             None => return,
                         },
                     };
+                    // A full batch of the pass: more are waiting, look again
+                    // at once rather than after a minute.
+                    let more = from_pass && files.len() as i64 == PASS_BATCH;
                     for file in files {
                         let Some(state) = state.upgrade() else { return };
                         if !busy.lock_or_recover().insert(file.clone()) {
                             continue;
                         }
                         let started = Instant::now();
-                        match process(&state, &runtime, &file) {
+                        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            process(&state, &runtime, &file)
+                        }))
+                        .unwrap_or_else(|_| {
+                            Err(AppError::Internal(anyhow::anyhow!(
+                                "a decoder or encoder panicked"
+                            )))
+                        });
+                        match done {
                             Ok(Some((result, made))) => {
                                 count(result);
                                 crate::metrics::metrics()
@@ -106,12 +120,19 @@ pub fn start(rx: Receiver<String>, state: Weak<AppState>, workers: u32) -> std::
                             Ok(None) => {}
                             Err(e) => {
                                 count("failed");
-                                log::warn!("media for {file} failed: {e}");
+                                log::warn!("media for {file} failed: {e:?}");
                             }
                         }
                         busy.lock_or_recover().remove(&file);
                     }
-                    next = rx.lock_or_recover().recv_timeout(IDLE);
+                    next = if more {
+                        rx.lock_or_recover().try_recv().map_err(|e| match e {
+                            mpsc::TryRecvError::Empty => RecvTimeoutError::Timeout,
+                            mpsc::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+                        })
+                    } else {
+                        rx.lock_or_recover().recv_timeout(IDLE)
+                    };
                 }
             })?;
     }
@@ -182,16 +203,23 @@ fn process(
         return Ok(None);
     }
     let path = store.dir().join(file);
-    let media_failed = |e: media::MediaError| AppError::Internal(anyhow::Error::new(e));
+    let mut notes = Vec::new();
+    // A file its checks passed but these decoders refuse keeps what it has
+    // and is marked processed all the same, so it is never tried again.
     let poster = match row.poster {
         Some(_) => None,
-        None => Some(media::poster(&path).map_err(media_failed)?),
+        None => match media::poster(&path) {
+            Ok(png) => Some(png),
+            Err(e) => {
+                notes.push(format!("no poster ({e})"));
+                None
+            }
+        },
     };
     let settings = &state.settings;
-    let deadline = Instant::now() + Duration::from_secs(settings.media_budget_secs);
+    let budget = Duration::from_secs(settings.media_budget_secs);
     let mut made = Vec::new();
-    let mut notes = Vec::new();
-    let result = match media::webp(&path, settings.webp_quality, deadline) {
+    let result = match media::webp(&path, settings.webp_quality, budget) {
         Ok(bytes) if (bytes.len() as i64) < row.bytes => {
             notes.push(format!("WebP {} of {} bytes", bytes.len(), row.bytes));
             let variant = GifVariant {
@@ -218,7 +246,10 @@ fn process(
             notes.push(format!("no rendition ({e})"));
             "over_budget"
         }
-        Err(e) => return Err(media_failed(e)),
+        Err(e) => {
+            notes.push(format!("no rendition ({e})"));
+            "failed"
+        }
     };
     if poster.is_some() {
         notes.push(format!("poster {}", poster_name(file)));

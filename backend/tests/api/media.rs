@@ -62,6 +62,7 @@ async fn fetch(app: &TestApp, url: &str) -> (reqwest::header::HeaderMap, Vec<u8>
 
 fn assert_served_as(headers: &reqwest::header::HeaderMap, kind: &str) {
     assert_eq!(headers["content-type"], kind);
+    assert!(!headers.contains_key("set-cookie"), "a cached file carries no session");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     let cache = headers["cache-control"].to_str().unwrap();
     assert!(
@@ -104,6 +105,8 @@ on_both_databases! {
         assert_eq!(poster, gif["url"].as_str().unwrap().replace(".gif", ".png"));
         let (headers, png) = fetch(&app, poster).await;
         assert_served_as(&headers, "image/png");
+        let head = alice.http.head(app.url(poster)).send().await.unwrap();
+        assert_eq!((head.status().as_u16(), head.headers()["content-length"].to_str().unwrap()), (200, png.len().to_string().as_str()));
         let still = image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap().into_rgba8();
         assert_eq!(still.dimensions(), (64, 40));
         let decoder = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes)).unwrap();
@@ -218,6 +221,15 @@ on_both_databases! {
         assert_eq!(library(&bob.get("/api/gifs?q=kitty").await), [url(&cat)], "listed once");
         assert_eq!(library(&bob.get("/api/gifs").await)[0], url(&cat), "newest use first");
 
+        // However often one GIF is posted, the others stay in the library.
+        for _ in 0..40 {
+            assert_eq!(bob.post(&format!("/api/rooms/{room}/chats"), json!({"gif": dog.gif_file(), "alt": ""})).await.status, 201);
+        }
+        assert_eq!(library(&bob.get("/api/gifs?limit=2").await), [url(&dog), url(&cat)]);
+        let listed = bob.get("/api/gifs?limit=2").await;
+        assert_eq!(listed.body["gifs"][0]["alt"], "a dog catching a frisbee", "the newest described use, whatever the limit");
+        // Compatibility forms and decomposed accents are what they show.
+        assert_eq!(library(&bob.get("/api/gifs?q=%EF%BD%93%EF%BD%8F%EF%BD%86%EF%BD%81").await), [url(&cat)], "ｓｏｆａ");
         // A deleted chat no longer describes its GIF.
         assert_eq!(bob.delete(&format!("/api/rooms/{room}/chats/{}", seq(&renamed))).await.status, 204);
         assert_eq!(library(&bob.get("/api/gifs?q=kitty").await), Vec::<String>::new());
@@ -237,9 +249,16 @@ on_both_databases! {
             let res = outsider.post(&format!("/api/rooms/{public}/chats"), json!({"gif": hidden.gif_file()})).await;
             assert_eq!((res.status, res.code()), (404, "not_found"));
         }
-        // With the password, bob sees it and may post it elsewhere.
+        // With the password, bob sees it and may post it elsewhere; its
+        // description stays in the secret room unless he writes one.
         assert_eq!(bob.post(&format!("/api/rooms/{secret}/join"), json!({"password": "hunter22"})).await.status, 200);
         assert_eq!(library(&bob.get("/api/gifs?q=handshake").await).len(), 1);
+        let bare = bob.post(&format!("/api/rooms/{whisper_room}/chats"), json!({"gif": hidden.gif_file()})).await;
+        assert_eq!(bare.status, 201, "{}", bare.body);
+        assert_eq!(bare.body["chat"]["gif"]["alt"], Value::Null, "a secret room's description never leaves it");
+        assert_eq!(eve.get("/api/gifs").await.body["gifs"][0]["alt"], Value::Null);
+        let again = alice.post(&format!("/api/rooms/{secret}/chats"), json!({"gif": hidden.gif_file()})).await;
+        assert_eq!(again.body["chat"]["gif"]["alt"], "our secret handshake", "in its own room it comes along");
         let shared = bob.post(&format!("/api/rooms/{whisper_room}/chats"), json!({"gif": hidden.gif_file(), "alt": "a handshake"})).await;
         assert_eq!(shared.status, 201, "{}", shared.body);
         // Now it is in a public room, eve sees that chat's description only.
@@ -255,9 +274,18 @@ on_both_databases! {
         let res = upload_with_alt(&alice, &room, gradient_gif(32, 32, 3, 1), &"é".repeat(301)).await;
         assert_eq!((res.status, res.code()), (422, "validation_failed"), "{}", res.body);
         assert!(res.body["error"]["fields"]["alt"].as_str().unwrap().contains("300"), "{}", res.body);
-        for bad in ["\u{200b}\u{200b}", "a\u{0007}b"] {
+        for bad in ["\u{200b}\u{200b}", "a\u{0007}b", "evil \u{202e}gpj.exe", &format!("a{}", "\u{301}".repeat(5))] {
             let res = upload_with_alt(&alice, &room, gradient_gif(32, 32, 3, 1), bad).await;
             assert_eq!((res.status, res.code()), (422, "validation_failed"), "{bad:?}");
+        }
+        // An upload is never a whisper, and a part is sent once.
+        for form in [
+            Form::new().text("to", "0123456789abcdef0123456789abcdef"),
+            Form::new().text("alt", "one").text("alt", "two"),
+        ] {
+            let form = form.part("gif", Part::bytes(gradient_gif(32, 32, 3, 1)).file_name("a.gif").mime_str("image/gif").unwrap());
+            let res = alice.send(alice.http.post(format!("{}/api/rooms/{room}/gifs", alice.base)).multipart(form)).await;
+            assert_eq!((res.status, res.code()), (422, "validation_failed"), "{}", res.body);
         }
         assert_eq!(app.stored_files(), Vec::<String>::new());
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM gifs").await, 0);
@@ -303,6 +331,10 @@ on_both_databases! {
         assert_eq!((both.status, both.code()), (422, "validation_failed"));
         let cleared = alice.patch(&path, json!({"alt": ""})).await;
         assert_eq!(cleared.body["chat"]["gif"]["alt"], Value::Null);
+        for seq in ["abc", "99999999999999999999"] {
+            let res = alice.patch(&format!("/api/rooms/{room}/chats/{seq}"), json!({"alt": "x"})).await;
+            assert_eq!((res.status, res.code()), (404, "not_found"), "{seq}: {}", res.body);
+        }
     }
 
     async fn a_description_cannot_be_edited_after_the_window(app) where |s: &mut gifchat::config::Settings| s.chat_edit_secs = 1; {
@@ -335,5 +367,36 @@ on_both_databases! {
         assert_eq!(poster, format!("/gif/{hash}.png"));
         fetch(&app, poster).await;
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM gifs WHERE NOT processed").await, 0);
+    }
+
+    async fn a_gif_the_decoders_refuse_is_marked_done_and_holds_nothing_up(app) where |s: &mut gifchat::config::Settings| s.media_workers = 0; {
+        let alice = app.user();
+        let room = alice.public_room().await;
+        // Its first frame is 0×0: the upload check takes it, the encoders may not.
+        let odd = include_bytes!("fixtures/zeroframe.gif").to_vec();
+        let res = alice.upload(&room, odd, "z.gif", "image/gif").await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        let good = alice.upload(&room, gradient_gif(96, 64, 6, 7), "g.gif", "image/gif").await;
+        let mut app = app;
+        app.settings.media_workers = 1;
+        let app = app.restart().await;
+        app.with_renditions(&app.user(), &room, seq(&good)).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while app.count("SELECT COUNT(*) AS n FROM gifs WHERE NOT processed").await > 0 {
+            assert!(std::time::Instant::now() < deadline, "a GIF is left unprocessed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn a_poster_covers_every_index_its_pixels_use(app) {
+        let alice = app.user();
+        let room = alice.public_room().await;
+        // Two colours, transparent index 200, a first frame smaller than the screen.
+        let res = alice.upload(&room, include_bytes!("fixtures/transoob.gif").to_vec(), "t.gif", "image/gif").await;
+        assert_eq!(res.status, 201, "{}", res.body);
+        let (_, png) = fetch(&app, res.body["chat"]["gif"]["poster"].as_str().unwrap()).await;
+        let still = image::load_from_memory(&png).expect("a valid PNG").into_rgba8();
+        assert_eq!(still.dimensions(), (20, 10));
+        assert_eq!(still.get_pixel(0, 0).0[3], 0, "outside the first frame: transparent");
     }
 }

@@ -324,7 +324,11 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * A stored GIF, its poster (`.png`) or a rendition (`.webp`). Names are
+         *     content hashes, so the bytes never change.
+         */
+        head: operations["get_gif"];
         patch?: never;
         trace?: never;
     };
@@ -1858,7 +1862,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id`, `reply_to` or `alt` */
+            /** @description `validation_failed`: no `gif` field, too wide or high, too many frames, more decoded pixels than `GIF_MAX_PIXELS`, a bad `client_id`, `reply_to` or `alt`, a part sent twice, or a `to` (an upload is never a whisper) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2205,6 +2209,40 @@ export interface operations {
             };
             /** @description `unavailable`: the server is shutting down */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_gif: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `{sha256}.gif`, `.png` or `.webp`, as in a chat's `gif.url`, `gif.poster` or a variant's `url` */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/gif": number[];
+                    "image/png": number[];
+                    "image/webp": number[];
+                };
+            };
+            /** @description `not_found` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -77,6 +77,11 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
   const upload = (file: File | undefined) => {
     if (!file) return;
     setError(null);
+    // A GIF is never a whisper: it would go to the whole room.
+    if (whisperTo) {
+      setError(d.noGifWhisper);
+      return;
+    }
     if (file.type && file.type !== "image/gif") {
       setError(d.notAGif);
       return;
@@ -129,8 +134,10 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
           <input ref={fileInput} type="file" accept="image/gif" class="sr-only" tabIndex={-1} data-testid="gif-input"
             onChange={(e) => { const input = e.currentTarget as HTMLInputElement; upload(input.files?.[0]); input.value = ""; }} />
           <span class="gif-tools">
-            <button type="button" class="secondary gif-button" onClick={() => fileInput.current?.click()} aria-label={d.addGifLabel} title={d.addGifLabel}>{d.addGif}</button>
-            <button ref={pickerButton} type="button" class="secondary gif-button" aria-label={d.findGif} title={d.findGif}
+            <button type="button" class="secondary gif-button" onClick={() => fileInput.current?.click()} aria-label={d.addGifLabel} title={whisperTo ? d.noGifWhisper : d.addGifLabel}
+              disabled={!!whisperTo}>{d.addGif}</button>
+            <button ref={pickerButton} type="button" class="secondary gif-button" aria-label={d.findGif} title={whisperTo ? d.noGifWhisper : d.findGif}
+              disabled={!!whisperTo}
               aria-haspopup="dialog" aria-expanded={picking} data-testid="gif-picker-open" onClick={() => setPicking((p) => !p)}>
               <span aria-hidden="true">🔎</span>
             </button>

@@ -43,7 +43,7 @@ pub(super) fn write_gif(
         GifSource::Upload(checked) => gifs.store(conn, checked, |conn, gif| {
             record(conn, &gif.file, post.alt.clone().flatten())
         }),
-        GifSource::Stored(file) => gifs.reuse(conn, file, &post.user_id, |conn, seen| {
+        GifSource::Stored(file) => gifs.reuse(conn, file, &post.user_id, &room.id, |conn, seen| {
             record(conn, file, post.alt.clone().unwrap_or(seen))
         }),
     };
