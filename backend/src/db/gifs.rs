@@ -143,31 +143,19 @@ pub fn find_many(
         .collect())
 }
 
-/// Deletes the rows of these GIFs and their renditions; the names of the
-/// files that go with them: each GIF, its poster and its renditions.
-fn delete_rows(conn: &mut DbConnection, orphans: &[String]) -> QueryResult<Vec<String>> {
+/// Deletes the rows of these GIFs and of their renditions.
+fn delete_rows(conn: &mut DbConnection, orphans: &[String]) -> QueryResult<()> {
     if orphans.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let variants: Vec<String> = gif_variants::table
-        .filter(gif_variants::gif_file.eq_any(orphans))
-        .select(gif_variants::file)
-        .load(conn)?;
-    let posters: Vec<Option<String>> = gifs::table
-        .filter(gifs::file.eq_any(orphans))
-        .select(gifs::poster)
-        .load(conn)?;
     diesel::delete(gif_variants::table.filter(gif_variants::gif_file.eq_any(orphans)))
         .execute(conn)?;
     diesel::delete(gifs::table.filter(gifs::file.eq_any(orphans))).execute(conn)?;
-    let mut files = orphans.to_vec();
-    files.extend(posters.into_iter().flatten());
-    files.extend(variants);
-    Ok(files)
+    Ok(())
 }
 
-/// Deletes the rows of GIFs no chat refers to and returns the names of
-/// their files (posters and renditions included).
+/// Deletes the rows of GIFs no chat refers to (and of their renditions)
+/// and returns their names.
 pub fn delete_unreferenced(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
     conn.transaction(|conn| {
         let referenced = chats::table
@@ -177,7 +165,8 @@ pub fn delete_unreferenced(conn: &mut DbConnection) -> QueryResult<Vec<String>> 
             .filter(diesel::dsl::not(diesel::dsl::exists(referenced)))
             .select(gifs::file)
             .load(conn)?;
-        delete_rows(conn, &orphans)
+        delete_rows(conn, &orphans)?;
+        Ok(orphans)
     })
 }
 
@@ -197,7 +186,8 @@ pub fn delete_unreferenced_among(
         .filter(diesel::dsl::not(diesel::dsl::exists(referenced)))
         .select(gifs::file)
         .load(conn)?;
-    delete_rows(conn, &orphans)
+    delete_rows(conn, &orphans)?;
+    Ok(orphans)
 }
 
 /// Rooms `viewer` may read: public ones, and secret ones they own or have

@@ -465,6 +465,17 @@ fn write_and_answer(timeline: &Timeline, jobs: Vec<Job>, stored: &mut StoredUser
 
         let posts: Vec<&Post> = jobs.iter().map(|j| &j.post).collect();
         let results = write_mixed(conn, &posts, stored, &timeline.gifs, timeline.edit_secs)?;
+        // Committed: the files of GIFs no chat uses any more can go.
+        let released: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .flat_map(|w| w.released.iter().cloned())
+            .collect();
+        if !released.is_empty() {
+            if let Err(e) = timeline.gifs.discard_unrecorded(conn, &released) {
+                log::warn!("could not remove released GIFs {released:?}: {e}");
+            }
+        }
         let (rows, is_new): (Vec<Chat>, Vec<bool>) = results
             .iter()
             .filter_map(|r| r.as_ref().ok())

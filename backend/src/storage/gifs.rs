@@ -15,10 +15,13 @@
 //! folder, are left alone.
 //!
 //! Files and their `gifs` rows change together under one lock: an upload
-//! records its row and renames its file while holding it, and room deletion
-//! drops unreferenced rows and unlinks their files while holding it. No
-//! interleaving can therefore delete a file that a chat refers to, or leave
-//! a file without a row. The lock is a mutex in the process and, on
+//! records its row and renames its file while holding it; a deletion drops
+//! unreferenced rows while holding it and, once that has committed, takes
+//! it again to unlink the files of GIFs that still have no row (an upload
+//! of the same bytes meanwhile keeps its file). No interleaving can
+//! therefore delete a file that a chat refers to, and a transaction that
+//! fails after dropping rows leaves their files; what a crash between the
+//! commit and the unlink leaves is a file without a row, harmless. The lock is a mutex in the process and, on
 //! PostgreSQL, also a transaction-scoped advisory lock, so instances sharing
 //! one `UPLOAD_DIR` and one database exclude each other too.
 
@@ -423,8 +426,9 @@ impl GifStore {
         })
     }
 
-    /// Removes the files named that have no row: GIFs placed by a
-    /// transaction that then failed.
+    /// Removes the GIFs named that have no row, with their posters and
+    /// renditions: GIFs placed by a transaction that then failed, or
+    /// released by one that has committed.
     pub fn discard_unrecorded(&self, conn: &mut DbConnection, files: &[String]) -> AppResult<()> {
         let _guard = self.lock.lock_or_recover();
         conn.transaction::<_, AppError, _>(|conn| {
@@ -433,6 +437,7 @@ impl GifStore {
                 if !gif_rows::exists(conn, file)? {
                     self.remove_file(file);
                     self.remove_file(&poster_name(file));
+                    self.remove_file(&webp_name(file));
                 }
             }
             Ok(())
@@ -441,22 +446,23 @@ impl GifStore {
 
     /// Runs `change` (which stops chats using GIFs, as a deletion does) in a
     /// transaction (a savepoint inside the caller's) under the GIF files'
-    /// lock, then deletes those of `files` no chat refers to any more,
-    /// rows and files, as room deletion does.
+    /// lock, and deletes the rows of those of `files` no chat refers to any
+    /// more. Their files stay until the caller's transaction has committed:
+    /// it then hands the names returned to [`GifStore::discard_unrecorded`],
+    /// so a transaction that fails after this savepoint leaves every file a
+    /// row names.
     pub fn release<T>(
         &self,
         conn: &mut DbConnection,
         files: &[String],
         change: impl FnOnce(&mut DbConnection) -> AppResult<T>,
-    ) -> AppResult<T> {
+    ) -> AppResult<(T, Vec<String>)> {
         let _guard = self.lock.lock_or_recover();
         conn.transaction::<_, AppError, _>(|conn| {
             db::lock_gif_files(conn)?;
             let out = change(conn)?;
-            for file in gif_rows::delete_unreferenced_among(conn, files)? {
-                self.remove_file(&file);
-            }
-            Ok(out)
+            let released = gif_rows::delete_unreferenced_among(conn, files)?;
+            Ok((out, released))
         })
     }
 
@@ -468,19 +474,27 @@ impl GifStore {
         }
     }
 
-    /// Deletes a room with its chats, then every GIF no chat refers to any more.
+    /// Deletes a room with its chats, then every GIF no chat refers to any
+    /// more: rows in one transaction (not to be called inside another),
+    /// files once it has committed.
     pub fn delete_room(&self, conn: &mut DbConnection, room_id: &str) -> AppResult<bool> {
-        let _guard = self.lock.lock_or_recover();
-        conn.transaction::<_, AppError, _>(|conn| {
-            db::lock_gif_files(conn)?;
-            let deleted = db::rooms::delete(conn, room_id)?;
-            if deleted {
-                for file in gif_rows::delete_unreferenced(conn)? {
-                    self.remove_file(&file);
-                }
-            }
-            Ok(deleted)
-        })
+        let (deleted, released) = {
+            let _guard = self.lock.lock_or_recover();
+            conn.transaction::<_, AppError, _>(|conn| {
+                db::lock_gif_files(conn)?;
+                let deleted = db::rooms::delete(conn, room_id)?;
+                let released = if deleted {
+                    gif_rows::delete_unreferenced(conn)?
+                } else {
+                    Vec::new()
+                };
+                Ok((deleted, released))
+            })?
+        };
+        if !released.is_empty() {
+            self.discard_unrecorded(conn, &released)?;
+        }
+        Ok(deleted)
     }
 }
 

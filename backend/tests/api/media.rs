@@ -62,7 +62,10 @@ async fn fetch(app: &TestApp, url: &str) -> (reqwest::header::HeaderMap, Vec<u8>
 
 fn assert_served_as(headers: &reqwest::header::HeaderMap, kind: &str) {
     assert_eq!(headers["content-type"], kind);
-    assert!(!headers.contains_key("set-cookie"), "a cached file carries no session");
+    assert!(
+        !headers.contains_key("set-cookie"),
+        "a cached file carries no session"
+    );
     assert_eq!(headers["x-content-type-options"], "nosniff");
     let cache = headers["cache-control"].to_str().unwrap();
     assert!(

@@ -27,6 +27,7 @@ pub(super) fn write_change(
     let chat = chats::find_visible(conn, &room.id, post.seq, &post.user_id)?
         .ok_or(AppError::NotFound("chat"))?;
     let authored = chat.user_id.as_deref() == Some(post.user_id.as_str());
+    let mut released = Vec::new();
     let changed = match &post.change {
         Change::Edit(text) => {
             may_edit(&chat, "text", authored, edit_secs)?;
@@ -65,7 +66,7 @@ pub(super) fn write_change(
             } else {
                 let rev = chats::take_rev(conn, &room.id)?;
                 let files: Vec<String> = chat.gif_file.iter().cloned().collect();
-                gifs.release(conn, &files, |conn| {
+                ((), released) = gifs.release(conn, &files, |conn| {
                     Ok(chats::tombstone(conn, chat.id, rev)?)
                 })?;
                 true
@@ -110,13 +111,14 @@ pub(super) fn write_change(
     } else {
         chat
     };
+    let effect = if changed {
+        Effect::Changed
+    } else {
+        Effect::Unchanged
+    };
     Ok(Written {
-        chat,
-        effect: if changed {
-            Effect::Changed
-        } else {
-            Effect::Unchanged
-        },
+        released,
+        ..Written::with(chat, effect)
     })
 }
 
@@ -156,8 +158,5 @@ fn media_changed(conn: &mut DbConnection, post: &ChangePost) -> AppResult<Writte
     chats::set_rev(conn, chat.id, rev)?;
     let chat = chats::find_visible(conn, &post.room_id, post.seq, &post.user_id)?
         .ok_or(AppError::NotFound("chat"))?;
-    Ok(Written {
-        chat,
-        effect: Effect::Changed,
-    })
+    Ok(Written::with(chat, Effect::Changed))
 }

@@ -161,20 +161,24 @@ impl Posted {
 pub(super) struct Written {
     pub(super) chat: Chat,
     pub(super) effect: Effect,
+    /// GIFs whose rows it deleted: their files go once the batch commits.
+    pub(super) released: Vec<String>,
 }
 
 impl Written {
     pub(super) fn new(chat: Chat) -> Self {
-        Self {
-            chat,
-            effect: Effect::Created,
-        }
+        Self::with(chat, Effect::Created)
     }
 
     pub(super) fn repeat(chat: Chat) -> Self {
+        Self::with(chat, Effect::Repeated)
+    }
+
+    pub(super) fn with(chat: Chat, effect: Effect) -> Self {
         Self {
             chat,
-            effect: Effect::Repeated,
+            effect,
+            released: Vec::new(),
         }
     }
 }
