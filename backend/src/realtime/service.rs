@@ -65,6 +65,8 @@ pub async fn system_chat(
 /// chats after `since_seq`, then older chats changed after `since_rev`.
 pub struct JoinReply {
     pub joined: ServerEnvelope,
+    /// The room's latest seq when it was read.
+    pub last_seq: i64,
     pub replay: Vec<ChatResponse>,
     pub updates: Vec<ChatResponse>,
 }
@@ -146,6 +148,7 @@ pub async fn join(
             }));
     }
     Ok(JoinReply {
+        last_seq,
         joined: ServerEnvelope::Joined {
             room,
             members: state.realtime.members(room_id).await?,

@@ -351,7 +351,9 @@ impl Connection {
                 match joined.await {
                     Ok(reply) => {
                         self.send(reply.joined, None).await?;
-                        let mut last = since_seq.unwrap_or(0);
+                        // A since_seq past the room's latest would hold back
+                        // every live chat up to it.
+                        let mut last = since_seq.unwrap_or(0).min(reply.last_seq);
                         for chat in reply.replay {
                             last = last.max(chat.seq);
                             self.send(ServerEnvelope::Chat { chat }, None).await?;

@@ -117,6 +117,12 @@ pub async fn watch_room(
         .db
         .run(move |conn| find_readable_room(conn, &check.0, &check.1))
         .await?;
+    // A cursor past the room's latest names nothing it has sent: resuming
+    // from there would hold back every chat up to it.
+    let since = since.map(|c| Cursor {
+        seq: c.seq.map(|seq| seq.min(room.last_seq)),
+        rev: c.rev.min(room.last_rev),
+    });
 
     let registration = state.realtime.watch(
         std::sync::Arc::new(UserResponse::new(&user_id, None)),

@@ -464,6 +464,30 @@ on_both_databases! {
         let bad = alice.send(alice.http.get(format!("{}/api/rooms/{id}/events", alice.base)).header("last-event-id", "abc")).await;
         assert_eq!(bad.code(), "bad_request");
     }
+
+    async fn a_cursor_past_the_rooms_latest_holds_nothing_back(app) {
+        let alice = app.user();
+        let id = alice.public_room().await;
+        alice.say(&id, "m1").await;
+        // SSE: a Last-Event-ID from nowhere this room has been.
+        let res = alice.http.get(format!("{}/api/rooms/{id}/events", alice.base)).header("last-event-id", "999.999").send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let mut body = res.bytes_stream();
+        // The socket: a since_seq from nowhere too.
+        let mut ws = alice.ws().await;
+        ws.send(json!({"type": "join", "ref": "j", "data": {"room_id": id, "since_seq": 999}})).await;
+        ws.recv_ref("j").await;
+        alice.say(&id, "m2").await;
+        let chat = ws.recv_type("chat").await;
+        assert_eq!(chat["data"]["chat"]["text"], "m2");
+        use futures_util::StreamExt;
+        let mut text = String::new();
+        while !text.contains("\"text\":\"m2\"") {
+            let chunk = tokio::time::timeout(crate::ws::WAIT, body.next()).await.expect("m2 arrives on the stream").unwrap().unwrap();
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+        assert!(text.contains("id: 3."), "{text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
