@@ -109,7 +109,7 @@ api-fuzz:
 ## seeds (see README). libFuzzer wants nightly flags; RUSTC_BOOTSTRAP lets the
 ## stable toolchain take them. Not part of `make test`.
 FUZZ_SECS ?= 60
-FUZZ_TARGETS := envelope gif
+FUZZ_TARGETS := envelope gif media
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	@for t in $(FUZZ_TARGETS); do \

@@ -8,7 +8,7 @@
 //! or less is shown as 100 ms, as browsers show it.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{self, BufRead, BufReader, Cursor, Seek};
 use std::path::Path;
 use std::time::Duration;
 
@@ -43,8 +43,30 @@ pub fn shown_delay_ms(delay_ms: u32) -> u32 {
     }
 }
 
-fn frames_of(path: &Path) -> Result<image::Frames<'static>, MediaError> {
-    let decoder = GifDecoder::new(BufReader::new(File::open(path)?))?;
+/// Opens a GIF's bytes from the start, as often as a step needs them.
+pub trait Source {
+    type Reader: BufRead + Seek + 'static;
+    fn open(&self) -> io::Result<Self::Reader>;
+}
+
+impl Source for Path {
+    type Reader = BufReader<File>;
+    fn open(&self) -> io::Result<Self::Reader> {
+        File::open(self).map(BufReader::new)
+    }
+}
+
+/// A GIF in memory (tests and fuzzing; the server reads files). Each
+/// opening reads a copy.
+impl Source for [u8] {
+    type Reader = Cursor<Vec<u8>>;
+    fn open(&self) -> io::Result<Self::Reader> {
+        Ok(Cursor::new(self.to_vec()))
+    }
+}
+
+fn frames_of<S: Source + ?Sized>(src: &S) -> Result<image::Frames<'static>, MediaError> {
+    let decoder = GifDecoder::new(src.open()?)?;
     Ok(decoder.into_frames())
 }
 
@@ -58,11 +80,11 @@ fn delay_ms(frame: &image::Frame) -> u32 {
 /// quarter of the pixels of RGBA to compress, quick enough to make while
 /// the upload waits. A first frame that leaves part of the screen
 /// uncovered shows transparency there, as browsers do.
-pub fn poster(path: &Path) -> Result<Vec<u8>, MediaError> {
+pub fn poster<S: Source + ?Sized>(src: &S) -> Result<Vec<u8>, MediaError> {
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::Indexed);
     let mut decoder = options
-        .read_info(BufReader::new(File::open(path)?))
+        .read_info(src.open()?)
         .map_err(|e| MediaError::Gif(e.to_string()))?;
     let (width, height) = (usize::from(decoder.width()), usize::from(decoder.height()));
     let global = decoder.global_palette().map(<[u8]>::to_vec);
@@ -87,7 +109,7 @@ pub fn poster(path: &Path) -> Result<Vec<u8>, MediaError> {
             Some(t) => t,
             None if colours < 256 => colours,
             // No index left for "nothing here": an RGBA still instead.
-            None => return rgba_poster(path),
+            None => return rgba_poster(src),
         };
         transparent = Some(clear);
         let mut screen = vec![clear as u8; width * height];
@@ -130,8 +152,8 @@ pub fn poster(path: &Path) -> Result<Vec<u8>, MediaError> {
 
 /// The first frame composed in RGBA, as a PNG: for the rare GIF whose
 /// first frame needs a colour its palette has no room for.
-fn rgba_poster(path: &Path) -> Result<Vec<u8>, MediaError> {
-    let frame = frames_of(path)?.next().ok_or(MediaError::NoFrames)??;
+fn rgba_poster<S: Source + ?Sized>(src: &S) -> Result<Vec<u8>, MediaError> {
+    let frame = frames_of(src)?.next().ok_or(MediaError::NoFrames)??;
     let image = frame.into_buffer();
     let mut png = Vec::new();
     image::codecs::png::PngEncoder::new_with_quality(
@@ -164,10 +186,14 @@ fn thread_cpu_time() -> Duration {
 /// An animated WebP of the GIF: lossy at `quality` (0 to 100), each frame
 /// also tried lossless and the smaller kept (flat colours compress better
 /// so), given up once it has taken `budget` of this thread's CPU time.
-pub fn webp(path: &Path, quality: u8, budget: Duration) -> Result<Vec<u8>, MediaError> {
+pub fn webp<S: Source + ?Sized>(
+    src: &S,
+    quality: u8,
+    budget: Duration,
+) -> Result<Vec<u8>, MediaError> {
     let started = thread_cpu_time();
     use webp_animation::{Encoder, EncoderOptions, EncodingConfig};
-    let mut frames = frames_of(path)?;
+    let mut frames = frames_of(src)?;
     let first = frames.next().ok_or(MediaError::NoFrames)??;
     let (width, height) = first.buffer().dimensions();
     let options = EncoderOptions {
@@ -193,10 +219,10 @@ pub fn webp(path: &Path, quality: u8, budget: Duration) -> Result<Vec<u8>, Media
 }
 
 /// Frame count and total shown duration of a GIF, as a browser plays it.
-pub fn gif_timing(path: &Path) -> Result<(u32, u64), MediaError> {
+pub fn gif_timing<S: Source + ?Sized>(src: &S) -> Result<(u32, u64), MediaError> {
     let mut frames = 0;
     let mut ms = 0u64;
-    for frame in frames_of(path)? {
+    for frame in frames_of(src)? {
         frames += 1;
         ms += u64::from(shown_delay_ms(delay_ms(&frame?)));
     }

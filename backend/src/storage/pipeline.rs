@@ -208,7 +208,7 @@ fn process(
     // and is marked processed all the same, so it is never tried again.
     let poster = match row.poster {
         Some(_) => None,
-        None => match media::poster(&path) {
+        None => match media::poster(path.as_path()) {
             Ok(png) => Some(png),
             Err(e) => {
                 notes.push(format!("no poster ({e})"));
@@ -219,7 +219,7 @@ fn process(
     let settings = &state.settings;
     let budget = Duration::from_secs(settings.media_budget_secs);
     let mut made = Vec::new();
-    let result = match media::webp(&path, settings.webp_quality, budget) {
+    let result = match media::webp(path.as_path(), settings.webp_quality, budget) {
         Ok(bytes) if (bytes.len() as i64) < row.bytes => {
             notes.push(format!("WebP {} of {} bytes", bytes.len(), row.bytes));
             let variant = GifVariant {

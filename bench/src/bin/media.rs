@@ -76,10 +76,12 @@ fn main() -> anyhow::Result<()> {
     for path in &files {
         let info = inspect(path, limits).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let bytes = std::fs::metadata(path)?.len();
-        let (poster, poster_ms) = fastest(args.runs, || media::poster(path));
+        let (poster, poster_ms) = fastest(args.runs, || media::poster(path.as_path()));
         poster?;
         let budget = Duration::from_secs(3600);
-        let (webp, webp_ms) = fastest(args.runs, || media::webp(path, args.quality, budget));
+        let (webp, webp_ms) = fastest(args.runs, || {
+            media::webp(path.as_path(), args.quality, budget)
+        });
         rows.push(Row {
             name: path
                 .file_stem()
