@@ -3,23 +3,28 @@
 //! malformed JSON (trailing garbage too) 400, and a well-formed body with a
 //! bad field 422 naming the field, never quoting the value it was sent (it
 //! may be a password). And [`BodyStream`], the same limits for a body that
-//! is read as a stream (uploads).
+//! is read as a stream (uploads), and [`hold_unread_bodies`], so that a
+//! connection whose body was refused is closed, not drained.
 //!
 //! A body must arrive whole within `BODY_READ_TIMEOUT_SECS` of its first
 //! read, however steadily it trickles: a deadline for the whole body, as
 //! Go's `ReadTimeout`, rather than a timeout between reads, which a client
 //! sending a byte every few seconds would never meet.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use actix_web::dev::{Decompress, Payload};
+use actix_web::body::{BodySize, EitherBody, MessageBody};
+use actix_web::dev::{Decompress, Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
@@ -347,5 +352,100 @@ mod tests {
         ] {
             assert_eq!(without_values(message), expected);
         }
+    }
+}
+
+/// Keeps a chunked request body the application stopped reading (refused
+/// with 408 or 413, or answered without reading it) until its answer has
+/// been sent, so the HTTP layer closes the connection after the answer.
+/// Dropped, such a body would be drained instead, for as long as the
+/// client goes on sending: a connection held open, and read, without end.
+/// A body with a `Content-Length` needs none of this: the HTTP layer
+/// closes a connection whose declared body was not read.
+pub async fn hold_unread_bodies(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if !req.chunked().unwrap_or(false) {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let unread: Rc<RefCell<Option<Payload>>> = Rc::default();
+    let watched = Watched {
+        inner: req.take_payload(),
+        unread: unread.clone(),
+        ended: false,
+    };
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(watched),
+    });
+    let res = next.call(req).await?;
+    let held = unread.borrow_mut().take();
+    Ok(match held {
+        None => res.map_into_left_body(),
+        Some(body) => res.map_body(|_, answer| {
+            EitherBody::right(Holding {
+                answer,
+                _body: body,
+            })
+        }),
+    })
+}
+
+/// A request body that, dropped before its end, leaves itself in `unread`.
+struct Watched {
+    inner: Payload,
+    unread: Rc<RefCell<Option<Payload>>>,
+    ended: bool,
+}
+
+impl Stream for Watched {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let item = Pin::new(&mut self.inner).poll_next(cx);
+        if let Poll::Ready(None) = item {
+            self.ended = true;
+        }
+        item
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        // A reader that stopped at its own end marker (multipart's closing
+        // boundary) may not have asked for the end of the stream: look once
+        // more, without waiting.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        if let Poll::Ready(None) = Pin::new(&mut self.inner).poll_next(&mut cx) {
+            return;
+        }
+        *self.unread.borrow_mut() = Some(std::mem::replace(&mut self.inner, Payload::None));
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An answer that keeps an unread request body until it has been sent.
+    struct Holding<B> {
+        #[pin]
+        answer: B,
+        _body: Payload,
+    }
+}
+
+impl<B: MessageBody> MessageBody for Holding<B> {
+    type Error = B::Error;
+
+    fn size(&self) -> BodySize {
+        self.answer.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        self.project().answer.poll_next(cx)
     }
 }

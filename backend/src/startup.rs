@@ -171,6 +171,7 @@ impl Application {
                 key.clone(),
                 app_state.settings.cookie_secure,
             ))
+            .wrap(from_fn(crate::extract::hold_unread_bodies))
             .wrap(
                 DefaultHeaders::new()
                     .add(("X-Content-Type-Options", "nosniff"))

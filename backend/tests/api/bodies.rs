@@ -75,6 +75,80 @@ impl Raw {
         };
         (String::from_utf8_lossy(&self.answer).into_owned(), closed)
     }
+
+    /// Goes on sending `chunk` every `every` after the answer, as a client
+    /// that ignores it would, reading meanwhile. The bytes it could send
+    /// before the server closed the connection, or None if it was still
+    /// open after `within`.
+    async fn send_until_closed(
+        &mut self,
+        chunk: &[u8],
+        every: Duration,
+        within: Duration,
+    ) -> Option<usize> {
+        let started = Instant::now();
+        let mut sent = 0;
+        let mut buf = [0u8; 4096];
+        let mut tick = tokio::time::interval(every);
+        while started.elapsed() < within {
+            tokio::select! {
+                read = self.read.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => return Some(sent),
+                    Ok(n) => self.answer.extend_from_slice(&buf[..n]),
+                },
+                _ = tick.tick() => {
+                    if self.write.write_all(chunk).await.is_err() {
+                        return Some(sent);
+                    }
+                    sent += chunk.len();
+                }
+            }
+        }
+        None
+    }
+
+    /// Reads one whole answer (head and `Content-Length` body) on a
+    /// connection that stays open, and forgets it.
+    async fn one_answer(&mut self) -> String {
+        let mut buf = [0u8; 8192];
+        loop {
+            let text = self.answer();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if self.answer.len() >= end + 4 + length {
+                    let whole =
+                        String::from_utf8_lossy(&self.answer[..end + 4 + length]).into_owned();
+                    self.answer.drain(..end + 4 + length);
+                    return whole;
+                }
+            }
+            let n = tokio::time::timeout(Duration::from_secs(5), self.read.read(&mut buf))
+                .await
+                .expect("an answer")
+                .unwrap();
+            assert!(n > 0, "closed before a whole answer: {}", self.answer());
+            self.answer.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    fn answer(&self) -> String {
+        String::from_utf8_lossy(&self.answer).into_owned()
+    }
+}
+
+/// `bytes` as one chunk of a chunked body.
+fn chunk(bytes: &[u8]) -> Vec<u8> {
+    let mut out = format!("{:x}\r\n", bytes.len()).into_bytes();
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(b"\r\n");
+    out
 }
 
 fn multipart_head(room: &str, addr: &str, length: usize) -> String {
@@ -195,6 +269,76 @@ on_both_databases! {
             )
             .await;
         assert_eq!(res.status, 201, "{}", res.body);
+    }
+
+    async fn a_chunked_body_that_trickles_gets_408_and_its_connection_closed(app)
+    where |s: &mut gifchat::config::Settings| s.body_read_timeout_secs = 2; {
+        let addr = app.base.trim_start_matches("http://").to_owned();
+        let mut raw = Raw::open(&addr).await;
+        raw.send(format!(
+            "POST /api/rooms HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ).as_bytes()).await;
+        // A chunk of one byte every 100 ms, before the answer and after it:
+        // a client that goes on sending is not read for ever.
+        let started = Instant::now();
+        let sent = raw.send_until_closed(&chunk(b"a"), Duration::from_millis(100), Duration::from_secs(10)).await;
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(1900) && took < Duration::from_secs(6), "{took:?}");
+        let answer = raw.answer();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+        assert!(sent.is_some(), "the connection stayed open: {answer}");
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM rooms").await, 0);
+    }
+
+    async fn a_chunked_body_over_the_limit_is_refused_and_not_drained(app) {
+        let alice = app.user();
+        let room = alice.public_room().await;
+        let addr = app.base.trim_start_matches("http://").to_owned();
+        let piece = chunk(&[b'j'; 60_000]);
+        for head in [
+            "POST /api/rooms HTTP/1.1\r\nContent-Type: application/json\r\n".to_owned(),
+            format!("POST /api/rooms/{room}/gifs HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b0und\r\n"),
+        ] {
+            let mut raw = Raw::open(&addr).await;
+            raw.send(format!("{head}Host: {addr}\r\nCookie: {}\r\nTransfer-Encoding: chunked\r\n\r\n", alice.cookie().expect("a session")).as_bytes()).await;
+            if head.contains("multipart") {
+                raw.send(&chunk(b"--b0und\r\nContent-Disposition: form-data; name=\"junk\"\r\n\r\n")).await;
+            }
+            // As fast as the server reads: it answers 413 and closes, where
+            // draining would read on as long as the client sends.
+            let sent = raw.send_until_closed(&piece, Duration::from_millis(1), Duration::from_secs(10)).await;
+            let answer = raw.answer();
+            assert!(answer.starts_with("HTTP/1.1 413"), "{head}: {answer}");
+            assert!(answer.contains(r#""code":"payload_too_large""#), "{answer}");
+            let sent = sent.unwrap_or_else(|| panic!("{head}: the connection stayed open"));
+            assert!(sent < 64 << 20, "{head}: {sent} bytes were read after the answer");
+        }
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM rooms").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM gifs").await, 0);
+        assert_eq!(app.stored_files(), Vec::<String>::new());
+    }
+
+    async fn a_chunked_body_read_whole_keeps_its_connection(app) {
+        let alice = app.user();
+        let room = alice.public_room().await;
+        let addr = app.base.trim_start_matches("http://").to_owned();
+        let mut raw = Raw::open(&addr).await;
+        let cookie = alice.cookie().expect("a session");
+        let gif = gif_part(&make_gif(8, 8, 1, 4));
+        let mut body = chunk(&gif);
+        body.extend_from_slice(&chunk(b"--b0und--\r\n"));
+        body.extend_from_slice(b"0\r\n\r\n");
+        for path in [format!("/api/rooms/{room}/gifs"), format!("/api/rooms/{room}/gifs")] {
+            raw.send(format!(
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\
+                 Content-Type: multipart/form-data; boundary=b0und\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ).as_bytes()).await;
+            raw.send(&body).await;
+            let answer = raw.one_answer().await;
+            assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+        }
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM chats WHERE gif_file IS NOT NULL").await, 2);
     }
 
     async fn json_followed_by_anything_is_malformed(app) {

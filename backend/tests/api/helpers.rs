@@ -370,14 +370,15 @@ impl Client {
     /// Opens the socket with this person's cookie and reads `hello`.
     pub async fn ws(&self) -> crate::ws::Ws {
         self.me().await;
+        crate::ws::Ws::connect(&self.base, self.cookie(), None)
+            .await
+            .expect("socket opens")
+    }
+
+    /// This person's `Cookie` header, once they have one.
+    pub fn cookie(&self) -> Option<String> {
         let cookie = reqwest::cookie::CookieStore::cookies(&*self.jar, &self.base.parse().unwrap());
-        crate::ws::Ws::connect(
-            &self.base,
-            cookie.map(|c| c.to_str().unwrap().to_owned()),
-            None,
-        )
-        .await
-        .expect("socket opens")
+        cookie.map(|c| c.to_str().unwrap().to_owned())
     }
 
     pub async fn me(&self) -> Value {
