@@ -60,8 +60,11 @@ fn is_visible(c: char) -> bool {
 }
 
 /// What names and titles must be besides their length: something visible,
-/// no bidi controls, and no more combining marks than characters to carry
-/// them (no "Zalgo" text spilling over its neighbours).
+/// no bidi controls, and no more combining marks and format characters
+/// (joiners, zero-width spaces) than characters to carry them: no "Zalgo"
+/// text spilling over its neighbours, and no name padded with what cannot
+/// be seen. Emoji sequences pass: a joiner or a variation selector joins
+/// at most as many as it has visible characters around it.
 fn check_name_like(field: &'static str, value: &str) -> Result<(), AppError> {
     if value.chars().any(is_bidi_control) {
         return Err(AppError::field(
@@ -71,7 +74,9 @@ fn check_name_like(field: &'static str, value: &str) -> Result<(), AppError> {
     }
     let (mut bases, mut marks) = (0usize, 0usize);
     for c in value.chars() {
-        if c.general_category_group() == GeneralCategoryGroup::Mark {
+        if c.general_category_group() == GeneralCategoryGroup::Mark
+            || c.general_category() == unicode_properties::GeneralCategory::Format
+        {
             marks += 1;
         } else if is_visible(c) {
             bases += 1;
@@ -86,7 +91,7 @@ fn check_name_like(field: &'static str, value: &str) -> Result<(), AppError> {
     if marks > bases {
         return Err(AppError::field(
             field,
-            format!("has more combining marks ({marks}) than characters to carry them ({bases})"),
+            format!("has more combining marks and invisible characters ({marks}) than characters to carry them ({bases})"),
         ));
     }
     Ok(())
@@ -101,7 +106,8 @@ fn one_line_name(
     max: usize,
 ) -> Result<String, AppError> {
     let value = trimmed_len_between(field, raw, min, max)?;
-    if value.contains(['\n', '\t']) {
+    // U+2028 and U+2029 break lines as `\n` does.
+    if value.contains(['\n', '\t', '\u{2028}', '\u{2029}']) {
         return Err(AppError::field(field, "must be a single line"));
     }
     check_name_like(field, &value)?;
@@ -443,6 +449,9 @@ mod tests {
             "abc\u{202E}def",
             "\u{2067}x",
             "a\tb",
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "ab\u{200D}\u{200D}\u{200D}",
         ] {
             assert!(Nickname::parse(bad).is_err(), "nickname {bad:?}");
             assert!(RoomTitle::parse(bad).is_err(), "title {bad:?}");
@@ -453,6 +462,9 @@ mod tests {
             "Zoë",
             "e\u{0301}te\u{0301}",
             "👨\u{200D}👩\u{200D}👧",
+            "🏳\u{FE0F}\u{200D}🌈",
+            "❤\u{FE0F}\u{200D}🔥",
+            "🧑🏽\u{200D}🚀",
             "김민지",
             "हिन्दी",
             "שלום",

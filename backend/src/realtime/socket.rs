@@ -334,6 +334,18 @@ impl Connection {
                 since_seq,
                 since_rev,
             } => {
+                // As the HTTP cursors: a negative one is a mistake, not "from the start".
+                for (name, cursor) in [("since_seq", since_seq), ("since_rev", since_rev)] {
+                    if cursor.is_some_and(|c| c < 0) {
+                        let message = format!("{name} must not be negative");
+                        return self
+                            .send(
+                                ServerEnvelope::error("validation_failed", message),
+                                reference,
+                            )
+                            .await;
+                    }
+                }
                 let max_rooms = state.settings.ws_max_rooms;
                 if !state.realtime.hub.may_join(self.id, &room_id, max_rooms) {
                     let message = format!(

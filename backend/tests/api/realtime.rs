@@ -465,6 +465,23 @@ on_both_databases! {
         assert_eq!(bad.code(), "bad_request");
     }
 
+    async fn a_negative_cursor_is_refused_as_over_http(app) {
+        let alice = app.user();
+        let id = alice.public_room().await;
+        let mut ws = alice.ws().await;
+        for (field, reference) in [("since_seq", "s"), ("since_rev", "r")] {
+            ws.send(json!({"type": "join", "ref": reference, "data": {"room_id": id, field: -5}})).await;
+            let e = ws.recv_ref(reference).await;
+            assert_eq!((e["type"].as_str(), e["data"]["code"].as_str()), (Some("error"), Some("validation_failed")), "{e}");
+            assert!(e["data"]["message"].as_str().unwrap().contains(field), "{e}");
+        }
+        // Not a member: a chat posted now does not reach this socket.
+        alice.say(&id, "m1").await;
+        ws.expect_none("chat", Duration::from_millis(300)).await;
+        let res = alice.get(&format!("/api/rooms/{id}/chats?after_seq=-5")).await;
+        assert_eq!((res.status, res.code()), (422, "validation_failed"));
+    }
+
     async fn a_cursor_past_the_rooms_latest_holds_nothing_back(app) {
         let alice = app.user();
         let id = alice.public_room().await;
