@@ -97,6 +97,12 @@ pub struct Settings {
     #[arg(long, env = "WS_MAX_PER_IP", default_value_t = 64)]
     pub ws_max_per_ip: usize,
 
+    /// Open event streams (`GET /api/rooms/{id}/events`) one client address
+    /// may have; a further one gets 429 (0: no cap; lifted with
+    /// `RATE_LIMITS=off`).
+    #[arg(long, env = "SSE_MAX_PER_IP", default_value_t = 64)]
+    pub sse_max_per_ip: usize,
+
     /// Rooms one WebSocket may have joined at once.
     #[arg(long, env = "WS_MAX_ROOMS", default_value_t = 20)]
     pub ws_max_rooms: usize,

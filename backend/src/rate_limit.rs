@@ -1,14 +1,17 @@
 //! Per-key rate limits (GCRA, from `governor`). `RATE_LIMITS=off` disables all.
 
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::sync::LockOrRecover;
 
 pub struct Limiter<K: Hash + Eq + Clone = String> {
     inner: Option<DefaultKeyedRateLimiter<K>>,
@@ -46,6 +49,57 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         if let Some(limiter) = &self.inner {
             limiter.retain_recent();
             limiter.shrink_to_fit();
+        }
+    }
+}
+
+/// How many connections of one kind (sockets, event streams) each client
+/// address holds open, so that none holds more than its share.
+#[derive(Default, Clone)]
+pub struct PerAddress(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// One connection counted under its client's [`address_key`] until dropped.
+pub struct AddressSlot {
+    counts: PerAddress,
+    key: IpAddr,
+}
+
+/// A client address already holds its most connections of this kind.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooMany;
+
+impl PerAddress {
+    /// Counts one more for `ip`, unless `max` are open already.
+    pub fn take(&self, ip: IpAddr, max: usize) -> Result<AddressSlot, TooMany> {
+        let key = address_key(ip);
+        let mut counts = self.0.lock_or_recover();
+        let open = counts.entry(key).or_default();
+        if *open >= max {
+            return Err(TooMany);
+        }
+        *open += 1;
+        Ok(AddressSlot {
+            counts: self.clone(),
+            key,
+        })
+    }
+
+    /// How many are open for `ip`.
+    pub fn count(&self, ip: IpAddr) -> usize {
+        let counts = self.0.lock_or_recover();
+        counts.get(&address_key(ip)).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        // Nothing panics while holding the lock.
+        let mut counts = self.counts.0.lock_or_recover();
+        if let Some(open) = counts.get_mut(&self.key) {
+            *open -= 1;
+            if *open == 0 {
+                counts.remove(&self.key);
+            }
         }
     }
 }

@@ -97,6 +97,7 @@ impl Application {
             )?,
             realtime,
             sockets: Default::default(),
+            streams: Default::default(),
             settings,
             db,
             gifs,

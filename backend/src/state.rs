@@ -26,4 +26,6 @@ pub struct AppState {
     /// Sockets whose connection is open, for a shutdown that lets their
     /// close frames out.
     pub sockets: OpenSockets,
+    /// Open event streams by client address (`SSE_MAX_PER_IP`).
+    pub streams: crate::rate_limit::PerAddress,
 }

@@ -11,6 +11,7 @@ use crate::api::{ChatResponse, UserResponse};
 use crate::db::chats;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::identity::Identity;
+use crate::rate_limit::AddressSlot;
 use crate::realtime::delivery::frame::{Arrival, Outbound};
 use crate::realtime::service;
 use crate::realtime::transport::wakes;
@@ -18,9 +19,13 @@ use crate::state::AppState;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
+/// How soon a client refused for holding too many streams may try again.
+const PER_IP_RETRY_SECS: u64 = 5;
+
 /// Unsubscribes the watcher when the response stream is dropped.
 struct Watch {
     _open: crate::metrics::OpenGuard,
+    _address: Option<AddressSlot>,
     state: Data<AppState>,
     id: u64,
     viewer: String,
@@ -94,6 +99,7 @@ fn sse(out: &Outbound, cursor: &mut Cursor) -> Bytes {
         (status = 400, description = "`bad_request`: Last-Event-ID is not `{seq}` or `{seq}.{rev}`", body = ErrorBody),
         (status = 403, description = "`forbidden` (secret room) or `banned`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: this client address has `SSE_MAX_PER_IP` streams open", body = ErrorBody),
     ),
 )]
 #[get("/rooms/{id}/events")]
@@ -108,6 +114,26 @@ pub async fn watch_room(
         Some(v) => Some(v.to_str().ok().and_then(Cursor::parse).ok_or_else(|| {
             AppError::BadRequest("Last-Event-ID must be `{seq}.{rev}` or `{seq}`".into())
         })?),
+    };
+    // Counted from here on, as sockets are, so that one address cannot hold
+    // every connection the server has.
+    let settings = &state.settings;
+    let address = match crate::net::request_ip(&req, &settings.trusted_proxies) {
+        Some(ip) if settings.rate_limits && settings.sse_max_per_ip > 0 => Some(
+            state
+                .streams
+                .take(ip, settings.sse_max_per_ip)
+                .map_err(|_| {
+                    crate::metrics::metrics()
+                        .rate_limited
+                        .with_label_values(&["sse_per_address"])
+                        .inc();
+                    AppError::RateLimited {
+                        retry_after_secs: PER_IP_RETRY_SECS,
+                    }
+                })?,
+        ),
+        _ => None,
     };
     let (room_id, user_id) = (id.into_inner(), me.user_id.clone());
     let check = (room_id.clone(), user_id.clone());
@@ -130,6 +156,7 @@ pub async fn watch_room(
     );
     let watch = Watch {
         _open: crate::metrics::OpenGuard::new(&crate::metrics::metrics().open_streams),
+        _address: address,
         state: state.clone(),
         id: registration.id,
         viewer: user_id.clone(),

@@ -467,6 +467,49 @@ async fn one_address_may_open_only_its_share_of_sockets() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_may_hold_only_its_share_of_event_streams() {
+    let app = spawn(|s| {
+        s.rate_limits = true;
+        s.sse_max_per_ip = 2;
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let alice = app.user();
+    let room = alice.public_room().await;
+    let watch = |from: &'static str| {
+        alice
+            .http
+            .get(format!("{}/api/rooms/{room}/events", app.base))
+            .header("x-forwarded-for", from)
+            .send()
+    };
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let res = watch("203.0.113.7").await.unwrap();
+        assert_eq!(res.status(), 200);
+        open.push(res);
+    }
+    let refused = watch("203.0.113.7").await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    let other = watch("198.51.100.4").await.unwrap();
+    assert_eq!(
+        other.status(),
+        200,
+        "another client address has a share of its own"
+    );
+
+    // Each stream counts until it ends (a client that has gone is found
+    // by the stream's next writes, its keep-alive comments at the latest;
+    // the count is given back as a socket's is).
+    let ip = "203.0.113.7".parse().unwrap();
+    assert_eq!(app.state.streams.count(ip), 2);
+    drop(open);
+}
+
 on_both_databases! {
     async fn a_socket_joins_at_most_ws_max_rooms(app) where |s: &mut gifchat::config::Settings| s.ws_max_rooms = 3; {
         let alice = app.user();

@@ -1,15 +1,15 @@
 //! Which sockets are open: for a shutdown that lets their close frames out
 //! before the server stops, and for the per-address cap (`WS_MAX_PER_IP`).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::sync::LockOrRecover;
+pub use crate::rate_limit::TooMany;
+use crate::rate_limit::{AddressSlot, PerAddress};
 
 /// Sockets whose connection is still open, so that shutdown can let their
 /// close frames go out before the server stops, and so that one client
@@ -24,54 +24,36 @@ struct Open {
     /// Shutting down: no new socket.
     refusing: AtomicBool,
     /// Open sockets by client address, for those counted by address.
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
-}
-
-impl Open {
-    fn per_ip(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {
-        // Nothing panics while holding the lock.
-        self.per_ip.lock_or_recover()
-    }
+    per_ip: PerAddress,
 }
 
 /// Counts one socket as open until dropped, and under its client's
 /// address when it was opened with one.
 pub struct OpenSocket {
     open: Arc<Open>,
-    ip: Option<IpAddr>,
+    _address: Option<AddressSlot>,
 }
-
-/// A client address already has its most sockets open.
-#[derive(Debug, PartialEq, Eq)]
-pub struct TooMany;
 
 impl OpenSockets {
     pub fn open(&self) -> OpenSocket {
         self.0.count.fetch_add(1, Ordering::SeqCst);
         OpenSocket {
             open: self.0.clone(),
-            ip: None,
+            _address: None,
         }
     }
 
     /// Counts a socket from `ip`, unless `max` from it are open already.
     pub fn open_from(&self, ip: IpAddr, max: usize) -> Result<OpenSocket, TooMany> {
-        {
-            let mut per_ip = self.0.per_ip();
-            let open = per_ip.entry(ip).or_default();
-            if *open >= max {
-                return Err(TooMany);
-            }
-            *open += 1;
-        }
+        let address = self.0.per_ip.take(ip, max)?;
         let mut socket = self.open();
-        socket.ip = Some(ip);
+        socket._address = Some(address);
         Ok(socket)
     }
 
     /// How many sockets counted under `ip` are open.
     pub fn open_from_count(&self, ip: IpAddr) -> usize {
-        self.0.per_ip().get(&ip).copied().unwrap_or(0)
+        self.0.per_ip.count(ip)
     }
 
     /// From now on, new sockets are refused (shutdown).
@@ -104,15 +86,6 @@ impl OpenSockets {
 
 impl Drop for OpenSocket {
     fn drop(&mut self) {
-        if let Some(ip) = self.ip {
-            let mut per_ip = self.open.per_ip();
-            if let Some(open) = per_ip.get_mut(&ip) {
-                *open -= 1;
-                if *open == 0 {
-                    per_ip.remove(&ip);
-                }
-            }
-        }
         if self.open.count.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.open.none_left.notify_waiters();
         }
