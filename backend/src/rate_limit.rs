@@ -68,6 +68,21 @@ pub struct AddressSlot {
 #[derive(Debug, PartialEq, Eq)]
 pub struct TooMany;
 
+impl TooMany {
+    /// The answer to the refused connection, counted in
+    /// `gifchat_rate_limited_total` under `route`: try again in a few
+    /// seconds, once one of its others has closed.
+    pub fn refusal(self, route: &'static str) -> AppError {
+        crate::metrics::metrics()
+            .rate_limited
+            .with_label_values(&[route])
+            .inc();
+        AppError::RateLimited {
+            retry_after_secs: 5,
+        }
+    }
+}
+
 impl PerAddress {
     /// Counts one more for `ip`, unless `max` are open already.
     pub fn take(&self, ip: IpAddr, max: usize) -> Result<AddressSlot, TooMany> {

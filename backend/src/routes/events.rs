@@ -19,9 +19,6 @@ use crate::state::AppState;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
-/// How soon a client refused for holding too many streams may try again.
-const PER_IP_RETRY_SECS: u64 = 5;
-
 /// Unsubscribes the watcher when the response stream is dropped.
 struct Watch {
     _open: crate::metrics::OpenGuard,
@@ -123,15 +120,7 @@ pub async fn watch_room(
             state
                 .streams
                 .take(ip, settings.sse_max_per_ip)
-                .map_err(|_| {
-                    crate::metrics::metrics()
-                        .rate_limited
-                        .with_label_values(&["sse_per_address"])
-                        .inc();
-                    AppError::RateLimited {
-                        retry_after_secs: PER_IP_RETRY_SECS,
-                    }
-                })?,
+                .map_err(|refused| refused.refusal("sse_per_address"))?,
         ),
         _ => None,
     };

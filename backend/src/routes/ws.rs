@@ -14,10 +14,6 @@ use crate::realtime::transport::{wakes, writer};
 use crate::realtime::transport::{CanTakeOver, SocketTakeover};
 use crate::state::AppState;
 
-/// The `Retry-After` for a socket refused under `WS_MAX_PER_IP`: sockets
-/// close at no set time, so a client should simply wait a little.
-const PER_IP_RETRY_SECS: u64 = 5;
-
 /// Whether a browser page at `Origin` may open the socket: the service's own
 /// origin (same host and port as the request) or one of `ALLOWED_ORIGINS`.
 /// Clients that send no Origin are not browsers and cannot be tricked into
@@ -89,15 +85,7 @@ pub async fn open_socket(
         Some(ip) if settings.rate_limits && settings.ws_max_per_ip > 0 => state
             .sockets
             .open_from(address_key(ip), settings.ws_max_per_ip)
-            .map_err(|_| {
-                crate::metrics::metrics()
-                    .rate_limited
-                    .with_label_values(&["ws_per_address"])
-                    .inc();
-                AppError::RateLimited {
-                    retry_after_secs: PER_IP_RETRY_SECS,
-                }
-            })?,
+            .map_err(|refused| refused.refusal("ws_per_address"))?,
         _ => state.sockets.open(),
     };
     let user = crate::routes::me::current_user(&state, &me).await?;
