@@ -173,3 +173,53 @@ test("Korean, dark and desktop screenshots, with a real animated GIF", async ({ 
   await dark.page.screenshot({ path: `${SHOTS}lobby-dark.png` });
   for (const p of [host, guest, en, dark]) await p.ctx.close();
 });
+
+test("the nickname editor takes the focus with the name selected, and Escape cancels", async ({ browser }) => {
+  for (const [width, height] of [[1280, 800], [360, 740]] as const) {
+    const a = await person(browser, live.server, { name: "Olga", width, height });
+    await a.page.getByTestId("my-name").click();
+    const field = a.page.getByTestId("nickname-input");
+    await expect(field).toBeFocused();
+    expect(await field.evaluate((el: HTMLInputElement) => [el.selectionStart, el.selectionEnd])).toEqual([0, "Olga".length]);
+    const box = (await field.boundingBox())!;
+    expect(box.x >= 0 && box.x + box.width <= width).toBeTruthy();
+    // Save and the language stay on screen beside it.
+    for (const el of [a.page.getByRole("button", { name: "Save" }), a.page.locator(".lang select")]) {
+      const r = (await el.boundingBox())!;
+      expect(r.x + r.width).toBeLessThanOrEqual(width);
+    }
+    await a.page.screenshot({ path: `${SHOTS}/nickname-editing-${width}.png` });
+    await a.page.keyboard.type("Typed over");
+    await expect(field).toHaveValue("Typed over");
+    await a.page.keyboard.press("Escape");
+    await expect(field).toHaveCount(0);
+    await expect(a.page.getByTestId("my-name")).toHaveText("Olga");
+    await expect(a.page.locator("button.me")).toBeFocused();
+    await a.ctx.close();
+  }
+});
+
+test("the composer has the focus on entering a room and after the welcome dialog there", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Pia" });
+  const roomId = await createRoom(a.page, "Focus here");
+  await expect(a.page.getByTestId("composer-input")).toBeFocused();
+  const b = await person(browser, live.server, { name: "Quin" });
+  await enterRoom(b.page, "Focus here");
+  await expect(b.page.getByTestId("composer-input")).toBeFocused();
+  await b.page.keyboard.type("typed straight away");
+  await expect(b.page.getByTestId("composer-input")).toHaveValue("typed straight away");
+
+  // A first visit by a room's own address: the welcome, then the composer.
+  const ctx = await browser.newContext({ baseURL: live.server.base, viewport: { width: 360, height: 740 } });
+  const page = await ctx.newPage();
+  await page.goto(`/rooms/${roomId}`);
+  const dialog = page.getByRole("dialog");
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole("textbox").fill("Rui");
+  await dialog.getByRole("button", { name: "Save" }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByTestId("room")).toHaveAttribute("data-ready", "yes");
+  await expect(page.getByTestId("composer-input")).toBeFocused();
+  await page.screenshot({ path: `${SHOTS}/welcome-then-composer-360.png` });
+  for (const c of [a.ctx, b.ctx, ctx]) await c.close();
+});

@@ -176,3 +176,43 @@ test("an unread line marks where you left off, and the tab counts what arrives w
   await a.ctx.close();
   await b.ctx.close();
 });
+
+test("at the bottom, the list stays pinned while the composer grows, on a desktop and a phone", async ({ browser }) => {
+  for (const [width, height] of [[1280, 800], [360, 740]] as const) {
+    const a = await person(browser, live.server, { name: "Ana", width, height });
+    const b = await person(browser, live.server, { name: "Ben" });
+    const roomId = await createRoom(a.page, `Growing ${width}`);
+    await enterRoom(b.page, `Growing ${width}`);
+    await postMany(b.api, roomId, 30, "earlier");
+    await expect(messages(a.page).getByText("earlier 30", { exact: true })).toBeVisible();
+    await say(a.page, "one sent");
+    await expect.poll(async () => (await listScroll(a.page)).fromBottom).toBeLessThan(4);
+
+    // Shift+Enter lines grow the composer and shrink the list: it keeps the newest in view.
+    const box = a.page.getByTestId("composer-input");
+    await box.click();
+    for (let i = 0; i < 5; i++) {
+      await box.type(`line ${i}`);
+      await box.press("Shift+Enter");
+    }
+    const grown = await box.evaluate((el) => el.getBoundingClientRect().height);
+    expect(grown).toBeGreaterThan(60);
+    await expect.poll(async () => (await listScroll(a.page)).fromBottom).toBeLessThan(4);
+    const mine = messages(a.page).getByTestId("message").filter({ hasText: "one sent" });
+    await expect(mine).toBeInViewport({ ratio: 1 });
+
+    // A reply arriving now shows at the bottom, not as a pill.
+    await b.api.call("POST", `/api/rooms/${roomId}/chats`, { text: "a reply while you type" });
+    const reply = messages(a.page).getByText("a reply while you type", { exact: true });
+    await expect(reply).toBeVisible();
+    await expect.poll(async () => (await listScroll(a.page)).fromBottom).toBeLessThan(4);
+    await expect(reply).toBeInViewport({ ratio: 1 });
+    await expect(a.page.getByTestId("new-messages")).toHaveCount(0);
+    const r = await reply.boundingBox();
+    const c = await box.boundingBox();
+    expect(r!.y + r!.height).toBeLessThanOrEqual(c!.y);
+    await a.page.screenshot({ path: `${SHOTS}/composer-grown-${width}.png` });
+    await a.ctx.close();
+    await b.ctx.close();
+  }
+});

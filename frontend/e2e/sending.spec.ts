@@ -1,7 +1,7 @@
 // Sending never duplicates: a message shows at once as pending, then sent;
 // repeated Enter, a lost answer or a server restart make one chat each.
 import { expect, test } from "@playwright/test";
-import { createRoom, enterRoom, messages, person, say, useServer } from "./support";
+import { SHOTS, createRoom, enterRoom, makeGif, messages, person, say, sendGif, useServer } from "./support";
 
 const live = useServer();
 
@@ -100,4 +100,54 @@ test("messages typed while the server is down wait, survive a reload and go out 
   expect(await a.page.evaluate(() => localStorage.getItem("gifchat:outbox"))).toBeNull();
   await a.ctx.close();
   await b.ctx.close();
+});
+
+test("a GIF upload made offline waits and goes once back online; a refused one says why without Retry; a renamed file is caught", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Mio" });
+  const roomId = await createRoom(a.page, "GIF outage");
+  await say(a.page, "before the GIF");
+
+  // Offline: the upload cannot reach the server, so it waits, with no error.
+  await a.ctx.setOffline(true);
+  await sendGif(a.page, "offline.gif", makeGif(48, 36, 3), "sent while offline");
+  const row = messages(a.page).locator("[data-testid=message].has-gif");
+  await expect(row).toHaveCount(1);
+  await expect(row.getByRole("status")).toHaveText(/Waiting for the connection…|Sending…/);
+  await a.page.waitForTimeout(1500);
+  await expect(row).toHaveAttribute("data-state", "pending");
+  await expect(row).not.toContainText("Something went wrong");
+  await expect(row.getByRole("button", { name: "Retry" })).toHaveCount(0);
+  // Back online: it goes by itself, once, under the same client_id.
+  await a.ctx.setOffline(false);
+  await expect(row).toHaveAttribute("data-state", "sent", { timeout: 20_000 });
+  await expect(row).toHaveCount(1);
+  const page = await a.api.call<{ chats: { kind: string; gif?: { alt?: string | null } | null }[] }>("GET", `/api/rooms/${roomId}/chats`);
+  expect(page.chats.filter((c) => c.kind === "gif" && c.gif?.alt === "sent while offline")).toHaveLength(1);
+
+  // Refused for what it is (415): why, Discard, and no Retry that could never work.
+  await a.page.route("**/api/rooms/*/gifs", (route) => route.fulfill({
+    status: 415, contentType: "application/json",
+    body: JSON.stringify({ error: { code: "unsupported_media_type", message: "not a GIF", fields: {} } }),
+  }));
+  await sendGif(a.page, "refused.gif", makeGif(40, 30, 2), "refused one");
+  const refused = messages(a.page).locator("[data-testid=message][data-state=failed]");
+  await expect(refused).toHaveCount(1);
+  await expect(refused).toContainText("That file is not a GIF.");
+  await expect(refused.getByRole("button", { name: "Retry" })).toHaveCount(0);
+  await expect(refused.getByRole("button", { name: "Discard" })).toBeVisible();
+  await a.page.screenshot({ path: `${SHOTS}/gif-refused-1280.png` });
+  await a.page.setViewportSize({ width: 360, height: 740 });
+  await expect(refused.getByRole("button", { name: "Discard" })).toBeInViewport();
+  await a.page.screenshot({ path: `${SHOTS}/gif-refused-360.png` });
+  await refused.getByRole("button", { name: "Discard" }).click();
+  await a.page.unroute("**/api/rooms/*/gifs");
+
+  // A PNG renamed .gif never reaches the description dialog.
+  const png = Buffer.from("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489", "hex");
+  await a.page.getByTestId("gif-input").setInputFiles({ name: "photo.gif", mimeType: "image/gif", buffer: png });
+  await expect(a.page.getByTestId("composer-error")).toContainText("“photo.gif” is not a GIF");
+  await expect(a.page.getByTestId("gif-upload")).toHaveCount(0);
+  await expect(a.page.getByTestId("composer-error")).toBeInViewport();
+  await a.page.screenshot({ path: `${SHOTS}/not-gif-360.png` });
+  await a.ctx.close();
 });

@@ -1,6 +1,6 @@
 // What the browser tests share: people in their own browser contexts, a
 // server of their own, GIFs made to measure, and measurements of the page.
-import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { expect, test, type Browser, type BrowserContext, type Locator, type Page } from "@playwright/test";
 import gifenc from "gifenc";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -31,6 +31,8 @@ export interface PersonOptions {
   reducedMotion?: "reduce" | "no-preference";
   /** The name given in the first visit's dialog; null skips it. */
   name?: string | null;
+  /** A phone: touch, no hover. */
+  touch?: boolean;
 }
 
 export interface Someone {
@@ -47,6 +49,8 @@ export async function person(browser: Browser, server: Server, opts: PersonOptio
     viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
     colorScheme: opts.colorScheme ?? "light",
     reducedMotion: opts.reducedMotion ?? "no-preference",
+    hasTouch: opts.touch ?? false,
+    isMobile: opts.touch ?? false,
     baseURL: server.base,
   });
   const page = await ctx.newPage();
@@ -144,6 +148,41 @@ export async function inViewport(page: Page, selector: string): Promise<boolean>
     const r = el.getBoundingClientRect();
     return r.top >= 0 && r.left >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth && r.height > 0;
   }, selector);
+}
+
+/** The contrast ratio of an element's text (or, with `outline`, its focus
+ *  ring) against the first opaque background behind it. */
+export async function contrastOf(el: Locator, what: "text" | "outline" = "text"): Promise<number> {
+  return el.evaluate((node, part) => {
+    const rgba = (c: string) => { const n = (c.match(/[\d.]+/g) ?? []).map(Number); return [n[0] ?? 0, n[1] ?? 0, n[2] ?? 0, n[3] ?? 1]; };
+    const lum = ([r, g, b]: number[]) =>
+      [r!, g!, b!].map((v) => { const x = v / 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; })
+        .reduce((acc, v, i) => acc + v * [0.2126, 0.7152, 0.0722][i]!, 0);
+    const behind = (start: Element | null): number[] => {
+      for (let e = start; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c[3]! > 0.5) return c;
+      }
+      return [255, 255, 255, 1];
+    };
+    const style = getComputedStyle(node);
+    const bg = behind(part === "outline" ? node.parentElement : node);
+    const fg = rgba(part === "outline" ? style.outlineColor : style.color);
+    const a = fg[3]!;
+    const mixed = [0, 1, 2].map((i) => fg[i]! * a + bg[i]! * (1 - a));
+    const [hi, lo] = [lum(mixed), lum(bg)].sort((x, y) => y - x);
+    return (hi! + 0.05) / (lo! + 0.05);
+  }, what);
+}
+
+/** Whether a message's tools show, and their box and the list's. */
+export async function toolsOf(row: Locator): Promise<{ shown: boolean; tools: DOMRect | null; list: DOMRect }> {
+  return row.evaluate((el) => {
+    const tools = el.querySelector<HTMLElement>("[data-testid=msg-tools]");
+    const list = el.closest("[data-testid=messages]")!.getBoundingClientRect();
+    const shown = !!tools && getComputedStyle(tools).display !== "none";
+    return { shown, tools: shown ? tools!.getBoundingClientRect().toJSON() : null, list: list.toJSON() };
+  });
 }
 
 /** Posts `n` chats as `who`, "label 1" … "label n". */

@@ -4,7 +4,7 @@ import { lang, setLang, t, type Lang } from "./i18n";
 import { Lobby } from "./lobby";
 import { NicknameEditor, WelcomeDialog } from "./nickname";
 import { Outbox } from "./outbox";
-import { RoomView } from "./room/room";
+import { focusComposer, RoomView } from "./room/room";
 import { path, roomIdOf } from "./router";
 import { DEFAULT_LIMITS, hasDefaultName, limits, me as meSignal } from "./session";
 import { SocketClient, backoffDelay, type Status } from "./socket";
@@ -59,6 +59,11 @@ export function App() {
   }), []);
   const [status, setStatus] = useState<Status>(socket.status);
   const [welcome, setWelcome] = useState(false);
+  // The welcome answered in a room: typing goes to the room's composer.
+  const [welcomeClosed, setWelcomeClosed] = useState(0);
+  useEffect(() => {
+    if (welcomeClosed) focusComposer();
+  }, [welcomeClosed]);
 
   useEffect(() => {
     let stopped = false;
@@ -129,8 +134,8 @@ export function App() {
         )}
       </main>
       <WelcomeDialog open={welcome}
-        onSaved={(u) => { meSignal.set(u); localStorage.setItem(WELCOMED, "1"); setWelcome(false); }}
-        onSkip={() => { localStorage.setItem(WELCOMED, "1"); setWelcome(false); }} />
+        onSaved={(u) => { meSignal.set(u); localStorage.setItem(WELCOMED, "1"); setWelcome(false); setWelcomeClosed((n) => n + 1); }}
+        onSkip={() => { localStorage.setItem(WELCOMED, "1"); setWelcome(false); setWelcomeClosed((n) => n + 1); }} />
     </div>
   );
 }

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, type User } from "./api/client";
 import { useNameColor } from "./colors";
 import { Dialog } from "./dialog";
@@ -25,10 +25,26 @@ export function NicknameEditor({ me, onSaved }: { me: User; onSaved: (u: User) =
   const max = useValue(limits).nickname_max_chars;
   const color = useNameColor(me.color);
   const d = t();
+  const field = useRef<HTMLInputElement>(null);
+  const opener = useRef<HTMLButtonElement>(null);
+  const reopened = useRef(false);
+  // Opened: the field takes the focus with the name selected, ready to be
+  // typed over. Closed again: the focus goes back to the name.
+  useEffect(() => {
+    if (editing) {
+      field.current?.focus();
+      field.current?.select();
+      reopened.current = true;
+    } else if (reopened.current) {
+      reopened.current = false;
+      opener.current?.focus();
+    }
+  }, [editing]);
+  const cancel = () => { setEditing(false); setError(null); };
 
   if (!editing) {
     return (
-      <button class="me" type="button" onClick={() => { setValue(me.name); setEditing(true); }} title={d.nickname}>
+      <button ref={opener} class="me" type="button" onClick={() => { setValue(me.name); setEditing(true); }} title={d.nickname}>
         <span class="dot" style={{ background: me.color }} aria-hidden="true" />
         <span data-testid="my-name" class="my-name" style={{ color }}>{me.name}</span>
       </button>
@@ -49,9 +65,9 @@ export function NicknameEditor({ me, onSaved }: { me: User; onSaved: (u: User) =
     <form class="nickname" onSubmit={save}>
       <label>
         <span class="sr-only">{d.nickname}</span>
-        <input value={value} maxLength={max} autoFocus aria-invalid={error ? true : undefined}
+        <input ref={field} value={value} maxLength={max} aria-invalid={error ? true : undefined} data-testid="nickname-input"
           onInput={(e) => setValue((e.currentTarget as HTMLInputElement).value)}
-          onKeyDown={(e) => e.key === "Escape" && setEditing(false)} />
+          onKeyDown={(e) => { if (e.key === "Escape") { e.preventDefault(); cancel(); } }} />
       </label>
       <button type="submit">{d.save}</button>
       {error && <span class="field-error" role="alert">{error}</span>}

@@ -9,7 +9,14 @@ import { ApiError, type Chat, type Gif, type User } from "./api/client";
 export type OutState = "pending" | "failed";
 
 /** Why the server refused something, as its error body says. */
-export type SendError = { code: string; message: string; fields: Record<string, string> };
+export type SendError = { code: string; message: string; fields: Record<string, string>; status?: number };
+
+/** Whether sending the same thing again could succeed: not after the server
+ *  refused it for what it is (a 4xx such as 413, 415 or 422). */
+export function canRetry(error: SendError | undefined): boolean {
+  const s = error?.status;
+  return !(s !== undefined && s >= 400 && s < 500 && s !== 408 && s !== 429);
+}
 
 interface Base {
   client_id: string;
@@ -74,7 +81,7 @@ export function newClientId(): string {
 /** Whether an error means "try again later" rather than "this will never go". */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof ApiError)) return true; // fetch itself failed: no network, server down
-  return err.status === 0 || err.status === 408 || err.status === 429 || err.status === 502 || err.status === 503 || err.status === 504;
+  return err.status === 0 || err.status === 408 || err.status === 429 || err.status >= 500;
 }
 
 const KEY = "gifchat:outbox";
@@ -83,6 +90,8 @@ const MAX_DELAY_MS = 30_000;
 export class Outbox {
   private list: Outgoing[] = [];
   private readonly busy = new Set<string>();
+  /** The client_ids of GIF uploads under way. */
+  private readonly uploading = new Set<string>();
   private readonly removed = new Set<string>();
   private readonly subs = new Set<(items: readonly Outgoing[]) => void>();
   private readonly sentSubs = new Set<(item: Outgoing, chat: Chat) => void>();
@@ -130,7 +139,7 @@ export class Outbox {
     const item: OutGif = { kind: "gif", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", file, alt, preview: URL.createObjectURL(file), progress: 0, reply_to: replyTo };
     this.list = [...this.list, item];
     this.changed();
-    void this.sendGif(item);
+    void this.sendGif(item.client_id);
     return item;
   }
 
@@ -148,7 +157,7 @@ export class Outbox {
     const item = this.list.find((i) => i.client_id === clientId);
     if (!item) return;
     this.update(clientId, { state: "pending", waiting: false, error: undefined });
-    if (item.kind === "gif") void this.sendGif({ ...item, state: "pending" });
+    if (item.kind === "gif") void this.sendGif(item.client_id);
     else this.pump(item.room_id);
   }
 
@@ -161,8 +170,15 @@ export class Outbox {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.attempt = 0;
+    this.resume();
+  }
+
+  /** Sends again everything still pending: each room's line, and each GIF
+   *  whose upload could not reach the server. */
+  private resume(): void {
     const rooms = new Set(this.list.filter((i) => queued(i) && i.state === "pending").map((i) => i.room_id));
     rooms.forEach((r) => this.pump(r));
+    this.list.filter((i) => i.kind === "gif" && i.state === "pending").forEach((i) => void this.sendGif(i.client_id));
   }
 
   /** Sends a room's text and re-posted GIFs one at a time, oldest first. */
@@ -192,12 +208,28 @@ export class Outbox {
     );
   }
 
-  private async sendGif(item: OutGif): Promise<void> {
+  /** Uploads a GIF, with its own client_id however often it goes. One the
+   *  server could not be reached for waits and goes again on kick(); one it
+   *  refused fails with why. */
+  private async sendGif(clientId: string): Promise<void> {
+    const item = this.list.find((i): i is OutGif => i.client_id === clientId && i.kind === "gif");
+    if (!item || this.uploading.has(clientId) || (item.user_id && this.userId && item.user_id !== this.userId)) return;
+    this.uploading.add(clientId);
+    this.update(clientId, { state: "pending", waiting: false, progress: 0 });
     try {
-      const chat = await this.transport.postGif(item, (progress) => this.update(item.client_id, { progress }));
+      const chat = await this.transport.postGif(item, (progress) => this.update(clientId, { progress }));
+      this.uploading.delete(clientId);
+      this.attempt = 0;
       this.sent(item, chat);
     } catch (err) {
-      this.update(item.client_id, { state: "failed", progress: null, waiting: isTransient(err), error: asError(err) });
+      this.uploading.delete(clientId);
+      if (this.removed.has(clientId)) return;
+      if (isTransient(err)) {
+        this.update(clientId, { state: "pending", progress: null, waiting: true, error: undefined });
+        this.later();
+      } else {
+        this.update(clientId, { state: "failed", progress: null, waiting: false, error: asError(err) });
+      }
     }
   }
 
@@ -206,8 +238,7 @@ export class Outbox {
     const ceiling = Math.min(MAX_DELAY_MS, 1000 * 2 ** Math.min(this.attempt++, 5));
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      const rooms = new Set(this.list.filter((i) => queued(i) && i.state === "pending").map((i) => i.room_id));
-      rooms.forEach((r) => this.pump(r));
+      this.resume();
     }, ceiling / 2 + Math.random() * (ceiling / 2));
   }
 
@@ -265,6 +296,6 @@ export class Outbox {
 
 export function asError(err: unknown): SendError {
   return err instanceof ApiError
-    ? { code: err.code, message: err.message, fields: err.fields }
+    ? { code: err.code, message: err.message, fields: err.fields, status: err.status }
     : { code: "unavailable", message: String(err), fields: {} };
 }

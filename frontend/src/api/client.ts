@@ -78,6 +78,10 @@ export function uploadGif(roomId: string, file: Blob, clientId: string, onProgre
       reject(new ApiError(xhr.status, e?.code ?? "internal", e?.message ?? xhr.statusText, e?.fields ?? {}));
     };
     xhr.onerror = () => reject(new ApiError(0, "unavailable", "network error"));
+    // A stalled upload counts as a lost connection: it is sent again.
+    xhr.timeout = 120_000;
+    xhr.ontimeout = () => reject(new ApiError(0, "unavailable", "timed out"));
+    xhr.onabort = () => reject(new ApiError(0, "unavailable", "aborted"));
     const form = new FormData();
     form.append("client_id", clientId);
     if (replyTo !== null) form.append("reply_to", String(replyTo));

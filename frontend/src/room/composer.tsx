@@ -10,11 +10,23 @@ import type { Outbox } from "../outbox";
 import { limits } from "../session";
 import type { SocketClient, Status } from "../socket";
 import { mediaQuery, useValue } from "../store";
-import { lazy } from "../lazy";
+// The GIF picker and the upload dialog are what a GIF chat is for: in the
+// first download (about 1 kB compressed), so they open offline too.
+import { GifPicker } from "./gif-picker";
+import { GifUploadDialog } from "./gif-upload";
 
 const narrowScreen = mediaQuery("(max-width: 760px)");
-const GifPicker = lazy(() => import("./gif-picker").then((m) => m.GifPicker));
-const GifUploadDialog = lazy(() => import("./gif-upload").then((m) => m.GifUploadDialog));
+
+/** Whether the file's first bytes are a GIF signature. */
+async function isGifData(file: Blob): Promise<boolean> {
+  try {
+    const head = new Uint8Array(await file.slice(0, 6).arrayBuffer());
+    const sig = String.fromCharCode(...head);
+    return sig === "GIF87a" || sig === "GIF89a";
+  } catch {
+    return false;
+  }
+}
 
 export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhisper, replyTo, onStopReply, onEditLast, onSent, roomGifs, lang }: {
   roomId: string;
@@ -56,9 +68,15 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
   useEffect(() => {
     const el = box.current;
     if (!el) return;
+    // Measured at its natural height while the row around it keeps its
+    // size, so the message list above never grows for a moment (and loses
+    // its place at the bottom) while the box is measured.
+    const row = el.parentElement;
+    if (row) row.style.minHeight = `${row.offsetHeight}px`;
     el.style.height = "";
     // Empty, it is one line whatever the placeholder would wrap to.
     if (text) el.style.height = `${el.scrollHeight + 2}px`;
+    if (row) row.style.minHeight = "";
   }, [text]);
   const narrow = useValue(narrowScreen);
 
@@ -74,7 +92,7 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
     onSent();
   };
 
-  const upload = (file: File | undefined) => {
+  const upload = async (file: File | undefined) => {
     if (!file) return;
     setError(null);
     // A GIF is never a whisper: it would go to the whole room.
@@ -88,6 +106,11 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
     }
     if (file.size > l.gif_max_bytes) {
       setError(d.tooLargeLimit(formatBytes(l.gif_max_bytes, lang)));
+      return;
+    }
+    // What a file is called says nothing: a GIF starts "GIF87a" or "GIF89a".
+    if (!(await isGifData(file))) {
+      setError(d.notGifData(file.name));
       return;
     }
     setPicking(false);
@@ -114,7 +137,7 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
       <form class={`composer${dragging ? " dragging" : ""}${whisperTo ? " whispering" : ""}`} onSubmit={(e) => { e.preventDefault(); send(); }}
         onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
         onDragLeave={() => setDragging(false)}
-        onDrop={(e) => { e.preventDefault(); setDragging(false); upload(e.dataTransfer?.files[0]); }}>
+        onDrop={(e) => { e.preventDefault(); setDragging(false); void upload(e.dataTransfer?.files[0]); }}>
         {dragging && <div class="drop-hint">{d.dropGif}</div>}
         {status !== "open" && <p class="hint small" data-testid="offline-hint">{d.offlineHint}</p>}
         {error && <p class="error" role="alert" data-testid="composer-error">{error}</p>}
@@ -132,7 +155,7 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
         )}
         <div class="composer-row">
           <input ref={fileInput} type="file" accept="image/gif" class="sr-only" tabIndex={-1} data-testid="gif-input"
-            onChange={(e) => { const input = e.currentTarget as HTMLInputElement; upload(input.files?.[0]); input.value = ""; }} />
+            onChange={(e) => { const input = e.currentTarget as HTMLInputElement; void upload(input.files?.[0]); input.value = ""; }} />
           <span class="gif-tools">
             <button type="button" class="secondary gif-button" onClick={() => fileInput.current?.click()} aria-label={d.addGifLabel} title={whisperTo ? d.noGifWhisper : d.addGifLabel}
               disabled={!!whisperTo}>{d.addGif}</button>
@@ -167,7 +190,7 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
               }}
               onPaste={(e) => {
                 const file = [...(e.clipboardData?.files ?? [])].find((f) => f.type.startsWith("image/"));
-                if (file) { e.preventDefault(); upload(file); }
+                if (file) { e.preventDefault(); void upload(file); }
               }} />
           </label>
           <button type="submit" class="send">{d.send}</button>

@@ -3,12 +3,13 @@ import type { Chat, Gif, User } from "../api/client";
 import { useNameColor } from "../colors";
 import { formatDateTime, formatTime } from "../format";
 import { problemText, t, type Lang } from "../i18n";
-import type { Outgoing } from "../outbox";
+import { canRetry, type Outgoing } from "../outbox";
 import { limits } from "../session";
 import { useContext, useEffect, useRef, useState } from "preact/hooks";
 import { Actions, QUICK_EMOJIS, REACTIONS_MAX } from "./actions";
 import { changeKey, changesOf, withPendingReactions, type Change, type ChatChanges } from "./changes";
 import { GifView } from "./gif";
+import { AltEditBox } from "./gif-upload";
 import { lazy, onDemand } from "../lazy";
 
 const useLinks = onDemand(() => import("../links"));
@@ -16,7 +17,7 @@ const useLinks = onDemand(() => import("../links"));
 /** Text with its http(s) links made clickable once the link matcher is here. */
 export function LinkedText({ text }: { text: string }) {
   const hasLink = /https?:\/\//i.test(text);
-  const links = useLinks(hasLink);
+  const links = useLinks(hasLink).value;
   const pieces = hasLink && links ? links.linkPieces(text) : [{ text, href: undefined }];
   return (
     <span class="text">
@@ -95,8 +96,7 @@ function FailedChange({ change, text, chat }: { change: Change; text: string; ch
   );
 }
 
-const EmojiPicker = lazy(() => import("./emoji-picker").then((m) => m.EmojiPicker));
-const AltEditBox = lazy(() => import("./gif-upload").then((m) => m.AltEditBox));
+const EmojiPicker = lazy(() => import("./emoji-picker"), (m) => m.EmojiPicker);
 
 /** Reply, react, edit and delete: shown on hover, focus or a long press. */
 function Toolbar({ chat, me }: { chat: Chat; me: User }) {
@@ -109,7 +109,7 @@ function Toolbar({ chat, me }: { chat: Chat; me: User }) {
   if (!actions || chat.deleted) return null;
   const mine = chat.user?.id === me.id;
   return (
-    <div class="msg-tools" role="toolbar" aria-label={d.reactAction} data-testid="msg-tools">
+    <div class={`msg-tools${picking || browsing || confirming ? " open" : ""}`} role="toolbar" aria-label={d.reactAction} data-testid="msg-tools">
       <button type="button" class="icon" title={d.replyAction} aria-label={d.replyAction} onClick={() => actions.reply(chat)}>↩</button>
       <button type="button" class="icon" title={d.reactAction} aria-label={d.reactAction} aria-expanded={picking} onClick={() => setPicking((p) => !p)}>☺</button>
       {mine && chat.kind === "text" && (
@@ -245,7 +245,8 @@ export function OutgoingRow({ item, first, lang, onRetry, onDiscard }: {
       {failed && (
         <div class="outgoing-actions">
           {item.error && <span class="error small">{problemText(item.error, { textMax: l.text_max_chars, altMax: l.alt_max_chars })}</span>}
-          <button type="button" class="link" onClick={onRetry}>{d.retry}</button>
+          {/* What the server refused for what it is would be refused again. */}
+          {canRetry(item.error) && <button type="button" class="link" onClick={onRetry}>{d.retry}</button>}
           <button type="button" class="link danger" onClick={onDiscard}>{d.discard}</button>
         </div>
       )}

@@ -18,7 +18,7 @@ import { lazy } from "../lazy";
 import { Timeline } from "./timeline";
 
 const PAGE = 50;
-const RoomSettings = lazy(() => import("./settings").then((m) => m.RoomSettings));
+const RoomSettings = lazy(() => import("./settings"), (m) => m.RoomSettings);
 
 /** The room's changes on their way, and what they are now. */
 function useChanges(roomId: string, setChats: (f: (cs: Chat[]) => Chat[]) => void, status: Status) {
@@ -115,6 +115,11 @@ function useOutgoing(outbox: Outbox, roomId: string, me: User): Outgoing[] {
     return outbox.subscribe(setItems);
   }, [outbox]);
   return useMemo(() => items.filter((i) => i.room_id === roomId && i.user_id === me.id), [items, roomId, me.id]);
+}
+
+/** Puts the focus in the room's composer, if one is showing. */
+export function focusComposer(): void {
+  document.querySelector<HTMLTextAreaElement>("[data-testid=composer-input]")?.focus({ preventScroll: true });
 }
 
 export function RoomView({ roomId, me, socket, outbox, status, lang }: {
@@ -309,6 +314,16 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
       setProblem(errorText(errorCode(err)));
     }
   };
+
+  // In the room, the composer has the focus, so typing starts a message;
+  // not while a dialog asks something, nor on touch screens, where the focus
+  // would pop up the keyboard over the messages.
+  useEffect(() => {
+    if (!ready || document.querySelector("dialog[open]") || matchMedia("(pointer: coarse)").matches) return;
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected && active.closest("input, textarea, select, [contenteditable]")) return;
+    focusComposer();
+  }, [ready]);
 
   const isOwner = room?.owner.id === me.id;
   const [showSettings, setShowSettings] = useState(false);

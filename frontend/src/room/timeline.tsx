@@ -160,6 +160,55 @@ export function Timeline({ chats, outgoing, me, lang, hasMore, ready, unreadAfte
     return () => document.removeEventListener("visibilitychange", onVisible);
   }, [lastSeq, onSeen]);
 
+  // The messages are one stop for Tab: the one last focused (the latest at
+  // first) takes it; the arrow keys, Home and End move between them, and
+  // Tab goes on into the focused one's tools.
+  const current = useRef<string | null>(null);
+  const rove = useCallback(() => {
+    const el = list.current;
+    if (!el) return;
+    const rows = el.querySelectorAll<HTMLElement>(".msg[data-seq]");
+    let target: HTMLElement | null = null;
+    for (const r of rows) if (r.dataset.seq === current.current) target = r;
+    target ??= rows[rows.length - 1] ?? null;
+    for (const r of rows) {
+      const want = r === target ? 0 : -1;
+      if (r.tabIndex !== want) r.tabIndex = want;
+    }
+  }, []);
+  useLayoutEffect(rove);
+
+  const onFocusIn = (e: FocusEvent) => {
+    const row = (e.target as Element).closest<HTMLElement>(".msg[data-seq]");
+    if (!row || row.dataset.seq === current.current) return;
+    current.current = row.dataset.seq ?? null;
+    rove();
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    const row = e.target as HTMLElement;
+    const el = list.current;
+    if (!el || !row.matches(".msg[data-seq]")) return;
+    const rows = [...el.querySelectorAll<HTMLElement>(".msg[data-seq]")];
+    const at = rows.indexOf(row);
+    const next = e.key === "ArrowUp" ? rows[at - 1] : e.key === "ArrowDown" ? rows[at + 1]
+      : e.key === "Home" ? rows[0] : e.key === "End" ? rows[rows.length - 1] : undefined;
+    if (e.key === "ArrowUp" || e.key === "ArrowDown" || e.key === "Home" || e.key === "End") e.preventDefault();
+    if (!next) return;
+    next.focus({ preventScroll: true });
+    next.scrollIntoView({ block: "nearest" });
+  };
+
+  // A long press on a message (a touch screen's context menu) shows its
+  // tools, except on what has a menu of its own.
+  const onContextMenu = (e: MouseEvent) => {
+    const target = e.target as Element;
+    const row = target.closest<HTMLElement>(".msg[data-seq]");
+    if (!row || target.closest("a, img, video, textarea, input")) return;
+    e.preventDefault();
+    row.focus({ preventScroll: true });
+  };
+
   const onScroll = () => {
     const el = list.current;
     if (!el) return;
@@ -207,7 +256,7 @@ export function Timeline({ chats, outgoing, me, lang, hasMore, ready, unreadAfte
 
   return (
     <div class="timeline">
-      <div class="messages" ref={list} onScroll={onScroll} data-testid="messages" tabIndex={0} role="log" aria-label={label}>
+      <div class="messages" ref={list} onScroll={onScroll} onFocusIn={onFocusIn} onKeyDown={onKeyDown} onContextMenu={onContextMenu} data-testid="messages" tabIndex={0} role="log" aria-label={label}>
         <ol class="message-list">
           {hasMore || loadingEarlier ? (
             <li class="system loading" aria-busy="true">{d.loadingEarlier}</li>
