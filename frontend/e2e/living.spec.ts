@@ -358,11 +358,14 @@ test("on a phone, a tap shows a message's tools (no sticky hover), and they stay
   expect(t.shown).toBe(true);
   expect(t.tools!.left).toBeGreaterThanOrEqual(t.list.left);
   expect(t.tools!.right).toBeLessThanOrEqual(t.list.right);
-  // With the quick reactions open it wraps, still inside.
+  // With the quick reactions open it wraps, still inside, and covers
+  // none of the message that was tapped.
   await gif.getByRole("button", { name: "React" }).tap();
   t = await toolsOf(gif);
   expect(t.tools!.left).toBeGreaterThanOrEqual(t.list.left);
   expect(t.tools!.right).toBeLessThanOrEqual(t.list.right);
+  const bubble = (await gif.locator(".bubble").boundingBox())!;
+  expect(t.tools!.bottom).toBeLessThanOrEqual(bubble.y + 1);
   expect(await messages(a.page).evaluate((el) => el.scrollLeft)).toBe(0);
   await a.page.screenshot({ path: `${SHOTS}/touch-tools-360.png` });
   await a.ctx.close();

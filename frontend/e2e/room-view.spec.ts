@@ -216,3 +216,39 @@ test("at the bottom, the list stays pinned while the composer grows, on a deskto
     await b.ctx.close();
   }
 });
+
+test("people coming and going in a row make one line, by where each ended up, with the single lines on request", async ({ browser }) => {
+  const host = await person(browser, live.server, { name: "Host" });
+  await createRoom(host.page, "Comings");
+  await say(host.page, "welcome all");
+  const guests = [];
+  for (const name of ["Ada", "Bo", "Cy", "Dee", "Eve"]) {
+    const g = await person(browser, live.server, { name });
+    await enterRoom(g.page, "Comings");
+    guests.push(g);
+  }
+  const run = messages(host.page).getByTestId("system-run");
+  await expect(run).toContainText("Ada, Bo, Cy, and 2 others joined.");
+  // Eve leaves again before anyone speaks.
+  await guests[4]!.page.getByRole("button", { name: "Leave" }).click();
+  await expect(run).toHaveCount(1);
+  await expect(run).toContainText("Ada, Bo, Cy, and Dee joined. Eve left.");
+  // One line in the list, not six.
+  await expect(messages(host.page).locator("li.system:not(.start)")).toHaveCount(2);
+  const box = (await run.boundingBox())!;
+  expect(box.height).toBeLessThan(48);
+  await host.page.screenshot({ path: `${SHOTS}/comings-and-goings.png` });
+
+  await run.getByRole("button", { name: "Show all 6" }).click();
+  await expect(run.locator(".run-line")).toHaveText(["Ada joined.", "Bo joined.", "Cy joined.", "Dee joined.", "Eve joined.", "Eve left."]);
+  await run.getByRole("button", { name: "Show less" }).click();
+  await expect(run.locator(".run-line")).toHaveCount(0);
+
+  // A message ends the run: what comes after it starts a new one.
+  await say(guests[0]!.page, "hi all");
+  await guests[2]!.page.getByRole("button", { name: "Leave" }).click();
+  await expect(messages(host.page).getByText("Cy left.")).toBeVisible();
+  await expect(run).toHaveCount(1);
+  await host.ctx.close();
+  for (const g of guests) await g.ctx.close();
+});

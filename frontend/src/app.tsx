@@ -59,6 +59,7 @@ export function App() {
   }), []);
   const [status, setStatus] = useState<Status>(socket.status);
   const [welcome, setWelcome] = useState(false);
+  const [online, setOnline] = useState(() => navigator.onLine);
   // The welcome answered in a room: typing goes to the room's composer.
   const [welcomeClosed, setWelcomeClosed] = useState(0);
   useEffect(() => {
@@ -77,6 +78,15 @@ export function App() {
       outbox.start(user.id);
       socket.start();
     });
+    // The network's comings and goings, as the browser knows them: gone,
+    // the connection is given up at once (and the banner says why); back,
+    // or the page shown again after a sleep, it is tried or checked now.
+    const onOffline = () => { setOnline(false); socket.drop(); };
+    const onOnline = () => { setOnline(true); socket.reconnectNow(); socket.probe(); };
+    const onShown = () => { if (document.visibilityState === "visible") { socket.reconnectNow(); socket.probe(); } };
+    window.addEventListener("offline", onOffline);
+    window.addEventListener("online", onOnline);
+    document.addEventListener("visibilitychange", onShown);
     const offStatus = socket.onStatus((s) => {
       setStatus(s);
       if (s === "open") outbox.kick();
@@ -92,6 +102,9 @@ export function App() {
     return () => {
       stopped = true;
       window.removeEventListener("popstate", onPop);
+      window.removeEventListener("offline", onOffline);
+      window.removeEventListener("online", onOnline);
+      document.removeEventListener("visibilitychange", onShown);
       offStatus();
       off();
       socket.stop();
@@ -123,7 +136,10 @@ export function App() {
       </header>
       {status !== "open" && (
         <div class="banner" role="status" data-testid="connection-banner">
-          {status === "connecting" ? d.connecting : d.reconnecting}
+          <span>{!online ? d.offline : status === "connecting" ? d.connecting : d.reconnecting}</span>
+          {status === "reconnecting" && online && (
+            <button type="button" class="link" onClick={() => socket.reconnectNow()} data-testid="reconnect-now">{d.reconnectNow}</button>
+          )}
         </div>
       )}
       <main>

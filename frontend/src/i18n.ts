@@ -104,6 +104,14 @@ export const en = {
   left: (n: string) => `${n} left.`,
   kickedLine: (n: string) => `${n} was removed.`,
   ownerChanged: (n: string) => `${n} is now the owner.`,
+  /** A run of comings and goings in one line: who is in, who is out. */
+  joinedMany: (names: string) => `${names} joined.`,
+  leftMany: (names: string) => `${names} left.`,
+  /** The first names of a long list, then how many more. */
+  andOthers: (n: number) => (n === 1 ? "1 other" : `${n} others`),
+  youName: "You",
+  showAll: (n: number) => `Show all ${n}`,
+  showLess: "Show less",
   joinedSelf: "You joined.",
   leftSelf: "You left.",
   kickedSelf: "You were removed.",
@@ -120,6 +128,8 @@ export const en = {
   save: "Save",
   connecting: "Connecting…",
   reconnecting: "Connection lost. Reconnecting…",
+  offline: "You are offline. Messages you send go out when you are back.",
+  reconnectNow: "Try now",
   offlineHint: "Messages you send now go out when the connection is back.",
   deleteRoom: "Delete room",
   roomSettings: "Room settings",

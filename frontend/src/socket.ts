@@ -55,6 +55,11 @@ export interface SocketOptions {
   random?: () => number;
 }
 
+/** How long a probe may go unanswered before the connection is given up. */
+export const PROBE_MS = 6000;
+/** How long opening a connection may take before it is tried again. */
+export const CONNECT_MS = 10_000;
+
 type Listener = (env: ServerEnvelope & { ref?: string }) => void;
 
 /** The highest rev (of a chat or a change) seen per room. */
@@ -88,6 +93,8 @@ export class SocketClient {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private lastHeard = Date.now();
+  /** When the unanswered probe went; 0 when none is out. */
+  private probeSent = 0;
   private heartbeatMs = 15_000;
   private nextRef = 0;
   /** Joins sent and not yet answered, by ref. */
@@ -106,6 +113,31 @@ export class SocketClient {
     clearInterval(this.watchdog);
     this.ws?.close(1000);
     this.ws = null;
+  }
+
+  /** Connects now instead of waiting out the backoff: the person asked,
+   *  or the browser is back online. Does nothing while a socket is open or
+   *  being opened. */
+  reconnectNow(): void {
+    if (this.stopped || this.ws) return;
+    clearTimeout(this.retryTimer);
+    this.attempt = 0;
+    this.open();
+  }
+
+  /** Asks the server for an answer now (the page is shown again, the
+   *  network changed): a connection that died unnoticed is given up within
+   *  PROBE_MS instead of after the next heartbeat's silence. */
+  probe(): void {
+    if (!this.ws || this.ws.readyState !== 1 || this.probeSent) return;
+    this.probeSent = Date.now();
+    this.send({ type: "ping", data: {} });
+  }
+
+  /** The device has no network: the connection is given up at once, and
+   *  reconnectNow() is for when it is back. */
+  drop(): void {
+    if (this.ws) this.lost(this.ws);
   }
 
   on(listener: Listener): () => void {
@@ -168,22 +200,30 @@ export class SocketClient {
     const make = this.opts.open ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
     const ws = make(this.opts.url);
     this.ws = ws;
+    const openedAt = Date.now();
+    clearInterval(this.watchdog);
+    // A handshake that never finishes, a sleeping laptop or a dead route
+    // shows as silence: a connection not open within CONNECT_MS is given up;
+    // an open one silent for a heartbeat is probed, and given up if the
+    // probe has no answer within PROBE_MS.
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      if (ws.readyState === 0) {
+        if (now - openedAt > CONNECT_MS) this.lost(ws);
+      } else if (this.probeSent && now - this.probeSent > PROBE_MS) this.lost(ws);
+      else if (now - this.lastHeard > this.heartbeatMs) this.probe();
+    }, 1000);
     ws.onopen = () => {
       this.attempt = 0;
       this.lastHeard = Date.now();
+      this.probeSent = 0;
       this.setStatus("open");
       if (this.lobby) this.send({ type: "subscribe_lobby", data: {} });
       this.rooms.forEach((room) => this.sendJoin(room));
-      clearInterval(this.watchdog);
-      // A sleeping laptop or a dead route shows as silence: probe, then give up.
-      this.watchdog = setInterval(() => {
-        const silent = Date.now() - this.lastHeard;
-        if (silent > this.heartbeatMs * 2.5) ws.close(4000);
-        else if (silent > this.heartbeatMs) this.send({ type: "ping", data: {} });
-      }, Math.max(1000, this.heartbeatMs / 3));
     };
     ws.onmessage = (ev) => {
       this.lastHeard = Date.now();
+      this.probeSent = 0;
       if (typeof ev.data !== "string") return;
       let env: ServerEnvelope & { ref?: string };
       try {
@@ -193,16 +233,25 @@ export class SocketClient {
       }
       this.handle(env);
     };
-    ws.onclose = () => {
-      clearInterval(this.watchdog);
-      if (this.ws !== ws) return;
-      this.ws = null;
-      if (this.stopped) return;
-      this.setStatus("reconnecting");
-      const delay = backoffDelay(this.attempt++, this.opts.random);
-      this.retryTimer = setTimeout(() => this.open(), delay);
-    };
+    ws.onclose = () => this.lost(ws);
     ws.onerror = () => {};
+  }
+
+  /** A connection is over (closed, or given up as silent): its handlers are
+   *  detached, so a close that takes its time changes nothing later, and the
+   *  next attempt waits its backoff. */
+  private lost(ws: SocketLike): void {
+    if (this.ws !== ws) return;
+    clearInterval(this.watchdog);
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    if (ws.readyState < 2) ws.close(4000);
+    this.ws = null;
+    this.probeSent = 0;
+    if (this.stopped) return;
+    this.setStatus("reconnecting");
+    clearTimeout(this.retryTimer);
+    const delay = backoffDelay(this.attempt++, this.opts.random);
+    this.retryTimer = setTimeout(() => this.open(), delay);
   }
 
   private handle(env: ServerEnvelope & { ref?: string }): void {

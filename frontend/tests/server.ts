@@ -62,7 +62,14 @@ export class Server {
     this.child = null;
   }
 
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the process: its connections stay
+   *  open and nothing answers on them, as on a dead route. */
+  pause(frozen: boolean): void {
+    this.child?.kill(frozen ? "SIGSTOP" : "SIGCONT");
+  }
+
   async dispose(): Promise<void> {
+    this.pause(false);
     await this.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
   }

@@ -2,13 +2,14 @@
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Chat, Room, ServerEnvelope } from "../src/api/client";
-import { SocketClient, type SocketLike, type Status } from "../src/socket";
+import { PROBE_MS, SocketClient, type SocketLike, type Status } from "../src/socket";
 import { Person, serverForEachTest, until } from "./server";
 
 const live = serverForEachTest();
 
-function clientFor(person: Person): { client: SocketClient; seen: ServerEnvelope[]; statuses: Status[] } {
+function clientFor(person: Person, random?: () => number): { client: SocketClient; seen: ServerEnvelope[]; statuses: Status[] } {
   const client = new SocketClient({
+    random,
     url: `ws://127.0.0.1:${live.server.port}/api/ws`,
     open: (url) => new WebSocket(url, { headers: { cookie: person.cookie } }) as unknown as SocketLike,
   });
@@ -51,6 +52,52 @@ describe("SocketClient", () => {
     expect(texts).toEqual(["before 0", "before 1", "before 2", "after 0", "after 1", "after 2", "after 3", "after 4"]);
     client.stop();
   });
+
+  it("gives up a connection that stops answering within the probe time, and resumes once it answers", async () => {
+    const alice = new Person(live.server);
+    await alice.call("GET", "/api/me");
+    const { room } = await alice.call<{ room: Room }>("POST", "/api/rooms", { title: "silent" });
+    const { client, seen, statuses } = clientFor(alice);
+    client.start();
+    await until(() => client.status === "open", "open");
+    client.join(room.id, 0);
+    await until(() => seen.some((e) => e.type === "joined"), "joined");
+
+    // The server is frozen: its socket stays open, nothing comes back.
+    live.server.pause(true);
+    const frozenAt = Date.now();
+    client.probe();
+    await until(() => client.status === "reconnecting", "given up", PROBE_MS + 4000);
+    const after = Date.now() - frozenAt;
+    expect(after).toBeGreaterThanOrEqual(PROBE_MS);
+    expect(after).toBeLessThan(PROBE_MS + 2500);
+
+    live.server.pause(false);
+    await until(() => client.status === "open", "reopened");
+    await alice.call("POST", `/api/rooms/${room.id}/chats`, { text: "after the silence" });
+    await until(() => chatsIn(seen, room.id).some((c) => c.text === "after the silence"), "the chat");
+    expect(statuses).toEqual(["open", "reconnecting", "open"]);
+    client.stop();
+  }, 30_000);
+
+  it("reconnects at once when asked, without waiting out its backoff", async () => {
+    const alice = new Person(live.server);
+    await alice.call("GET", "/api/me");
+    // The longest delays: 0.5 s, 1 s, 2 s, 4 s, …
+    const { client } = clientFor(alice, () => 1);
+    client.start();
+    await until(() => client.status === "open", "open");
+    await live.server.stop();
+    const downAt = Date.now();
+    await until(() => client.status === "reconnecting", "reconnecting");
+    // Attempts at about 0.5, 1.5 and 3.5 s fail; the next would be at 7.5 s.
+    await new Promise((r) => setTimeout(r, 4000));
+    await live.server.start();
+    client.reconnectNow();
+    await until(() => client.status === "open", "reopened", 3000);
+    expect(Date.now() - downAt).toBeLessThan(7000);
+    client.stop();
+  }, 30_000);
 
   it("resumes from history it already has without duplicating it", async () => {
     const alice = new Person(live.server);

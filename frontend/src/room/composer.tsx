@@ -117,6 +117,48 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
     setChosen(file);
   };
 
+  // A file dragged anywhere over the room is dropped into it: the whole
+  // window takes it (so a drop beside the composer never opens the file in
+  // place of the app), and the room's pane shows where it goes. Enter and
+  // leave are counted, as they fire for every element crossed.
+  const form = useRef<HTMLFormElement>(null);
+  const latestUpload = useRef(upload);
+  latestUpload.current = upload;
+  useEffect(() => {
+    const carriesFiles = (e: DragEvent) => e.dataTransfer?.types.includes("Files") ?? false;
+    let depth = 0;
+    const onEnter = (e: DragEvent) => { if (carriesFiles(e)) { depth++; setDragging(true); } };
+    const onLeave = (e: DragEvent) => { if (carriesFiles(e) && --depth <= 0) { depth = 0; setDragging(false); } };
+    const onOver = (e: DragEvent) => {
+      if (!carriesFiles(e)) return;
+      e.preventDefault();
+      if (e.dataTransfer) e.dataTransfer.dropEffect = document.querySelector("dialog[open]") ? "none" : "copy";
+    };
+    const onDrop = (e: DragEvent) => {
+      if (!carriesFiles(e)) return;
+      e.preventDefault();
+      depth = 0;
+      setDragging(false);
+      if (!document.querySelector("dialog[open]")) void latestUpload.current(e.dataTransfer?.files[0]);
+    };
+    window.addEventListener("dragenter", onEnter);
+    window.addEventListener("dragleave", onLeave);
+    window.addEventListener("dragover", onOver);
+    window.addEventListener("drop", onDrop);
+    return () => {
+      window.removeEventListener("dragenter", onEnter);
+      window.removeEventListener("dragleave", onLeave);
+      window.removeEventListener("dragover", onOver);
+      window.removeEventListener("drop", onDrop);
+    };
+  }, []);
+  useEffect(() => {
+    const pane = form.current?.closest<HTMLElement>(".messages-pane");
+    if (!pane) return;
+    pane.classList.toggle("dropping", dragging);
+    pane.dataset.dropHint = whisperTo ? d.noGifWhisper : d.dropGif;
+  }, [dragging, whisperTo, d]);
+
   const sendChosen = (alt: string) => {
     if (!chosen) return;
     outbox.addGif(roomId, chosen, replyTo?.seq ?? null, alt || null);
@@ -134,11 +176,7 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
 
   return (
     <>
-      <form class={`composer${dragging ? " dragging" : ""}${whisperTo ? " whispering" : ""}`} onSubmit={(e) => { e.preventDefault(); send(); }}
-        onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={(e) => { e.preventDefault(); setDragging(false); void upload(e.dataTransfer?.files[0]); }}>
-        {dragging && <div class="drop-hint">{d.dropGif}</div>}
+      <form ref={form} class={`composer${whisperTo ? " whispering" : ""}`} onSubmit={(e) => { e.preventDefault(); send(); }}>
         {status !== "open" && <p class="hint small" data-testid="offline-hint">{d.offlineHint}</p>}
         {error && <p class="error" role="alert" data-testid="composer-error">{error}</p>}
         {whisperTo && (

@@ -32,7 +32,8 @@ export function LinkedText({ text }: { text: string }) {
   );
 }
 
-export function SystemLine({ chat, me }: { chat: Chat; me: User }) {
+/** A system chat's line; `nested` inside a run, where it is not a row of its own. */
+export function SystemLine({ chat, me, nested }: { chat: Chat; me: User; nested?: boolean }) {
   const d = t();
   const self = chat.subject?.id === me.id;
   const name = chat.subject?.name ?? "";
@@ -40,7 +41,51 @@ export function SystemLine({ chat, me }: { chat: Chat; me: User }) {
     : chat.event === "left" ? (self ? d.leftSelf : d.left(name))
     : chat.event === "kicked" ? (self ? d.kickedSelf : d.kickedLine(name))
     : chat.event === "owner_changed" ? (self ? d.ownerChangedSelf : d.ownerChanged(name)) : "";
-  return <li class="system" data-seq={chat.seq}>{text}</li>;
+  return nested ? <li class="run-line">{text}</li> : <li class="system" data-seq={chat.seq}>{text}</li>;
+}
+
+/** How many names a run's line spells out before "and N others". */
+const RUN_NAMES = 3;
+
+/** Names as a sentence lists them in the reader's language, the first few
+ *  then how many more. */
+function nameList(names: string[], lang: Lang, others: (n: number) => string): string {
+  const shown = names.length > RUN_NAMES + 1 ? [...names.slice(0, RUN_NAMES), others(names.length - RUN_NAMES)] : names;
+  return new Intl.ListFormat(lang, { style: "long", type: "conjunction" }).format(shown);
+}
+
+/** A run of joins and leaves in one line, by where each person ended up:
+ *  who came in, who went out; the single lines on request. */
+export function SystemRun({ chats, me, lang }: { chats: Chat[]; me: User; lang: Lang }) {
+  const d = t();
+  const [open, setOpen] = useState(false);
+  const last = new Map<string, { name: string; event: string }>();
+  for (const c of chats) {
+    if (!c.subject) continue;
+    last.delete(c.subject.id);
+    last.set(c.subject.id, { name: c.subject.id === me.id ? d.youName : c.subject.name, event: c.event ?? "" });
+  }
+  const names = (event: string) => [...last.values()].filter((v) => v.event === event).map((v) => v.name);
+  const joined = names("joined");
+  const left = names("left");
+  const summary = [
+    joined.length ? d.joinedMany(nameList(joined, lang, d.andOthers)) : "",
+    left.length ? d.leftMany(nameList(left, lang, d.andOthers)) : "",
+  ].filter(Boolean).join(" ");
+  const lastChat = chats[chats.length - 1]!;
+  return (
+    <li class="system run" data-seq={lastChat.seq} data-testid="system-run">
+      <span>{summary}</span>{" "}
+      <button type="button" class="link small" aria-expanded={open} onClick={() => setOpen((o) => !o)}>
+        {open ? d.showLess : d.showAll(chats.length)}
+      </button>
+      {open && (
+        <ul class="run-lines">
+          {chats.map((c) => <SystemLine key={c.seq} chat={c} me={me} nested />)}
+        </ul>
+      )}
+    </li>
+  );
 }
 
 function Author({ user }: { user: User }) {

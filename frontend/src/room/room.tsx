@@ -397,7 +397,10 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
             <span class="wide-only">{d.deleteRoom}</span><span class="narrow-only" aria-hidden="true">🗑</span>
           </button>
         )}
-        <button type="button" class="secondary" onClick={() => navigate("/")}>{d.leave}</button>
+        {/* On a phone, a back arrow before the title, as chat apps have. */}
+        <button type="button" class="secondary leave" aria-label={d.leave} title={d.leave} onClick={() => navigate("/")}>
+          <span class="wide-only">{d.leave}</span><span class="narrow-only" aria-hidden="true">←</span>
+        </button>
       </header>
       {problem && <p class="error room-problem" role="alert">{problem}</p>}
       <div class="room-body">

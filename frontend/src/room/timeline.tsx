@@ -7,10 +7,12 @@ import type { Chat, User } from "../api/client";
 import { dayKey, formatDay } from "../format";
 import { t, type Lang } from "../i18n";
 import type { Outgoing } from "../outbox";
-import { MessageRow, OutgoingRow, SystemLine } from "./message";
+import { MessageRow, OutgoingRow, SystemLine, SystemRun } from "./message";
 
 /** Messages of one author this close together share one name. */
 const GROUP_MS = 5 * 60 * 1000;
+/** Joins and leaves in a row from this many on are one line. */
+const RUN_MIN = 3;
 /** How close to the bottom still counts as "at the bottom". */
 const BOTTOM_SLACK = 48;
 /** How close to the top starts loading the page before. */
@@ -228,15 +230,26 @@ export function Timeline({ chats, outgoing, me, lang, hasMore, ready, unreadAfte
     ...chats.map((chat): Entry => ({ kind: "chat", chat })),
     ...outgoing.map((item): Entry => ({ kind: "out", item })),
   ];
+  // Joins and leaves next to each other are gathered, and shown as one
+  // line once there are RUN_MIN of them.
+  let run: Chat[] = [];
+  const endRun = () => {
+    if (run.length >= RUN_MIN) rows.push(<SystemRun key={`r${run[0]!.seq}`} chats={run} me={me} lang={lang} />);
+    else for (const c of run) rows.push(<SystemLine key={`s${c.seq}`} chat={c} me={me} />);
+    run = [];
+  };
+  const comesOrGoes = (e: Entry) => e.kind === "chat" && e.chat.kind === "system" && (e.chat.event === "joined" || e.chat.event === "left");
   for (const e of entries) {
     const at = e.kind === "chat" ? e.chat.created_at : e.item.created_at;
     const dk = dayKey(at);
+    const unreadHere = e.kind === "chat" && unreadAfter !== null && !unreadPlaced && e.chat.seq > unreadAfter;
+    if (!comesOrGoes(e) || dk !== day || unreadHere) endRun();
     if (dk !== day) {
       day = dk;
       rows.push(<li key={`day-${dk}`} class="day-divider" role="separator"><span>{formatDay(at, lang, d)}</span></li>);
       prev = null;
     }
-    if (e.kind === "chat" && unreadAfter !== null && !unreadPlaced && e.chat.seq > unreadAfter) {
+    if (unreadHere) {
       unreadPlaced = true;
       rows.push(<li key="unread" class="unread-line" role="separator" data-testid="unread-line"><span>{d.unreadLine}</span></li>);
       prev = null;
@@ -244,7 +257,9 @@ export function Timeline({ chats, outgoing, me, lang, hasMore, ready, unreadAfte
     const sender = senderOf(e, me);
     const first = startsGroup(prev, sender);
     prev = sender;
-    if (e.kind === "chat") {
+    if (comesOrGoes(e) && e.kind === "chat") {
+      run.push(e.chat);
+    } else if (e.kind === "chat") {
       rows.push(e.chat.kind === "system"
         ? <SystemLine key={`s${e.chat.seq}`} chat={e.chat} me={me} />
         : <MessageRow key={`s${e.chat.seq}`} chat={e.chat} me={me} first={first} lang={lang} />);
@@ -253,6 +268,7 @@ export function Timeline({ chats, outgoing, me, lang, hasMore, ready, unreadAfte
       rows.push(<OutgoingRow key={`o${id}`} item={e.item} first={first} lang={lang} onRetry={() => onRetry(id)} onDiscard={() => onDiscard(id)} />);
     }
   }
+  endRun();
 
   return (
     <div class="timeline">

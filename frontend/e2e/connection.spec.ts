@@ -1,0 +1,102 @@
+// The room as a chat app lays it out and as a flaky network treats it: few
+// messages sit by the composer, losing the network says so at once, a lost
+// server can be tried again by hand, and a GIF may be dropped anywhere.
+import { expect, test } from "@playwright/test";
+import { SHOTS, createRoom, makeGif, messages, person, say, useServer } from "./support";
+
+const live = useServer();
+
+for (const width of [1280, 360]) {
+  test(`in a room with few messages they sit at the bottom, by the composer (${width})`, async ({ browser }) => {
+    const a = await person(browser, live.server, { name: "Noa", width, height: width === 360 ? 740 : 800 });
+    await createRoom(a.page, `Quiet ${width}`);
+    await say(a.page, "the only message");
+    const last = (await messages(a.page).getByTestId("message").last().boundingBox())!;
+    const composer = (await a.page.getByTestId("composer-input").boundingBox())!;
+    const list = (await messages(a.page).boundingBox())!;
+    // The message ends just above the composer, not at the top of the list.
+    expect(composer.y - (last.y + last.height)).toBeLessThan(48);
+    expect(last.y - list.y).toBeGreaterThan(list.height / 2);
+    // Nothing scrolls when there is nothing to scroll.
+    expect(await messages(a.page).evaluate((el) => el.scrollHeight - el.clientHeight)).toBeLessThanOrEqual(1);
+    await a.page.screenshot({ path: `${SHOTS}/few-messages-${width}.png` });
+    await a.ctx.close();
+  });
+}
+
+test("losing the network says so at once, and coming back reconnects and sends what waited", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Oli" });
+  const roomId = await createRoom(a.page, "Flaky");
+  await say(a.page, "online");
+
+  await a.ctx.setOffline(true);
+  const banner = a.page.getByTestId("connection-banner");
+  await expect(banner).toContainText("You are offline", { timeout: 2000 });
+  await a.page.screenshot({ path: `${SHOTS}/offline-banner.png` });
+  const box = a.page.getByTestId("composer-input");
+  await box.fill("typed offline");
+  await box.press("Enter");
+  await expect(messages(a.page).getByTestId("message").filter({ hasText: "typed offline" })).toHaveAttribute("data-state", "pending");
+
+  await a.ctx.setOffline(false);
+  await expect(banner).toHaveCount(0, { timeout: 3000 });
+  await expect(messages(a.page).getByTestId("message").filter({ hasText: "typed offline" })).toHaveAttribute("data-state", "sent");
+  const page = await a.api.call<{ chats: { text?: string | null }[] }>("GET", `/api/rooms/${roomId}/chats`);
+  expect(page.chats.filter((c) => c.text === "typed offline")).toHaveLength(1);
+  await a.ctx.close();
+});
+
+test("while the server is away the banner offers Try now, which reconnects without waiting", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Pia" });
+  await createRoom(a.page, "Restart");
+  await live.server.stop();
+  const banner = a.page.getByTestId("connection-banner");
+  await expect(banner).toContainText("Connection lost");
+  const tryNow = banner.getByTestId("reconnect-now");
+  await expect(tryNow).toBeVisible();
+  // The banner's button is readable and inside the window on its line.
+  const box = (await tryNow.boundingBox())!;
+  expect(box.x + box.width).toBeLessThanOrEqual(1280);
+  // Long enough for the backoff to grow past a few seconds.
+  await a.page.waitForTimeout(5000);
+  await live.server.start({ ROOM_EMPTY_GRACE_SECS: "600" });
+  if (await tryNow.isVisible()) await tryNow.click().catch(() => {});
+  await expect(banner).toHaveCount(0, { timeout: 2000 });
+  await say(a.page, "back after the restart");
+  await a.ctx.close();
+});
+
+test("a GIF dropped anywhere over the room opens its upload dialog, and the app stays", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Rio" });
+  await createRoom(a.page, "Drops");
+  const url = a.page.url();
+  const bytes = [...makeGif(64, 48, 3)];
+  // A drag from the desktop: enter over the messages, hover, drop there.
+  const drag = await a.page.evaluateHandle((data) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(data)], "dropped.gif", { type: "image/gif" }));
+    return dt;
+  }, bytes);
+  const target = messages(a.page);
+  await target.dispatchEvent("dragenter", { dataTransfer: drag });
+  await target.dispatchEvent("dragover", { dataTransfer: drag });
+  const pane = a.page.locator(".messages-pane");
+  await expect(pane).toHaveClass(/dropping/);
+  const hint = await pane.evaluate((el) => getComputedStyle(el, "::after").content);
+  expect(hint).toContain("Drop a GIF");
+  await a.page.screenshot({ path: `${SHOTS}/drop-over-room.png` });
+  await target.dispatchEvent("drop", { dataTransfer: drag });
+  await expect(pane).not.toHaveClass(/dropping/);
+  const dialog = a.page.getByTestId("gif-upload");
+  await expect(dialog).toBeVisible();
+  await dialog.getByTestId("gif-send").click();
+  await expect(messages(a.page).getByTestId("gif")).toHaveCount(1);
+  expect(a.page.url()).toBe(url);
+
+  // Dragged in and out again without dropping: the hint goes away.
+  await target.dispatchEvent("dragenter", { dataTransfer: drag });
+  await expect(pane).toHaveClass(/dropping/);
+  await target.dispatchEvent("dragleave", { dataTransfer: drag });
+  await expect(pane).not.toHaveClass(/dropping/);
+  await a.ctx.close();
+});
