@@ -7,9 +7,8 @@ import { Person, serverForEachTest, until } from "./server";
 
 const live = serverForEachTest();
 
-function clientFor(person: Person, random?: () => number): { client: SocketClient; seen: ServerEnvelope[]; statuses: Status[] } {
+function clientFor(person: Person): { client: SocketClient; seen: ServerEnvelope[]; statuses: Status[] } {
   const client = new SocketClient({
-    random,
     url: `ws://127.0.0.1:${live.server.port}/api/ws`,
     open: (url) => new WebSocket(url, { headers: { cookie: person.cookie } }) as unknown as SocketLike,
   });
@@ -83,19 +82,26 @@ describe("SocketClient", () => {
   it("reconnects at once when asked, without waiting out its backoff", async () => {
     const alice = new Person(live.server);
     await alice.call("GET", "/api/me");
+    let attempts = 0;
     // The longest delays: 0.5 s, 1 s, 2 s, 4 s, …
-    const { client } = clientFor(alice, () => 1);
+    const client = new SocketClient({
+      random: () => 1,
+      url: `ws://127.0.0.1:${live.server.port}/api/ws`,
+      open: (url) => { attempts++; return new WebSocket(url, { headers: { cookie: alice.cookie } }) as unknown as SocketLike; },
+    });
     client.start();
     await until(() => client.status === "open", "open");
     await live.server.stop();
-    const downAt = Date.now();
-    await until(() => client.status === "reconnecting", "reconnecting");
-    // Attempts at about 0.5, 1.5 and 3.5 s fail; the next would be at 7.5 s.
-    await new Promise((r) => setTimeout(r, 4000));
+    // The first connection and three refused retries; the next waits 4 s.
+    await until(() => attempts === 4, "three retries", 10_000);
     await live.server.start();
+    const before = attempts;
     client.reconnectNow();
+    expect(attempts).toBe(before + 1);
     await until(() => client.status === "open", "reopened", 3000);
-    expect(Date.now() - downAt).toBeLessThan(7000);
+    // Asked again while open, it does nothing.
+    client.reconnectNow();
+    expect(attempts).toBe(before + 1);
     client.stop();
   }, 30_000);
 
