@@ -41,6 +41,11 @@ test("tall and wide GIFs fit their box, and the lightbox works with the keyboard
   const large = (await lightbox.getByTestId("gif-animated").boundingBox())!;
   expect(large.width).toBeGreaterThan(600);
   await b.page.screenshot({ path: `${SHOTS}lightbox.png` });
+  // Download saves the original GIF.
+  const [saved] = await Promise.all([b.page.waitForEvent("download"), lightbox.getByTestId("gif-download").click()]);
+  expect(saved.suggestedFilename()).toMatch(/\.gif$/);
+  const { readFileSync } = await import("node:fs");
+  expect(readFileSync((await saved.path())!).subarray(0, 6).toString("latin1")).toBe("GIF89a");
   await b.page.keyboard.press("Escape");
   await expect(lightbox).toHaveCount(0);
   await expect(open).toBeFocused();

@@ -223,3 +223,28 @@ test("the composer has the focus on entering a room and after the welcome dialog
   await page.screenshot({ path: `${SHOTS}/welcome-then-composer-360.png` });
   for (const c of [a.ctx, b.ctx, ctx]) await c.close();
 });
+
+test("with many rooms the lobby has a search box that keeps the rooms with every word typed", async ({ browser }) => {
+  const maker = await person(browser, live.server, { name: "Maker" });
+  const titles = ["Night owls", "Owls at night", "Morning coffee", "Ｃａｔｓ all day", "Dogs", "Frogs", "Birds"];
+  for (const title of titles) await maker.api.call("POST", "/api/rooms", { title });
+  const v = await person(browser, live.server, { name: "Visitor" });
+  const rows = v.page.getByTestId("room-row");
+  await expect(rows.filter({ hasText: "Birds" })).toHaveCount(1);
+  const search = v.page.getByTestId("room-search");
+  await expect(search).toBeInViewport();
+  await search.fill("night OWL");
+  await expect(rows).toHaveCount(2);
+  await expect(rows.filter({ hasText: "Night owls" })).toHaveCount(1);
+  await expect(rows.filter({ hasText: "Owls at night" })).toHaveCount(1);
+  // Full-width letters match as they read.
+  await search.fill("cats");
+  await expect(rows).toHaveCount(1);
+  await search.fill("zebra");
+  await expect(rows).toHaveCount(0);
+  await expect(v.page.getByRole("status").filter({ hasText: "zebra" })).toBeVisible();
+  await search.fill("");
+  await expect(rows.filter({ hasText: /Night owls|Owls at night|Morning coffee|Cats|Ｃａｔｓ|Dogs|Frogs|Birds/ })).toHaveCount(7);
+  await maker.ctx.close();
+  await v.ctx.close();
+});

@@ -252,3 +252,23 @@ test("people coming and going in a row make one line, by where each ended up, wi
   await host.ctx.close();
   for (const g of guests) await g.ctx.close();
 });
+
+test("a quote whose original is far above what is loaded fetches the pages between and shows it", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Quin" });
+  const roomId = await createRoom(a.page, "Long memory");
+  await postMany(a.api, roomId, 260, "old");
+  const page = await a.api.call<{ chats: { seq: number; text?: string | null }[] }>("GET", `/api/rooms/${roomId}/chats?limit=200&after_seq=0`);
+  const original = page.chats.find((c) => c.text === "old 3")!;
+  await a.api.call("POST", `/api/rooms/${roomId}/chats`, { text: "about that one", reply_to: original.seq });
+  await a.page.reload();
+  await expect(a.page.getByTestId("room")).toHaveAttribute("data-ready", "yes");
+  // Only the latest page is here.
+  await expect(messages(a.page).locator(`[data-seq="${original.seq}"]`)).toHaveCount(0);
+
+  await messages(a.page).getByTestId("message").filter({ hasText: "about that one" }).getByTestId("quote").click();
+  const row = messages(a.page).locator(`[data-seq="${original.seq}"]`);
+  await expect(row).toBeInViewport();
+  await expect(row).toBeFocused();
+  await expect(row).toContainText("old 3");
+  await a.ctx.close();
+});

@@ -29,16 +29,9 @@ function failedAddress(err: unknown): string | null {
 
 /** Every part that failed and is still wanted: tried again when the browser is back online. */
 const failedParts = new Set<() => void>();
-let lastFailure: unknown = null;
 
 if (typeof window !== "undefined") {
   window.addEventListener("online", () => [...failedParts].forEach((again) => again()));
-  // Vite reports a chunk (or a file it needs) that would not load. The
-  // error still reaches the part that asked, which shows it; kept here so
-  // the next try knows which address to ask for afresh.
-  window.addEventListener("vite:preloadError", (e) => {
-    lastFailure = (e as Event & { payload?: unknown }).payload ?? null;
-  });
 }
 
 /** A hook giving what `load` fetches (through `pick`), once per page, from
@@ -47,21 +40,26 @@ export function onDemand<M, T = M>(load: () => Promise<M>, pick: (m: M) => T = (
   let loading = false;
   let loaded: T | null = null;
   let failure: unknown = null;
+  /** This part's own file, once a failure has named it. */
+  let address: string | null = null;
   let tries = 0;
   const wanting = new Set<() => void>();
   const changed = () => wanting.forEach((fn) => fn());
 
   const fetchNow = () => {
     if (loaded || loading) return;
-    const address = failure ? failedAddress(failure) ?? failedAddress(lastFailure) : null;
     loading = true;
     tries++;
     failedParts.delete(again);
     changed();
     const fetched = address ? (import(/* @vite-ignore */ `${address}?try=${tries}`) as Promise<M>) : load();
-    fetched.then(pick).then(
+    fetched.then((m) => {
+      const v = pick(m);
+      if (v === undefined || v === null) throw new Error("the part arrived without what it should hold");
+      return v;
+    }).then(
       (v) => { loaded = v; failure = null; },
-      (err: unknown) => { failure = err; failedParts.add(again); },
+      (err: unknown) => { failure = err; address = failedAddress(err) ?? address; failedParts.add(again); },
     ).finally(() => {
       loading = false;
       changed();

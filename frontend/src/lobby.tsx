@@ -8,10 +8,18 @@ import { withUser } from "./session";
 import type { SocketClient } from "./socket";
 import { useValue } from "./store";
 
+/** From how many rooms the list has a search box. */
+const SEARCH_FROM = 6;
+
+function fold(text: string): string {
+  return text.normalize("NFKC").toLocaleLowerCase();
+}
+
 export function Lobby({ me, socket }: { me: User | null; socket: SocketClient }) {
   const [rooms, setRooms] = useState<Room[] | null>(null);
   const [asking, setAsking] = useState<Room | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [query, setQuery] = useState("");
   const flash = useValue(notice);
   const d = t();
 
@@ -38,6 +46,10 @@ export function Lobby({ me, socket }: { me: User | null; socket: SocketClient })
     };
   }, [socket]);
 
+  // Every word typed must be in the title, whatever its case or width.
+  const words = fold(query).split(/\s+/).filter(Boolean);
+  const shown = (rs: Room[]) => (words.length ? rs.filter((r) => { const title = fold(r.title); return words.every((w) => title.includes(w)); }) : rs);
+
   const enter = async (room: Room, password?: string) => {
     setError(null);
     try {
@@ -60,11 +72,20 @@ export function Lobby({ me, socket }: { me: User | null; socket: SocketClient })
       <section aria-labelledby="rooms-heading" class="card">
         <h1 id="rooms-heading">{d.rooms}</h1>
         {error && !asking && <p class="error" role="alert">{error}</p>}
+        {rooms !== null && (rooms.length >= SEARCH_FROM || query) && (
+          <label class="room-search">
+            <span class="sr-only">{d.searchRooms}</span>
+            <input type="search" value={query} placeholder={d.searchRooms} data-testid="room-search"
+              onInput={(e) => setQuery((e.currentTarget as HTMLInputElement).value)} />
+          </label>
+        )}
         {rooms === null ? null : rooms.length === 0 ? (
           <p class="muted">{d.noRooms}</p>
+        ) : shown(rooms).length === 0 ? (
+          <p class="muted" role="status">{d.noRoomsMatch(query.trim())}</p>
         ) : (
           <ul class="room-list" data-testid="room-list">
-            {rooms.map((room) => (
+            {shown(rooms).map((room) => (
               <li key={room.id} class="room-row" data-testid="room-row" data-room-id={room.id}>
                 <div class="room-main">
                   <span class="room-title">

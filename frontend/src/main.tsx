@@ -5,5 +5,6 @@ import "./styles.css";
 
 const root = document.getElementById("app");
 // The first screen shows in the reader's language, so its words come first
-// (English is built in; another language is one small fetch).
-if (root) void loadLang(lang.get()).finally(() => render(<App />, root));
+// (English is built in; another language is one small fetch). The app
+// takes the place of what index.html shows while it loads.
+if (root) void loadLang(lang.get()).finally(() => { root.replaceChildren(); render(<App />, root); });

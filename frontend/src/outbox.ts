@@ -81,7 +81,7 @@ export function newClientId(): string {
 /** Whether an error means "try again later" rather than "this will never go". */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof ApiError)) return true; // fetch itself failed: no network, server down
-  return err.status === 0 || err.status === 408 || err.status === 429 || err.status >= 500;
+  return err.status === 0 || err.status === 408 || err.status === 429 || err.status === 502 || err.status === 503 || err.status === 504;
 }
 
 const KEY = "gifchat:outbox";
@@ -128,7 +128,9 @@ export class Outbox {
   }
 
   addText(roomId: string, text: string, to: User | null, replyTo: number | null = null): OutText {
-    const item: OutText = { kind: "text", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", text, to, reply_to: replyTo };
+    // Behind a message that waits for the connection, it waits too.
+    const waiting = this.list.some((i) => queued(i) && i.room_id === roomId && i.state === "pending" && i.waiting);
+    const item: OutText = { kind: "text", client_id: newClientId(), room_id: roomId, user_id: this.userId ?? "", created_at: new Date().toISOString(), state: "pending", text, to, reply_to: replyTo, ...(waiting ? { waiting } : {}) };
     this.list = [...this.list, item];
     this.changed();
     this.pump(roomId);
@@ -198,7 +200,8 @@ export class Outbox {
         this.busy.delete(roomId);
         if (isTransient(err)) {
           // Stays first in line; everything behind it waits too, so order holds.
-          this.update(next.client_id, { waiting: true });
+          this.list = this.list.map((i) => (queued(i) && i.room_id === roomId && i.state === "pending" ? { ...i, waiting: true } : i));
+          this.changed();
           this.later();
         } else {
           this.update(next.client_id, { state: "failed", waiting: false, error: asError(err) });

@@ -53,6 +53,8 @@ export interface SocketOptions {
   url: string;
   open?: (url: string) => SocketLike;
   random?: () => number;
+  /** The wait before reconnect attempt n; backoffDelay by default. */
+  backoff?: (attempt: number) => number;
 }
 
 /** How long a probe may go unanswered before the connection is given up. */
@@ -85,7 +87,8 @@ export class SocketClient {
   readonly revs = new RevTracker();
   private ws: SocketLike | null = null;
   private attempt = 0;
-  private stopped = false;
+  /** Until start(), and after stop(): nothing connects. */
+  private stopped = true;
   private lobby = false;
   private readonly rooms = new Set<string>();
   private readonly listeners = new Set<Listener>();
@@ -120,8 +123,8 @@ export class SocketClient {
    *  being opened. */
   reconnectNow(): void {
     if (this.stopped || this.ws) return;
-    clearTimeout(this.retryTimer);
-    this.attempt = 0;
+    // The wait is skipped, not the count: a server that keeps refusing is
+    // still asked ever less often.
     this.open();
   }
 
@@ -197,6 +200,12 @@ export class SocketClient {
   }
 
   private open(): void {
+    clearTimeout(this.retryTimer);
+    const old = this.ws;
+    if (old) {
+      old.onopen = old.onmessage = old.onclose = null;
+      old.close(1000);
+    }
     const make = this.opts.open ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
     const ws = make(this.opts.url);
     this.ws = ws;
@@ -250,7 +259,8 @@ export class SocketClient {
     if (this.stopped) return;
     this.setStatus("reconnecting");
     clearTimeout(this.retryTimer);
-    const delay = backoffDelay(this.attempt++, this.opts.random);
+    const attempt = this.attempt++;
+    const delay = this.opts.backoff ? this.opts.backoff(attempt) : backoffDelay(attempt, this.opts.random);
     this.retryTimer = setTimeout(() => this.open(), delay);
   }
 

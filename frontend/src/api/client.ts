@@ -63,6 +63,9 @@ export function makeApi(baseUrl = "", fetchImpl?: typeof fetch) {
 export type Api = ReturnType<typeof makeApi>;
 export const api = makeApi();
 
+/** How long an upload's bytes may stop moving before it is given up. */
+export const UPLOAD_STALL_MS = 30_000;
+
 /** Uploads a GIF with progress (fetch cannot report upload progress). With
  *  the same `clientId`, a repeat answers with the chat the first one made. */
 export function uploadGif(roomId: string, file: Blob, clientId: string, onProgress: (fraction: number) => void, replyTo: number | null = null, alt: string | null = null): Promise<Chat> {
@@ -70,7 +73,14 @@ export function uploadGif(roomId: string, file: Blob, clientId: string, onProgre
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/api/rooms/${encodeURIComponent(roomId)}/gifs`);
     xhr.responseType = "json";
-    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    // An upload whose bytes stop moving for STALL_MS counts as a lost
+    // connection and is sent again; a slow one that keeps moving is not.
+    let moved = Date.now();
+    const stall = setInterval(() => { if (Date.now() - moved > UPLOAD_STALL_MS) xhr.abort(); }, 1000);
+    xhr.upload.onprogress = (e) => { moved = Date.now(); if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    // Sent whole: what remains is the server's answer, which has its own limits.
+    xhr.upload.onload = () => clearInterval(stall);
+    xhr.onloadend = () => clearInterval(stall);
     xhr.onload = () => {
       const body = xhr.response as ({ chat?: Chat } & ErrorBody) | null;
       if ((xhr.status === 201 || xhr.status === 200) && body?.chat) return resolve(body.chat);
@@ -78,10 +88,7 @@ export function uploadGif(roomId: string, file: Blob, clientId: string, onProgre
       reject(new ApiError(xhr.status, e?.code ?? "internal", e?.message ?? xhr.statusText, e?.fields ?? {}));
     };
     xhr.onerror = () => reject(new ApiError(0, "unavailable", "network error"));
-    // A stalled upload counts as a lost connection: it is sent again.
-    xhr.timeout = 120_000;
-    xhr.ontimeout = () => reject(new ApiError(0, "unavailable", "timed out"));
-    xhr.onabort = () => reject(new ApiError(0, "unavailable", "aborted"));
+    xhr.onabort = () => reject(new ApiError(0, "unavailable", "stalled"));
     const form = new FormData();
     form.append("client_id", clientId);
     if (replyTo !== null) form.append("reply_to", String(replyTo));

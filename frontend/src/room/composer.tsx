@@ -16,6 +16,8 @@ import { GifPicker } from "./gif-picker";
 import { GifUploadDialog } from "./gif-upload";
 
 const narrowScreen = mediaQuery("(max-width: 760px)");
+/** How long without a dragover means a drag has left the page. */
+const DRAG_QUIET_MS = 1000;
 
 /** Whether the file's first bytes are a GIF signature. */
 async function isGifData(file: Blob): Promise<boolean> {
@@ -127,18 +129,25 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
   useEffect(() => {
     const carriesFiles = (e: DragEvent) => e.dataTransfer?.types.includes("Files") ?? false;
     let depth = 0;
-    const onEnter = (e: DragEvent) => { if (carriesFiles(e)) { depth++; setDragging(true); } };
-    const onLeave = (e: DragEvent) => { if (carriesFiles(e) && --depth <= 0) { depth = 0; setDragging(false); } };
+    // A drag over the page sends dragover many times a second; when they
+    // stop, the drag has gone, even if the counting missed its leave (an
+    // element under the pointer that re-rendered).
+    let quiet: ReturnType<typeof setTimeout> | undefined;
+    const end = () => { clearTimeout(quiet); depth = 0; setDragging(false); };
+    const stillHere = () => { clearTimeout(quiet); quiet = setTimeout(end, DRAG_QUIET_MS); };
+    const onEnter = (e: DragEvent) => { if (carriesFiles(e)) { depth++; setDragging(true); stillHere(); } };
+    const onLeave = (e: DragEvent) => { if (carriesFiles(e) && (--depth <= 0 || e.relatedTarget === null)) end(); };
     const onOver = (e: DragEvent) => {
       if (!carriesFiles(e)) return;
       e.preventDefault();
+      setDragging(true);
+      stillHere();
       if (e.dataTransfer) e.dataTransfer.dropEffect = document.querySelector("dialog[open]") ? "none" : "copy";
     };
     const onDrop = (e: DragEvent) => {
       if (!carriesFiles(e)) return;
       e.preventDefault();
-      depth = 0;
-      setDragging(false);
+      end();
       if (!document.querySelector("dialog[open]")) void latestUpload.current(e.dataTransfer?.files[0]);
     };
     window.addEventListener("dragenter", onEnter);
@@ -146,6 +155,7 @@ export function Composer({ roomId, socket, outbox, status, whisperTo, onStopWhis
     window.addEventListener("dragover", onOver);
     window.addEventListener("drop", onDrop);
     return () => {
+      clearTimeout(quiet);
       window.removeEventListener("dragenter", onEnter);
       window.removeEventListener("dragleave", onLeave);
       window.removeEventListener("dragover", onOver);

@@ -17,7 +17,8 @@ let loading: Promise<Group[]> | null = null;
 
 /** Unicode's emoji list, fetched once per page load. */
 function loadGroups(): Promise<Group[]> {
-  loading ??= import("virtual:emoji-data").then((m) =>
+  // A failed fetch is forgotten, so the next opening asks again.
+  loading ??= import("virtual:emoji-data").catch((err: unknown) => { loading = null; throw err; }).then((m) =>
     m.default.map(([slug, lines]) => ({
       slug,
       entries: lines.split("\n").map((line) => {

@@ -109,6 +109,12 @@ export function GifView({ gif, author }: { gif: Gif; author: string }) {
   );
 }
 
+/** A file name from a GIF's description: its first words, or "gif". */
+function downloadName(alt: string): string {
+  const words = alt.normalize("NFKC").replace(/[\\/:*?"<>|\p{Cc}\p{Cf}]+/gu, " ").trim().split(/\s+/).slice(0, 8).join(" ");
+  return `${words.slice(0, 80) || "gif"}.gif`;
+}
+
 function Lightbox({ gif, alt, reduced, onClose }: { gif: Gif; alt: string; reduced: boolean; onClose: () => void }) {
   const [play, setPlay] = useState(false);
   const d = t();
@@ -124,6 +130,8 @@ function Lightbox({ gif, alt, reduced, onClose }: { gif: Gif; alt: string; reduc
         <figcaption>{alt} <span class="muted small">{gif.width}×{gif.height}</span></figcaption>
       </figure>
       <div class="row end">
+        {/* The original GIF, saved under a name that says what it is. */}
+        <a class="button secondary" href={gif.url} download={downloadName(alt)} data-testid="gif-download">{d.downloadGif}</a>
         <button type="button" class="secondary" autoFocus onClick={onClose}>{d.close}</button>
       </div>
     </Dialog>

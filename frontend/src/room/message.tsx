@@ -74,7 +74,7 @@ export function SystemRun({ chats, me, lang }: { chats: Chat[]; me: User; lang: 
   ].filter(Boolean).join(" ");
   const lastChat = chats[chats.length - 1]!;
   return (
-    <li class="system run" data-seq={lastChat.seq} data-testid="system-run">
+    <li class="system run" data-seq={lastChat.seq} data-seqs={chats.map((c) => c.seq).join(" ")} data-testid="system-run">
       <span>{summary}</span>{" "}
       <button type="button" class="link small" aria-expanded={open} onClick={() => setOpen((o) => !o)}>
         {open ? d.showLess : d.showAll(chats.length)}
@@ -287,6 +287,12 @@ export function OutgoingRow({ item, first, lang, onRetry, onDiscard }: {
           <span class="status" role="status">{status}</span>
         </span>
       </div>
+      {/* Waiting for a server that does not come back: it may be dropped. */}
+      {!failed && item.waiting && (
+        <div class="outgoing-actions">
+          <button type="button" class="link danger" onClick={onDiscard}>{d.discard}</button>
+        </div>
+      )}
       {failed && (
         <div class="outgoing-actions">
           {item.error && <span class="error small">{problemText(item.error, { textMax: l.text_max_chars, altMax: l.alt_max_chars })}</span>}

@@ -18,6 +18,8 @@ import { lazy } from "../lazy";
 import { Timeline } from "./timeline";
 
 const PAGE = 50;
+/** How many pages of 200 a jump to a quoted message may fetch. */
+const JUMP_PAGES = 10;
 const RoomSettings = lazy(() => import("./settings"), (m) => m.RoomSettings);
 
 /** The room's changes on their way, and what they are now. */
@@ -301,6 +303,37 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
     setChats((cs) => merge(cs, data.chats));
   }, [roomId]);
 
+  // A quote's original further up than what is loaded: the pages between
+  // are fetched (at most JUMP_PAGES of them), then it is shown.
+  const mounted = useRef(true);
+  useEffect(() => () => { mounted.current = false; }, []);
+  const jumpTo = useCallback(async (seq: number) => {
+    const find = () => document.querySelector<HTMLElement>(`[data-testid=messages] [data-seq="${seq}"]`);
+    let el = find();
+    try {
+      for (let pages = 0; !el && pages < JUMP_PAGES && mounted.current; pages++) {
+        const first = chatsRef.current[0];
+        if (!first || first.seq <= seq) break;
+        const { data } = await api.GET("/api/rooms/{id}/chats", { params: { path: { id: roomId }, query: { before_seq: first.seq, limit: 200 } } });
+        if (!data || !mounted.current) return;
+        setHasMore(data.meta.has_more);
+        setChats((cs) => merge(cs, data.chats));
+        // Rendered (and the list's own scrolling done) by the next frames.
+        for (let frame = 0; frame < 10 && !(el = find()); frame++) await new Promise((r) => requestAnimationFrame(r));
+        if (!data.meta.has_more) break;
+      }
+    } catch {
+      // Offline or refused: the quote stays where it is.
+      return;
+    }
+    if (!el) return;
+    // Focused first: the list then knows the reader has moved up.
+    el.focus({ preventScroll: true });
+    el.scrollIntoView({ block: "center", behavior: "smooth" });
+    el.classList.add("flash");
+    setTimeout(() => el.classList.remove("flash"), 1200);
+  }, [roomId]);
+
   const onSeen = useCallback((seq: number) => {
     const mark = readMark(roomId) ?? 0;
     if (seq > mark) localStorage.setItem(readKey(roomId), String(seq));
@@ -349,14 +382,7 @@ export function RoomView({ roomId, me, socket, outbox, status, lang }: {
     saveEdit: (chat, text) => pending.add({ kind: "edit", seq: chat.seq, text, state: "pending" }),
     saveAlt: (chat, alt) => pending.add({ kind: "alt", seq: chat.seq, alt, state: "pending" }),
     remove: (chat) => pending.add({ kind: "delete", seq: chat.seq, state: "pending" }),
-    jumpTo: (seq) => {
-      const el = document.querySelector<HTMLElement>(`[data-testid=messages] [data-seq="${seq}"]`);
-      if (!el) return;
-      el.scrollIntoView({ block: "center", behavior: "smooth" });
-      el.focus({ preventScroll: true });
-      el.classList.add("flash");
-      setTimeout(() => el.classList.remove("flash"), 1200);
-    },
+    jumpTo: (seq) => void jumpTo(seq),
   };
   const editLast = () => {
     const last = [...chats].reverse().find((c) => c.user?.id === me.id && c.kind === "text" && !c.deleted);

@@ -115,7 +115,7 @@ export function Timeline({ chats, outgoing, me, lang, hasMore, ready, unreadAfte
     const a = anchor.current;
     anchor.current = null;
     if (a) {
-      const target = el.querySelector<HTMLElement>(`[data-seq="${a.key}"]`);
+      const target = el.querySelector<HTMLElement>(`[data-seq="${a.key}"]`) ?? el.querySelector<HTMLElement>(`[data-seqs~="${a.key}"]`);
       if (target) {
         el.scrollTop += target.getBoundingClientRect().top - el.getBoundingClientRect().top - a.offset;
       }
@@ -182,6 +182,11 @@ export function Timeline({ chats, outgoing, me, lang, hasMore, ready, unreadAfte
 
   const onFocusIn = (e: FocusEvent) => {
     const row = (e.target as Element).closest<HTMLElement>(".msg[data-seq]");
+    // A message further up taking the focus (the keyboard, a jump to a
+    // quote) is where the reader is now: new messages must not pull the
+    // list back down.
+    const rows = list.current?.querySelectorAll(".msg[data-seq]");
+    if (row && rows && row !== rows[rows.length - 1]) pinned.current = false;
     if (!row || row.dataset.seq === current.current) return;
     current.current = row.dataset.seq ?? null;
     rove();
@@ -203,7 +208,10 @@ export function Timeline({ chats, outgoing, me, lang, hasMore, ready, unreadAfte
 
   // A long press on a message (a touch screen's context menu) shows its
   // tools, except on what has a menu of its own.
+  const lastPointer = useRef("mouse");
   const onContextMenu = (e: MouseEvent) => {
+    // A mouse's right click keeps the browser's own menu (copy, look up).
+    if (lastPointer.current !== "touch") return;
     const target = e.target as Element;
     const row = target.closest<HTMLElement>(".msg[data-seq]");
     if (!row || target.closest("a, img, video, textarea, input")) return;
@@ -272,7 +280,7 @@ export function Timeline({ chats, outgoing, me, lang, hasMore, ready, unreadAfte
 
   return (
     <div class="timeline">
-      <div class="messages" ref={list} onScroll={onScroll} onFocusIn={onFocusIn} onKeyDown={onKeyDown} onContextMenu={onContextMenu} data-testid="messages" tabIndex={0} role="log" aria-label={label}>
+      <div class="messages" ref={list} onScroll={onScroll} onFocusIn={onFocusIn} onKeyDown={onKeyDown} onContextMenu={onContextMenu} onPointerDown={(e) => { lastPointer.current = e.pointerType; }} data-testid="messages" tabIndex={0} role="log" aria-label={label}>
         <ol class="message-list">
           {hasMore || loadingEarlier ? (
             <li class="system loading" aria-busy="true">{d.loadingEarlier}</li>
