@@ -46,6 +46,19 @@ test("tall and wide GIFs fit their box, and the lightbox works with the keyboard
   expect(saved.suggestedFilename()).toMatch(/\.gif$/);
   const { readFileSync } = await import("node:fs");
   expect(readFileSync((await saved.path())!).subarray(0, 6).toString("latin1")).toBe("GIF89a");
+  // The arrow keys go through the room's GIFs: the tall one is before.
+  await expect(lightbox.getByTestId("gif-next")).toBeDisabled();
+  await b.page.keyboard.press("ArrowLeft");
+  await expect(async () => {
+    const shown = (await b.page.getByRole("dialog").getByTestId("gif-animated").boundingBox())!;
+    expect(shown.height).toBeGreaterThan(shown.width);
+  }).toPass();
+  await expect(b.page.getByRole("dialog").getByTestId("gif-previous")).toBeDisabled();
+  await b.page.getByRole("dialog").getByTestId("gif-next").click();
+  await expect(async () => {
+    const shown = (await b.page.getByRole("dialog").getByTestId("gif-animated").boundingBox())!;
+    expect(shown.width).toBeGreaterThan(shown.height);
+  }).toPass();
   await b.page.keyboard.press("Escape");
   await expect(lightbox).toHaveCount(0);
   await expect(open).toBeFocused();

@@ -113,6 +113,10 @@ test("a GIF upload made offline waits and goes once back online; a refused one s
   const row = messages(a.page).locator("[data-testid=message].has-gif");
   await expect(row).toHaveCount(1);
   await expect(row.getByRole("status")).toHaveText(/Waiting for the connection…|Sending…/);
+  // Its status is a clock, not words: the bubble is no wider than it will
+  // be once sent.
+  const waitingWidth = (await row.locator(".bubble").boundingBox())!.width;
+  await a.page.screenshot({ path: `${SHOTS}/gif-waiting.png` });
   await a.page.waitForTimeout(1500);
   await expect(row).toHaveAttribute("data-state", "pending");
   await expect(row).not.toContainText("Something went wrong");
@@ -121,6 +125,7 @@ test("a GIF upload made offline waits and goes once back online; a refused one s
   await a.ctx.setOffline(false);
   await expect(row).toHaveAttribute("data-state", "sent", { timeout: 20_000 });
   await expect(row).toHaveCount(1);
+  expect(waitingWidth - (await row.locator(".bubble").boundingBox())!.width).toBeLessThan(8);
   const page = await a.api.call<{ chats: { kind: string; gif?: { alt?: string | null } | null }[] }>("GET", `/api/rooms/${roomId}/chats`);
   expect(page.chats.filter((c) => c.kind === "gif" && c.gif?.alt === "sent while offline")).toHaveLength(1);
 

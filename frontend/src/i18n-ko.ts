@@ -23,6 +23,8 @@ export const ko: Dict = {
   enter: "입장",
   cancel: "취소",
   downloadGif: "다운로드",
+  previousGif: "이전 GIF",
+  nextGif: "다음 GIF",
   close: "닫기",
   password: "비밀번호",
   passwordFor: (t) => `“${t}” 비밀번호`,

@@ -22,6 +22,8 @@ export const en = {
   enter: "Enter",
   cancel: "Cancel",
   downloadGif: "Download",
+  previousGif: "Previous GIF",
+  nextGif: "Next GIF",
   close: "Close",
   password: "Password",
   passwordFor: (t: string) => `Password for “${t}”`,

@@ -98,13 +98,14 @@ export function GifView({ gif, author }: { gif: Gif; author: string }) {
   const alt = gif.alt || d.gifFrom(author);
   const box = fitBox(gif.width, gif.height);
   const playing = !reduced || play;
+  const self = useRef<HTMLDivElement>(null);
   return (
-    <div class="gif-box" style={{ width: `${box.width}px`, aspectRatio: `${gif.width} / ${gif.height}` }} data-testid="gif">
+    <div ref={self} class="gif-box" style={{ width: `${box.width}px`, aspectRatio: `${gif.width} / ${gif.height}` }} data-testid="gif">
       <button type="button" class="gif-open" aria-label={`${d.openGif}: ${alt}`} onClick={() => setOpen(true)}>
         <GifMedia gif={gif} alt={alt} playing={playing} />
       </button>
       {reduced && <PlayToggle playing={play} onToggle={() => setPlay((p) => !p)} />}
-      {open && <Lightbox gif={gif} alt={alt} reduced={reduced} onClose={() => setOpen(false)} />}
+      {open && <Lightbox gif={gif} alt={alt} reduced={reduced} onClose={() => setOpen(false)} origin={self.current} />}
     </div>
   );
 }
@@ -115,21 +116,43 @@ function downloadName(alt: string): string {
   return `${words.slice(0, 80) || "gif"}.gif`;
 }
 
-function Lightbox({ gif, alt, reduced, onClose }: { gif: Gif; alt: string; reduced: boolean; onClose: () => void }) {
+/** The GIF before or after `origin` in the message list, if any. */
+function neighbour(origin: HTMLElement | null, step: -1 | 1): HTMLButtonElement | null {
+  const boxes = [...document.querySelectorAll<HTMLElement>("[data-testid=messages] [data-testid=gif]")];
+  const at = origin ? boxes.indexOf(origin) : -1;
+  return at < 0 ? null : boxes[at + step]?.querySelector<HTMLButtonElement>(".gif-open") ?? null;
+}
+
+function Lightbox({ gif, alt, reduced, onClose, origin }: { gif: Gif; alt: string; reduced: boolean; onClose: () => void; origin: HTMLElement | null }) {
   const [play, setPlay] = useState(false);
   const d = t();
+  const before = neighbour(origin, -1);
+  const after = neighbour(origin, 1);
+  // The room's GIF before or after this one, opened in its place; Escape
+  // then gives the focus to the one shown last.
+  const go = (to: HTMLButtonElement | null) => {
+    if (!to) return;
+    onClose();
+    requestAnimationFrame(() => { to.focus(); to.scrollIntoView({ block: "nearest" }); to.click(); });
+  };
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === "ArrowLeft") { e.preventDefault(); go(before); }
+    if (e.key === "ArrowRight") { e.preventDefault(); go(after); }
+  };
   const scale = Math.min(4, (innerWidth * 0.9) / gif.width, (innerHeight * 0.72) / gif.height);
   const size = { width: Math.round(gif.width * scale), height: Math.round(gif.height * scale) };
   return (
     <Dialog open onClose={onClose} label={alt} class="lightbox">
-      <figure class="lightbox-figure">
+      <figure class="lightbox-figure" onKeyDown={onKey}>
         <div class="lightbox-media" style={{ width: `${size.width}px`, aspectRatio: `${gif.width} / ${gif.height}` }}>
           <GifMedia gif={gif} alt={alt} playing={!reduced || play} />
           {reduced && <PlayToggle playing={play} onToggle={() => setPlay((p) => !p)} />}
         </div>
         <figcaption>{alt} <span class="muted small">{gif.width}×{gif.height}</span></figcaption>
       </figure>
-      <div class="row end">
+      <div class="row end" onKeyDown={onKey}>
+        <button type="button" class="secondary" disabled={!before} onClick={() => go(before)} aria-label={d.previousGif} title={d.previousGif} data-testid="gif-previous">‹</button>
+        <button type="button" class="secondary" disabled={!after} onClick={() => go(after)} aria-label={d.nextGif} title={d.nextGif} data-testid="gif-next">›</button>
         {/* The original GIF, saved under a name that says what it is. */}
         <a class="button secondary" href={gif.url} download={downloadName(alt)} data-testid="gif-download">{d.downloadGif}</a>
         <button type="button" class="secondary" autoFocus onClick={onClose}>{d.close}</button>
