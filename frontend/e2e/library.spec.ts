@@ -206,6 +206,13 @@ test("on a phone the picker is a sheet inside the screen, its posters visible an
     expect(box.x + box.width).toBeLessThanOrEqual(sheet.x + sheet.width);
   }
   await p.page.screenshot({ path: `${SHOTS}gif-picker-phone.png` });
+  // Its ✕ is on screen and closes it; opened again, it is as before.
+  const close = panel.getByTestId("gif-panel-close");
+  await expect(close).toBeInViewport();
+  await close.click();
+  await expect(panel).toHaveCount(0);
+  await p.page.getByTestId("gif-picker-open").click();
+  await expect(choices.first()).toBeVisible();
 
   // A tap posts it and closes the sheet.
   await panel.getByRole("button", { name: "a tall blue gradient" }).first().click();

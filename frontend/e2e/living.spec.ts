@@ -280,6 +280,16 @@ test("the keyboard reaches every message and its tools: one Tab stop, arrows bet
   const rows = messages(a.page).locator(".msg[data-seq]");
   await expect(rows).toHaveCount(3);
 
+  // On the list itself, Up goes to the latest message, Home to the first.
+  await messages(a.page).focus();
+  await a.page.keyboard.press("ArrowUp");
+  await expect(rows.last()).toBeFocused();
+  await messages(a.page).focus();
+  await a.page.keyboard.press("Home");
+  await expect(rows.first()).toBeFocused();
+  await a.page.keyboard.press("End");
+  await expect(rows.last()).toBeFocused();
+
   // Into the list, then Tab: the latest message has the focus, its tools show.
   await messages(a.page).focus();
   await a.page.keyboard.press("Tab");

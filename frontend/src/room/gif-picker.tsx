@@ -97,6 +97,7 @@ export function GifPicker({ anchor, roomGifs, onPick, onClose }: {
   return (
     <div ref={panel} class="gif-panel" role="dialog" aria-label={d.pickGif} data-testid="gif-panel"
       onKeyDown={(e) => { if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); close(); } }}>
+      <div class="gif-panel-head">
       <input ref={search} type="search" class="gif-search" value={query} placeholder={d.searchGifs} aria-label={d.searchGifs}
         data-testid="gif-search" autoComplete="off"
         onInput={(e) => setQuery((e.currentTarget as HTMLInputElement).value)}
@@ -104,6 +105,9 @@ export function GifPicker({ anchor, roomGifs, onPick, onClose }: {
           if (e.key === "ArrowDown" && flat.length > 0) { e.preventDefault(); focusCell(0); }
           else if (e.key === "Enter") { e.preventDefault(); now.current = true; setAsked((n) => n + 1); }
         }} />
+        {/* A sheet on a phone covers the composer: it says how to go. */}
+        <button type="button" class="icon" onClick={close} aria-label={d.close} title={d.close} data-testid="gif-panel-close">✕</button>
+      </div>
       <div ref={grid} class="gif-sections" onKeyDown={onGridKey} aria-busy={loading}>
         {sections.map((s) => s.gifs.length > 0 && (
           <section key={s.slug} role="group" aria-label={sectionName(s.slug)}>

@@ -151,8 +151,10 @@ function Lightbox({ gif, alt, reduced, onClose, origin }: { gif: Gif; alt: strin
         <figcaption>{alt} <span class="muted small">{gif.width}×{gif.height}</span></figcaption>
       </figure>
       <div class="row end" onKeyDown={onKey}>
-        <button type="button" class="secondary" disabled={!before} onClick={() => go(before)} aria-label={d.previousGif} title={d.previousGif} data-testid="gif-previous">‹</button>
-        <button type="button" class="secondary" disabled={!after} onClick={() => go(after)} aria-label={d.nextGif} title={d.nextGif} data-testid="gif-next">›</button>
+        {(before || after) && <>
+          <button type="button" class="secondary" disabled={!before} onClick={() => go(before)} aria-label={d.previousGif} title={d.previousGif} data-testid="gif-previous">‹</button>
+          <button type="button" class="secondary" disabled={!after} onClick={() => go(after)} aria-label={d.nextGif} title={d.nextGif} data-testid="gif-next">›</button>
+        </>}
         {/* The original GIF, saved under a name that says what it is. */}
         <a class="button secondary" href={gif.url} download={downloadName(alt)} data-testid="gif-download">{d.downloadGif}</a>
         <button type="button" class="secondary" autoFocus onClick={onClose}>{d.close}</button>

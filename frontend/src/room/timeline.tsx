@@ -195,8 +195,18 @@ export function Timeline({ chats, outgoing, me, lang, hasMore, ready, unreadAfte
   const onKeyDown = (e: KeyboardEvent) => {
     const row = e.target as HTMLElement;
     const el = list.current;
-    if (!el || !row.matches(".msg[data-seq]")) return;
+    if (!el) return;
     const rows = [...el.querySelectorAll<HTMLElement>(".msg[data-seq]")];
+    // On the list itself, Up and End go to the latest message, Home to the first.
+    if (row === el && (e.key === "ArrowUp" || e.key === "End" || e.key === "Home")) {
+      const to = e.key === "Home" ? rows[0] : rows[rows.length - 1];
+      if (!to) return;
+      e.preventDefault();
+      to.focus({ preventScroll: true });
+      to.scrollIntoView({ block: "nearest" });
+      return;
+    }
+    if (!row.matches(".msg[data-seq]")) return;
     const at = rows.indexOf(row);
     const next = e.key === "ArrowUp" ? rows[at - 1] : e.key === "ArrowDown" ? rows[at + 1]
       : e.key === "Home" ? rows[0] : e.key === "End" ? rows[rows.length - 1] : undefined;
