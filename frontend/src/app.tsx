@@ -82,8 +82,9 @@ export function App() {
     // the connection is given up at once (and the banner says why); back,
     // or the page shown again after a sleep, it is tried or checked now.
     const onOffline = () => { setOnline(false); socket.drop(); };
-    const onOnline = () => { setOnline(true); socket.reconnectNow(); socket.probe(); };
-    const onShown = () => { if (document.visibilityState === "visible") { socket.reconnectNow(); socket.probe(); } };
+    const check = () => { socket.reconnectNow(); socket.probe(); };
+    const onOnline = () => { setOnline(true); check(); };
+    const onShown = () => { if (document.visibilityState === "visible") check(); };
     window.addEventListener("offline", onOffline);
     window.addEventListener("online", onOnline);
     document.addEventListener("visibilitychange", onShown);

@@ -48,7 +48,7 @@ export function Lobby({ me, socket }: { me: User | null; socket: SocketClient })
 
   // Every word typed must be in the title, whatever its case or width.
   const words = fold(query).split(/\s+/).filter(Boolean);
-  const shown = (rs: Room[]) => (words.length ? rs.filter((r) => { const title = fold(r.title); return words.every((w) => title.includes(w)); }) : rs);
+  const shown = rooms && (words.length ? rooms.filter((r) => { const title = fold(r.title); return words.every((w) => title.includes(w)); }) : rooms);
 
   const enter = async (room: Room, password?: string) => {
     setError(null);
@@ -81,11 +81,11 @@ export function Lobby({ me, socket }: { me: User | null; socket: SocketClient })
         )}
         {rooms === null ? null : rooms.length === 0 ? (
           <p class="muted">{d.noRooms}</p>
-        ) : shown(rooms).length === 0 ? (
+        ) : shown?.length === 0 ? (
           <p class="muted" role="status">{d.noRoomsMatch(query.trim())}</p>
         ) : (
           <ul class="room-list" data-testid="room-list">
-            {shown(rooms).map((room) => (
+            {shown?.map((room) => (
               <li key={room.id} class="room-row" data-testid="room-row" data-room-id={room.id}>
                 <div class="room-main">
                   <span class="room-title">

@@ -62,6 +62,13 @@ export const PROBE_MS = 6000;
 /** How long opening a connection may take before it is tried again. */
 export const CONNECT_MS = 10_000;
 
+/** Detaches a connection's handlers, so nothing it does later counts, and
+ *  closes it unless it is closing already. */
+function retire(ws: SocketLike, code: number): void {
+  ws.onopen = ws.onmessage = ws.onclose = null;
+  if (ws.readyState < 2) ws.close(code);
+}
+
 type Listener = (env: ServerEnvelope & { ref?: string }) => void;
 
 /** The highest rev (of a chat or a change) seen per room. */
@@ -201,11 +208,7 @@ export class SocketClient {
 
   private open(): void {
     clearTimeout(this.retryTimer);
-    const old = this.ws;
-    if (old) {
-      old.onopen = old.onmessage = old.onclose = null;
-      old.close(1000);
-    }
+    if (this.ws) retire(this.ws, 1000);
     const make = this.opts.open ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
     const ws = make(this.opts.url);
     this.ws = ws;
@@ -252,8 +255,7 @@ export class SocketClient {
   private lost(ws: SocketLike): void {
     if (this.ws !== ws) return;
     clearInterval(this.watchdog);
-    ws.onopen = ws.onmessage = ws.onclose = null;
-    if (ws.readyState < 2) ws.close(4000);
+    retire(ws, 4000);
     this.ws = null;
     this.probeSent = 0;
     if (this.stopped) return;

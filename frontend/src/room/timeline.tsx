@@ -196,21 +196,16 @@ export function Timeline({ chats, outgoing, me, lang, hasMore, ready, unreadAfte
     const row = e.target as HTMLElement;
     const el = list.current;
     if (!el) return;
+    // On the list itself it is as if below the latest message: Up and End
+    // go to the latest, Home to the first, Down still scrolls the list.
+    const onList = row === el;
+    if (!onList && !row.matches(".msg[data-seq]")) return;
     const rows = [...el.querySelectorAll<HTMLElement>(".msg[data-seq]")];
-    // On the list itself, Up and End go to the latest message, Home to the first.
-    if (row === el && (e.key === "ArrowUp" || e.key === "End" || e.key === "Home")) {
-      const to = e.key === "Home" ? rows[0] : rows[rows.length - 1];
-      if (!to) return;
-      e.preventDefault();
-      to.focus({ preventScroll: true });
-      to.scrollIntoView({ block: "nearest" });
-      return;
-    }
-    if (!row.matches(".msg[data-seq]")) return;
-    const at = rows.indexOf(row);
+    const at = onList ? rows.length : rows.indexOf(row);
     const next = e.key === "ArrowUp" ? rows[at - 1] : e.key === "ArrowDown" ? rows[at + 1]
       : e.key === "Home" ? rows[0] : e.key === "End" ? rows[rows.length - 1] : undefined;
-    if (e.key === "ArrowUp" || e.key === "ArrowDown" || e.key === "Home" || e.key === "End") e.preventDefault();
+    const moves = e.key === "ArrowUp" || e.key === "ArrowDown" || e.key === "Home" || e.key === "End";
+    if (onList ? next : moves) e.preventDefault();
     if (!next) return;
     next.focus({ preventScroll: true });
     next.scrollIntoView({ block: "nearest" });
