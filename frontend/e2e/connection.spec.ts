@@ -10,7 +10,13 @@ for (const width of [1280, 360]) {
   test(`in a room with few messages they sit at the bottom, by the composer (${width})`, async ({ browser }) => {
     const a = await person(browser, live.server, { name: "Noa", width, height: width === 360 ? 740 : 800 });
     await createRoom(a.page, `Quiet ${width}`);
+    // As a person would: the room is open and joined before anything is
+    // said, so "You joined." is above the message, not after it.
+    await expect(messages(a.page)).toContainText("You joined.");
     await say(a.page, "the only message");
+    // Measured connected: a connection lost and being retried adds a hint
+    // above the composer, which is not what this is about.
+    await expect(a.page.getByTestId("offline-hint")).toHaveCount(0);
     const last = (await messages(a.page).getByTestId("message").last().boundingBox())!;
     const composer = (await a.page.getByTestId("composer-input").boundingBox())!;
     const list = (await messages(a.page).boundingBox())!;
