@@ -74,6 +74,13 @@ pub struct Settings {
     #[arg(long, env = "LEAVE_GRACE_SECS", default_value_t = 5)]
     pub leave_grace_secs: u64,
 
+    /// Seconds after a start during which the members of the last clean stop
+    /// keep their seats: back within it, they are neither announced as gone
+    /// nor as joined again (a single instance; in a cluster shared presence
+    /// outlives an instance's restart).
+    #[arg(long, env = "RESTART_GRACE_SECS", default_value_t = 30)]
+    pub restart_grace_secs: u64,
+
     /// Seconds between WebSocket pings; a peer silent for two is dropped.
     #[arg(long, env = "WS_HEARTBEAT_SECS", default_value_t = 15)]
     pub ws_heartbeat_secs: u64,

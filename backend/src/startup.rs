@@ -113,6 +113,16 @@ impl Application {
         if let Some(cluster) = &cluster {
             let host: Arc<dyn crate::cluster::Host> = state.clone().into_inner();
             cluster.start(Arc::downgrade(&host)).await?;
+        } else {
+            let held = crate::realtime::service::restore_seats(&state)
+                .await
+                .context("reading the seats held at the last stop")?;
+            if held > 0 {
+                log::info!(
+                    "holding {held} seats from the last stop for {}s",
+                    state.settings.restart_grace_secs
+                );
+            }
         }
 
         let spec = openapi::spec();
@@ -262,35 +272,47 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM or SIGINT. Then sockets are closed with 1001
-    /// at once, so clients reconnect (to another instance, or to this one
-    /// when it is back) without waiting, and HTTP requests may finish for up
-    /// to `SHUTDOWN_TIMEOUT_SECS`.
+    /// Serves until SIGTERM or SIGINT, then stops as [`stop`] says.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let state = self.state.clone();
         tokio::spawn(async move {
             wait_for_shutdown_signal().await;
-            log::info!("shutting down: closing sockets, finishing requests");
-            state.sockets.refuse_new();
-            state.realtime.close_all();
-            // Upgraded connections are no longer the server's to wait for:
-            // their close frames go out before it stops.
-            let limit = Duration::from_secs(state.settings.shutdown_timeout_secs);
-            if !state.sockets.all_closed(limit).await {
-                log::warn!("{} sockets still open at shutdown", state.sockets.count());
-            }
-            if let Some(cluster) = state.realtime.cluster() {
-                // Members here start their leave grace now, so they can
-                // reconnect to another instance without being announced gone.
-                if let Err(e) = cluster.release().await {
-                    log::warn!("could not release this instance's presence: {e}");
-                }
-            }
-            handle.stop(true).await;
+            stop(&state, &handle).await;
         });
         self.server.await
     }
+}
+
+/// A clean stop. A single instance writes down who is in which room, so a
+/// restart is neither a leave nor a join for them. Then sockets are closed
+/// with 1001 at once, so clients reconnect (to another instance, or to this
+/// one when it is back) without waiting, and HTTP requests may finish for
+/// up to `SHUTDOWN_TIMEOUT_SECS`.
+pub async fn stop(state: &Data<AppState>, handle: &actix_web::dev::ServerHandle) {
+    log::info!("shutting down: closing sockets, finishing requests");
+    state.sockets.refuse_new();
+    if state.realtime.cluster().is_none() {
+        match crate::realtime::service::hold_seats(state).await {
+            Ok(held) => log::info!("holding {held} seats until the next start"),
+            Err(e) => log::warn!("could not hold the seats for a restart: {e}"),
+        }
+    }
+    state.realtime.close_all();
+    // Upgraded connections are no longer the server's to wait for: their
+    // close frames go out before it stops.
+    let limit = Duration::from_secs(state.settings.shutdown_timeout_secs);
+    if !state.sockets.all_closed(limit).await {
+        log::warn!("{} sockets still open at shutdown", state.sockets.count());
+    }
+    if let Some(cluster) = state.realtime.cluster() {
+        // Members here start their leave grace now, so they can reconnect
+        // to another instance without being announced gone.
+        if let Err(e) = cluster.release().await {
+            log::warn!("could not release this instance's presence: {e}");
+        }
+    }
+    handle.stop(true).await;
 }
 
 async fn wait_for_shutdown_signal() {

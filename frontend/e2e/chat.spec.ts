@@ -96,6 +96,7 @@ test("two people share a secret room from creation to deletion", async ({ browse
 
   await test.step("a dropped socket reconnects and fills the gap", async () => {
     const roomId = b.page.url().split("/rooms/")[1] ?? "";
+    const notices = await messages(b.page).locator(".system").allTextContents();
     await live.server.stop();
     await expect(b.page.getByTestId("connection-banner")).toBeVisible();
     await live.server.start({ ROOM_EMPTY_GRACE_SECS: "600" });
@@ -107,6 +108,8 @@ test("two people share a secret room from creation to deletion", async ({ browse
     }
     await say(b.page, "back online");
     await expect(messages(a.page).getByText("back online")).toBeVisible();
+    // A restart is no leave and no join: nobody is announced either way.
+    expect(await messages(b.page).locator(".system").allTextContents()).toEqual(notices);
   });
 
   await test.step("handing over asks first; cancelling changes nothing", async () => {

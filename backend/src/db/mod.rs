@@ -5,6 +5,7 @@
 pub mod chats;
 mod checkpoint;
 pub mod gifs;
+pub mod held_seats;
 pub mod models;
 mod pool;
 pub mod rooms;

@@ -95,6 +95,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    held_seats (room_id, user_id) {
+        room_id -> Text,
+        user_id -> Text,
+        position -> Integer,
+    }
+}
+
 diesel::joinable!(rooms -> users (owner_id));
 diesel::joinable!(chats -> rooms (room_id));
 diesel::joinable!(chats -> gifs (gif_file));
@@ -109,5 +117,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     chats,
     reactions,
     room_access,
-    room_bans
+    room_bans,
+    held_seats
 );

@@ -82,6 +82,26 @@ impl Membership {
         }
     }
 
+    /// Gives `user` a seat in `room` with no connection, as in their leave
+    /// grace (a seat held across a restart), after those already there.
+    /// Nothing changes for a member.
+    pub fn hold(&mut self, room: &str, user: &str) {
+        let entry = self.rooms.entry(room.to_owned()).or_default();
+        if !entry.members.iter().any(|m| m.user_id == user) {
+            entry.members.push(Member {
+                user_id: user.to_owned(),
+                connections: 0,
+            });
+        }
+    }
+
+    /// Every room's members, in the order they arrived.
+    pub fn all(&self) -> impl Iterator<Item = (&str, impl Iterator<Item = &Member>)> {
+        self.rooms
+            .iter()
+            .map(|(room, r)| (room.as_str(), r.members.iter()))
+    }
+
     /// Ends the leave grace: if `user` still has no connection in `room`, they
     /// give up their seat. Returns whether they did.
     pub fn expire(&mut self, room: &str, user: &str) -> bool {
@@ -183,6 +203,21 @@ mod tests {
         m.join("r", "b", 2).unwrap();
         assert_eq!(m.join("r", "c", 2), Err(RoomFull));
         assert_eq!(m.join("r", "b", 2), Ok(Joined::AlreadyMember));
+    }
+
+    #[test]
+    fn a_held_seat_is_taken_back_quietly_and_given_up_when_it_expires() {
+        let mut m = Membership::default();
+        m.join("r", "a", 2).unwrap();
+        m.hold("r", "b");
+        m.hold("r", "a");
+        assert_eq!(m.count("r"), 2);
+        assert_eq!(m.longest_present_except("r", "x"), Some("a"));
+        assert_eq!(m.join("r", "b", 2), Ok(Joined::AlreadyMember));
+        assert!(!m.expire("r", "b"), "b came back");
+        m.hold("s", "c");
+        assert!(m.expire("s", "c"));
+        assert_eq!(m.count("s"), 0);
     }
 
     #[test]

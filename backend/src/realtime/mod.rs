@@ -15,6 +15,7 @@ pub mod transport;
 
 use crate::sync::LockOrRecover;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::api::{ChatResponse, RoomResponse, UserResponse};
@@ -38,6 +39,8 @@ pub struct Realtime {
     /// sockets receive chats in seq order.
     room_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     db: Db,
+    /// Set as the server stops: nobody is announced as gone any more.
+    stopping: AtomicBool,
 }
 
 impl Realtime {
@@ -48,7 +51,18 @@ impl Realtime {
             recent: Recent::default(),
             room_locks: Mutex::default(),
             db,
+            stopping: AtomicBool::new(false),
         }
+    }
+
+    /// The server is stopping: leave graces that end from now on announce
+    /// nothing (the seats are held across the restart).
+    pub fn stop_announcing(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
     }
 
     /// The cluster this instance belongs to, if any.

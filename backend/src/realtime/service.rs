@@ -10,7 +10,9 @@ use actix_web::web::Data;
 use crate::access::{ensure_can_read, find_room};
 use crate::api::{ChatResponse, RoomResponse, SystemEvent, UserResponse};
 use crate::db::chats;
+use crate::db::held_seats;
 use crate::db::rooms as room_rows;
+use crate::db::users as user_rows;
 use crate::error::{AppError, AppResult};
 use crate::realtime::append::{Post, SystemPost};
 use crate::realtime::delivery::frame::Outbound;
@@ -253,16 +255,82 @@ fn start_leave_grace(state: &Data<AppState>, room: String, user: UserResponse) {
         });
         return;
     }
-    let state = state.clone();
     let grace = Duration::from_secs(state.settings.leave_grace_secs);
+    expire_after(state, room, user.id, grace);
+}
+
+/// Ends `user_id`'s seat in `room` after `grace` unless they are back by
+/// then (a single instance).
+fn expire_after(state: &Data<AppState>, room: String, user_id: String, grace: Duration) {
+    let state = state.clone();
     tokio::spawn(async move {
         tokio::time::sleep(grace).await;
-        if let Some(gone) = state.realtime.hub.expire(&room, &user.id) {
+        if state.realtime.stopping() {
+            return;
+        }
+        if let Some(gone) = state.realtime.hub.expire(&room, &user_id) {
             if let Err(e) = member_gone(&state, &room, gone, SystemEvent::Left).await {
-                log::warn!("after {} left room {room}: {e}", user.id);
+                log::warn!("after {user_id} left room {room}: {e}");
             }
         }
     });
+}
+
+/// A single instance stops cleanly: nobody is announced as gone any more,
+/// and every room's members are written down, so that after the next start
+/// those back within `RESTART_GRACE_SECS` were never away. Returns how many
+/// seats are held.
+pub async fn hold_seats(state: &Data<AppState>) -> AppResult<usize> {
+    state.realtime.stop_announcing();
+    let seats = state.realtime.hub.seats();
+    state
+        .db
+        .write(move |c| Ok(held_seats::save(c, &seats)?))
+        .await
+}
+
+/// A single instance starts: the seats held at the last clean stop are
+/// given back, each in a leave grace of `RESTART_GRACE_SECS`, so a member
+/// who reconnects by then joins quietly and one who does not is announced
+/// gone as usual (ownership passing on, an emptied room deleted after its
+/// grace). Returns how many seats were held.
+pub async fn restore_seats(state: &Data<AppState>) -> AppResult<usize> {
+    let seats = state
+        .db
+        .write(|c| {
+            let seats = held_seats::take(c)?;
+            let ids: Vec<&str> = seats
+                .iter()
+                .flat_map(|(_, users)| users.iter().map(String::as_str))
+                .collect();
+            let mut users = user_rows::load_responses(c, &ids)?;
+            Ok(seats
+                .iter()
+                .map(|(room, ids)| {
+                    let members = ids
+                        .iter()
+                        .map(|id| {
+                            users
+                                .remove(id)
+                                .unwrap_or_else(|| UserResponse::new(id, None))
+                        })
+                        .collect::<Vec<_>>();
+                    (room.clone(), members)
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    let grace = Duration::from_secs(state.settings.restart_grace_secs);
+    let mut held = 0;
+    for (room, members) in seats {
+        let ids: Vec<String> = members.iter().map(|u| u.id.clone()).collect();
+        held += ids.len();
+        state.realtime.hub.hold(&room, members);
+        for user_id in ids {
+            expire_after(state, room.clone(), user_id, grace);
+        }
+    }
+    Ok(held)
 }
 
 /// Announces a departure, hands ownership on, and schedules the deletion

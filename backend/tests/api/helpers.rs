@@ -119,6 +119,12 @@ impl TestApp {
         fresh
     }
 
+    /// As [`TestApp::restart`], after the clean stop SIGTERM makes.
+    pub async fn restart_cleanly(self) -> TestApp {
+        gifchat::startup::stop(&self.state, &self.handle).await;
+        self.restart().await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -407,6 +407,41 @@ on_both_databases! {
         assert_eq!(left["data"]["member_count"], 1);
     }
 
+    async fn a_clean_restart_is_neither_a_leave_nor_a_join(app) where |s: &mut gifchat::config::Settings| { s.leave_grace_secs = 0; s.restart_grace_secs = 2; }; {
+        let (owner, guest, third) = (app.user(), app.user(), app.user());
+        let id = owner.public_room().await;
+        let mut before = Vec::new();
+        for user in [&owner, &guest, &third] {
+            let mut ws = user.ws().await;
+            ws.join(&id).await;
+            before.push(ws);
+        }
+        let app = app.restart_cleanly().await;
+        drop(before);
+        let again = |c: &crate::helpers::Client| crate::helpers::Client { base: app.base.clone(), ..c.clone() };
+        let (owner, guest, third) = (again(&owner), again(&guest), again(&third));
+        // The guest and the third are back; the owner is not, yet.
+        let mut g = guest.ws().await;
+        let joined = g.join(&id).await;
+        assert_eq!(joined["data"]["room"]["member_count"], 3, "every seat is held: {joined}");
+        assert_eq!(joined["data"]["room"]["owner"]["id"], owner.id().await.as_str());
+        let mut t = third.ws().await;
+        t.join(&id).await;
+        g.expect_none("member_joined", Duration::from_millis(300)).await;
+        // The owner's seat runs out after RESTART_GRACE_SECS: gone, and the
+        // longest-present member who came back owns the room.
+        let left = g.recv_type("member_left").await;
+        assert_eq!(left["data"]["user"]["id"], owner.id().await.as_str());
+        assert_eq!(left["data"]["member_count"], 2);
+        while g.recv_type("chat").await["data"]["chat"]["event"] != "owner_changed" {}
+        let room = guest.get(&format!("/api/rooms/{id}")).await.body["room"].clone();
+        assert_eq!(room["owner"]["id"], guest.id().await.as_str());
+        let events: Vec<String> = guest.history(&id, "").await.body["chats"].as_array().unwrap().iter()
+            .filter_map(|c| c["event"].as_str().map(str::to_owned)).collect();
+        assert_eq!(events, ["joined", "joined", "joined", "left", "owner_changed"]);
+        assert_eq!(app.count("SELECT COUNT(*) AS n FROM held_seats").await, 0, "taken at start");
+    }
+
     async fn an_empty_room_is_deleted_after_its_grace(app) where |s: &mut gifchat::config::Settings| { s.leave_grace_secs = 0; s.room_empty_grace_secs = 1; }; {
         let (alice, bob) = (app.user(), app.user());
         let id = alice.public_room().await;

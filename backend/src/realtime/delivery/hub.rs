@@ -395,6 +395,34 @@ impl Hub {
         inner.empty_epoch.remove(room);
     }
 
+    /// Every room's members, in the order they arrived, those in their
+    /// leave grace too: the seats to hold across a restart.
+    pub fn seats(&self) -> Vec<(String, Vec<String>)> {
+        self.lock()
+            .membership
+            .all()
+            .map(|(room, members)| {
+                (
+                    room.to_owned(),
+                    members.map(|m| m.user_id.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// Holds a seat in `room` for each of `users`, with no connection, as
+    /// in their leave grace: one who joins again is no new member.
+    pub fn hold(&self, room: &str, users: Vec<UserResponse>) {
+        let mut inner = self.lock();
+        for user in users {
+            inner.membership.hold(room, &user.id);
+            inner
+                .users
+                .entry(user.id.clone())
+                .or_insert_with(|| Arc::new(user));
+        }
+    }
+
     /// Every `(room, user)` with a connection here, for shared presence.
     pub fn local_presence(&self) -> Vec<(String, String)> {
         let inner = self.lock();
