@@ -119,7 +119,7 @@ export const ko: Dict = {
   leftSelf: "채팅방에서 나갔습니다.",
   kickedSelf: "채팅방에서 강퇴되었습니다.",
   ownerChangedSelf: "내가 방장이 되었습니다.",
-  whisperFrom: (n) => `${n}님의 귓속말`,
+  whisperToYou: "나에게 온 귓속말",
   whisperToLine: (n) => `${n}님에게 보낸 귓속말`,
   you: "나",
   kick: "강퇴",

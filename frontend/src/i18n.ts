@@ -121,7 +121,8 @@ export const en = {
   leftSelf: "You left.",
   kickedSelf: "You were removed.",
   ownerChangedSelf: "You are now the owner.",
-  whisperFrom: (n: string) => `whisper from ${n}`,
+  /** Under the sender's name on a whisper they sent you. */
+  whisperToYou: "whisper to you",
   whisperToLine: (n: string) => `whisper to ${n}`,
   you: "you",
   kick: "Remove",

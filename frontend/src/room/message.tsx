@@ -218,7 +218,8 @@ export function MessageRow({ chat, me, first, lang }: { chat: Chat; me: User; fi
   const d = t();
   const actions = useContext(Actions);
   const mine = chat.user?.id === me.id;
-  const whisper = chat.to ? (mine ? d.whisperToLine(chat.to.name) : d.whisperFrom(chat.user?.name ?? "")) : null;
+  // A whisper received shows under its sender's name: it need not repeat it.
+  const whisper = chat.to ? (mine ? d.whisperToLine(chat.to.name) : d.whisperToYou) : null;
   const editing = actions?.editingSeq === chat.seq && !chat.deleted;
   const pending = actions ? changesOf(actions.changes, chat.seq) : { reactions: [] };
   const edit = chat.deleted ? undefined : pending.edit;
