@@ -303,7 +303,7 @@ pub async fn restore_seats(state: &Data<AppState>) -> AppResult<usize> {
                 .iter()
                 .flat_map(|(_, users)| users.iter().map(String::as_str))
                 .collect();
-            let mut users = user_rows::load_responses(c, &ids)?;
+            let users = user_rows::load_responses(c, &ids)?;
             Ok(seats
                 .iter()
                 .map(|(room, ids)| {
@@ -311,7 +311,8 @@ pub async fn restore_seats(state: &Data<AppState>) -> AppResult<usize> {
                         .iter()
                         .map(|id| {
                             users
-                                .remove(id)
+                                .get(id)
+                                .cloned()
                                 .unwrap_or_else(|| UserResponse::new(id, None))
                         })
                         .collect::<Vec<_>>();
