@@ -111,6 +111,11 @@ impl Application {
             .context("starting the media workers")?;
         }
         if let Some(cluster) = &cluster {
+            // Seats a single instance held before the switch to a cluster
+            // mean nothing now: shared presence is in Redis.
+            crate::realtime::service::forget_seats(&state)
+                .await
+                .context("clearing the seats held at the last stop")?;
             let host: Arc<dyn crate::cluster::Host> = state.clone().into_inner();
             cluster.start(Arc::downgrade(&host)).await?;
         } else {
@@ -284,21 +289,24 @@ impl Application {
     }
 }
 
-/// A clean stop. A single instance writes down who is in which room, so a
-/// restart is neither a leave nor a join for them. Then sockets are closed
-/// with 1001 at once, so clients reconnect (to another instance, or to this
-/// one when it is back) without waiting, and HTTP requests may finish for
-/// up to `SHUTDOWN_TIMEOUT_SECS`.
+/// A clean stop (SIGTERM or SIGINT). Sockets are closed with 1001 at once,
+/// so clients reconnect (to another instance, or to this one when it is
+/// back) without waiting; a single instance then writes down who is in
+/// which room, so a restart is neither a leave nor a join for them; HTTP
+/// requests may finish for up to `SHUTDOWN_TIMEOUT_SECS`.
 pub async fn stop(state: &Data<AppState>, handle: &actix_web::dev::ServerHandle) {
     log::info!("shutting down: closing sockets, finishing requests");
     state.sockets.refuse_new();
+    // From here nobody is announced as gone for a connection that ends, and
+    // membership stands as it is when the sockets go.
+    state.realtime.stop_announcing();
+    state.realtime.close_all();
     if state.realtime.cluster().is_none() {
         match crate::realtime::service::hold_seats(state).await {
             Ok(held) => log::info!("holding {held} seats until the next start"),
             Err(e) => log::warn!("could not hold the seats for a restart: {e}"),
         }
     }
-    state.realtime.close_all();
     // Upgraded connections are no longer the server's to wait for: their
     // close frames go out before it stops.
     let limit = Duration::from_secs(state.settings.shutdown_timeout_secs);

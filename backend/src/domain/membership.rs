@@ -5,7 +5,8 @@
 //! user keeps their seat, marked as leaving, until the caller decides the
 //! grace has passed (`expire`); a reload within the grace is not a leave.
 //! Members are kept in the order they arrived, which makes "the
-//! longest-present member" the first one.
+//! longest-present member" the first one. A seat may also be held with no
+//! connection at all (`hold`): across a restart, until its grace ends.
 
 use std::collections::HashMap;
 
@@ -148,6 +149,13 @@ impl Membership {
         self.rooms
             .get(room)
             .is_some_and(|r| r.members.iter().any(|m| m.user_id == user))
+    }
+
+    /// Whether `user` holds a seat anywhere, in a leave grace too.
+    pub fn holds_a_seat(&self, user: &str) -> bool {
+        self.rooms
+            .values()
+            .any(|r| r.members.iter().any(|m| m.user_id == user))
     }
 
     /// The rooms where `user` holds a seat, in their leave grace too.

@@ -39,7 +39,7 @@ pub struct Realtime {
     /// sockets receive chats in seq order.
     room_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     db: Db,
-    /// Set as the server stops: nobody is announced as gone any more.
+    /// Set as the server stops: a leave grace that ends announces nothing.
     stopping: AtomicBool,
 }
 

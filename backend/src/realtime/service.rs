@@ -276,12 +276,11 @@ fn expire_after(state: &Data<AppState>, room: String, user_id: String, grace: Du
     });
 }
 
-/// A single instance stops cleanly: nobody is announced as gone any more,
-/// and every room's members are written down, so that after the next start
-/// those back within `RESTART_GRACE_SECS` were never away. Returns how many
-/// seats are held.
+/// A single instance stops cleanly, its sockets closed: every room's
+/// members are written down, so that after the next start those back
+/// within `RESTART_GRACE_SECS` were never away. Returns how many seats are
+/// held.
 pub async fn hold_seats(state: &Data<AppState>) -> AppResult<usize> {
-    state.realtime.stop_announcing();
     let seats = state.realtime.hub.seats();
     state
         .db
@@ -298,7 +297,18 @@ pub async fn restore_seats(state: &Data<AppState>) -> AppResult<usize> {
     let seats = state
         .db
         .write(|c| {
-            let seats = held_seats::take(c)?;
+            let mut seats = held_seats::take(c)?;
+            // Someone removed from a room while the server stopped has no
+            // seat there to come back to.
+            for (room, users) in &mut seats {
+                let mut kept = Vec::with_capacity(users.len());
+                for user in users.drain(..) {
+                    if !room_rows::is_banned(c, room, &user)? {
+                        kept.push(user);
+                    }
+                }
+                *users = kept;
+            }
             let ids: Vec<&str> = seats
                 .iter()
                 .flat_map(|(_, users)| users.iter().map(String::as_str))
@@ -332,6 +342,11 @@ pub async fn restore_seats(state: &Data<AppState>) -> AppResult<usize> {
         }
     }
     Ok(held)
+}
+
+/// Drops the seats a single instance held, unread (a cluster starts).
+pub async fn forget_seats(state: &Data<AppState>) -> AppResult<()> {
+    state.db.write(|c| Ok(held_seats::take(c).map(drop)?)).await
 }
 
 /// Announces a departure, hands ownership on, and schedules the deletion

@@ -407,7 +407,7 @@ on_both_databases! {
         assert_eq!(left["data"]["member_count"], 1);
     }
 
-    async fn a_clean_restart_is_neither_a_leave_nor_a_join(app) where |s: &mut gifchat::config::Settings| { s.leave_grace_secs = 0; s.restart_grace_secs = 2; }; {
+    async fn a_clean_restart_is_neither_a_leave_nor_a_join(app) where |s: &mut gifchat::config::Settings| { s.leave_grace_secs = 0; s.restart_grace_secs = 3; }; {
         let (owner, guest, third) = (app.user(), app.user(), app.user());
         let id = owner.public_room().await;
         let mut before = Vec::new();
@@ -440,6 +440,40 @@ on_both_databases! {
             .filter_map(|c| c["event"].as_str().map(str::to_owned)).collect();
         assert_eq!(events, ["joined", "joined", "joined", "left", "owner_changed"]);
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM held_seats").await, 0, "taken at start");
+    }
+
+    async fn a_seat_held_in_one_room_keeps_its_name_while_its_holder_leaves_another(app) where |s: &mut gifchat::config::Settings| { s.leave_grace_secs = 0; s.restart_grace_secs = 3; }; {
+        let (host, ida, kicked) = (app.user(), app.user(), app.user());
+        ida.rename("Ida").await;
+        let (first, second) = (host.public_room().await, host.public_room().await);
+        let mut before = Vec::new();
+        for (user, room) in [(&host, &first), (&ida, &first), (&ida, &second), (&kicked, &second)] {
+            let mut ws = user.ws().await;
+            ws.join(room).await;
+            before.push(ws);
+        }
+        let app = app.restart_cleanly().await;
+        drop(before);
+        let again = |c: &crate::helpers::Client| crate::helpers::Client { base: app.base.clone(), ..c.clone() };
+        let (host, ida, kicked) = (again(&host), again(&ida), again(&kicked));
+        // A held seat can be taken away: a kick ends it at once.
+        let kicked_id = kicked.id().await;
+        assert_eq!(host.post(&format!("/api/rooms/{second}/kick"), json!({"user_id": kicked_id})).await.status, 204);
+        // Ida comes back to the first room only, then leaves it at once.
+        let mut i = ida.ws().await;
+        i.join(&first).await;
+        i.send(json!({"type": "leave", "data": {"room_id": first}, "ref": "bye"})).await;
+        assert_eq!(i.recv_ref("bye").await["type"], "ack");
+        // Her seat in the second room is still held, under her name.
+        let mut h = host.ws().await;
+        let joined = h.join(&second).await;
+        let members = joined["data"]["members"].as_array().unwrap().clone();
+        let names: Vec<&str> = members.iter().filter_map(|m| m["name"].as_str()).collect();
+        assert!(names.contains(&"Ida"), "{joined}");
+        assert!(!members.iter().any(|m| m["id"] == kicked_id.as_str()), "a kicked user holds no seat: {joined}");
+        // When it runs out she is announced gone by that name.
+        let left = h.recv_type("member_left").await;
+        assert_eq!(left["data"]["user"]["name"], "Ida");
     }
 
     async fn an_empty_room_is_deleted_after_its_grace(app) where |s: &mut gifchat::config::Settings| { s.leave_grace_secs = 0; s.room_empty_grace_secs = 1; }; {

@@ -54,10 +54,6 @@ impl RoomSet {
         found.map(|i| self.0.swap_remove(i)).is_some()
     }
 
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|r| &**r)
     }
@@ -326,11 +322,10 @@ impl Hub {
     }
 
     fn after_removal(inner: &mut Inner, room: &str, user_id: &str) -> Departure {
-        let still_somewhere = inner.users.contains_key(user_id)
-            && inner
-                .conns
-                .values()
-                .any(|c| c.user.id == user_id && !c.rooms.is_empty());
+        // A seat elsewhere, with a connection or held (a leave grace, a
+        // restart), still needs the user's details.
+        let still_somewhere =
+            inner.users.contains_key(user_id) && inner.membership.holds_a_seat(user_id);
         let user = if still_somewhere {
             inner.users.get(user_id).cloned()
         } else {
