@@ -66,6 +66,27 @@ test("tall and wide GIFs fit their box, and the lightbox works with the keyboard
   await b.ctx.close();
 });
 
+test("a small GIF with a long description opens in a lightbox about its own size", async ({ browser }) => {
+  const a = await person(browser, live.server, { name: "Pim" });
+  await createRoom(a.page, "Tiny");
+  const alt = "a very small animated dot that moves from the left edge to the right edge and back again, looping forever";
+  await sendGif(a.page, "dot.gif", makeGif(24, 24, 4), alt);
+  await messages(a.page).getByRole("button", { name: /Open the GIF/ }).click();
+  const lightbox = a.page.getByRole("dialog");
+  await expect(lightbox).toBeVisible();
+  const media = (await lightbox.getByTestId("gif-animated").boundingBox())!;
+  const box = (await lightbox.boundingBox())!;
+  expect(media.width).toBeGreaterThan(90); // drawn 4× its size
+  // The description wraps under it: the lightbox is a short line wide, not the window.
+  expect(box.width).toBeLessThan(480);
+  await expect(lightbox.locator("figcaption")).toContainText("looping forever");
+  const caption = (await lightbox.locator("figcaption").boundingBox())!;
+  expect(caption.x).toBeGreaterThanOrEqual(box.x);
+  expect(caption.x + caption.width).toBeLessThanOrEqual(box.x + box.width);
+  await a.page.screenshot({ path: `${SHOTS}lightbox-small.png` });
+  await a.ctx.close();
+});
+
 test("with reduced motion no GIF animates until asked to", async ({ browser }) => {
   const a = await person(browser, live.server, { name: "Olga" });
   const b = await person(browser, live.server, { name: "Pia", reducedMotion: "reduce" });

@@ -148,7 +148,9 @@ function Lightbox({ gif, alt, reduced, onClose, origin }: { gif: Gif; alt: strin
           <GifMedia gif={gif} alt={alt} playing={!reduced || play} />
           {reduced && <PlayToggle playing={play} onToggle={() => setPlay((p) => !p)} />}
         </div>
-        <figcaption>{alt} <span class="muted small">{gif.width}×{gif.height}</span></figcaption>
+        {/* As wide as the GIF, or a short line's width for a small one: a
+            long description wraps rather than widening the lightbox. */}
+        <figcaption style={{ maxWidth: `max(${size.width}px, min(22rem, 90vw))` }}>{alt} <span class="muted small">{gif.width}×{gif.height}</span></figcaption>
       </figure>
       <div class="row end" onKeyDown={onKey}>
         {(before || after) && <>
