@@ -476,6 +476,32 @@ on_both_databases! {
         assert_eq!(left["data"]["user"]["name"], "Ida");
     }
 
+    async fn a_leave_grace_running_at_the_stop_ends_once_after_the_start(app) where |s: &mut gifchat::config::Settings| { s.leave_grace_secs = 1; s.restart_grace_secs = 3; }; {
+        let (stays, goes) = (app.user(), app.user());
+        let goes_id = goes.id().await;
+        let id = stays.public_room().await;
+        let mut s = stays.ws().await;
+        s.join(&id).await;
+        let mut g = goes.ws().await;
+        g.join(&id).await;
+        // Gone just before the stop: their grace is still running.
+        drop(g);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let app = app.restart_cleanly().await;
+        drop(s);
+        let stays = crate::helpers::Client { base: app.base.clone(), ..stays };
+        let mut s = stays.ws().await;
+        s.join(&id).await;
+        // Announced gone once, by the new start when the held seat runs
+        // out; never by the stopped instance's grace.
+        let left = s.recv_type("member_left").await;
+        assert_eq!(left["data"]["user"]["id"], goes_id.as_str());
+        s.expect_none("member_left", Duration::from_millis(1500)).await;
+        let events: Vec<String> = stays.history(&id, "").await.body["chats"].as_array().unwrap().iter()
+            .filter_map(|c| c["event"].as_str().map(str::to_owned)).collect();
+        assert_eq!(events, ["joined", "joined", "left"]);
+    }
+
     async fn an_empty_room_is_deleted_after_its_grace(app) where |s: &mut gifchat::config::Settings| { s.leave_grace_secs = 0; s.room_empty_grace_secs = 1; }; {
         let (alice, bob) = (app.user(), app.user());
         let id = alice.public_room().await;
