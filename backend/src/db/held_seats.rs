@@ -11,7 +11,7 @@ use super::DbConnection;
 /// they arrived. Rooms deleted meanwhile are left out.
 pub fn save(conn: &mut DbConnection, seats: &[(String, Vec<String>)]) -> QueryResult<usize> {
     conn.transaction(|conn| {
-        diesel::delete(held_seats::table).execute(conn)?;
+        clear(conn)?;
         let mut saved = 0;
         for (room, users) in seats {
             let exists = rooms::table
@@ -38,6 +38,11 @@ pub fn save(conn: &mut DbConnection, seats: &[(String, Vec<String>)]) -> QueryRe
     })
 }
 
+/// Holds nothing any more.
+pub fn clear(conn: &mut DbConnection) -> QueryResult<()> {
+    diesel::delete(held_seats::table).execute(conn).map(drop)
+}
+
 /// Takes what is held: each room's members in the order they arrived, and
 /// nothing is held any more.
 pub fn take(conn: &mut DbConnection) -> QueryResult<Vec<(String, Vec<String>)>> {
@@ -46,7 +51,7 @@ pub fn take(conn: &mut DbConnection) -> QueryResult<Vec<(String, Vec<String>)>> 
             .select((held_seats::room_id, held_seats::user_id))
             .order((held_seats::room_id.asc(), held_seats::position.asc()))
             .load(conn)?;
-        diesel::delete(held_seats::table).execute(conn)?;
+        clear(conn)?;
         let mut seats: Vec<(String, Vec<String>)> = Vec::new();
         for (room, user) in rows {
             match seats.last_mut() {

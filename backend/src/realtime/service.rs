@@ -315,7 +315,7 @@ pub async fn restore_seats(state: &Data<AppState>) -> AppResult<usize> {
                 .collect();
             let users = user_rows::load_responses(c, &ids)?;
             Ok(seats
-                .iter()
+                .into_iter()
                 .map(|(room, ids)| {
                     let members = ids
                         .iter()
@@ -326,7 +326,7 @@ pub async fn restore_seats(state: &Data<AppState>) -> AppResult<usize> {
                                 .unwrap_or_else(|| UserResponse::new(id, None))
                         })
                         .collect::<Vec<_>>();
-                    (room.clone(), members)
+                    (room, members)
                 })
                 .collect::<Vec<_>>())
         })
@@ -346,7 +346,7 @@ pub async fn restore_seats(state: &Data<AppState>) -> AppResult<usize> {
 
 /// Drops the seats a single instance held, unread (a cluster starts).
 pub async fn forget_seats(state: &Data<AppState>) -> AppResult<()> {
-    state.db.write(|c| Ok(held_seats::take(c).map(drop)?)).await
+    state.db.write(|c| Ok(held_seats::clear(c)?)).await
 }
 
 /// Announces a departure, hands ownership on, and schedules the deletion

@@ -454,6 +454,16 @@ impl Client {
         res
     }
 
+    /// The events of the room's system chats in the latest page, in order.
+    pub async fn events(&self, room: &str) -> Vec<String> {
+        self.history(room, "").await.body["chats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["event"].as_str().map(str::to_owned))
+            .collect()
+    }
+
     pub async fn history(&self, room: &str, query: &str) -> Res {
         self.get(&format!("/api/rooms/{room}/chats{query}")).await
     }

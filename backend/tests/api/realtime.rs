@@ -196,9 +196,7 @@ on_both_databases! {
         let room = app.user().get(&format!("/api/rooms/{id}")).await.body["room"].clone();
         assert_eq!(room["owner"]["id"], first.id().await.as_str());
         assert_eq!(room["member_count"], 2);
-        let events: Vec<String> = owner.history(&id, "").await.body["chats"].as_array().unwrap().iter()
-            .filter_map(|c| c["event"].as_str().map(str::to_owned)).collect();
-        assert_eq!(events, ["joined", "joined", "joined", "left", "owner_changed"]);
+        assert_eq!(owner.events(&id).await, ["joined", "joined", "joined", "left", "owner_changed"]);
     }
 
     async fn typing_is_not_echoed_to_its_sender(app) {
@@ -436,9 +434,7 @@ on_both_databases! {
         while g.recv_type("chat").await["data"]["chat"]["event"] != "owner_changed" {}
         let room = guest.get(&format!("/api/rooms/{id}")).await.body["room"].clone();
         assert_eq!(room["owner"]["id"], guest.id().await.as_str());
-        let events: Vec<String> = guest.history(&id, "").await.body["chats"].as_array().unwrap().iter()
-            .filter_map(|c| c["event"].as_str().map(str::to_owned)).collect();
-        assert_eq!(events, ["joined", "joined", "joined", "left", "owner_changed"]);
+        assert_eq!(guest.events(&id).await, ["joined", "joined", "joined", "left", "owner_changed"]);
         assert_eq!(app.count("SELECT COUNT(*) AS n FROM held_seats").await, 0, "taken at start");
     }
 
@@ -497,9 +493,7 @@ on_both_databases! {
         let left = s.recv_type("member_left").await;
         assert_eq!(left["data"]["user"]["id"], goes_id.as_str());
         s.expect_none("member_left", Duration::from_millis(1500)).await;
-        let events: Vec<String> = stays.history(&id, "").await.body["chats"].as_array().unwrap().iter()
-            .filter_map(|c| c["event"].as_str().map(str::to_owned)).collect();
-        assert_eq!(events, ["joined", "joined", "left"]);
+        assert_eq!(stays.events(&id).await, ["joined", "joined", "left"]);
     }
 
     async fn an_empty_room_is_deleted_after_its_grace(app) where |s: &mut gifchat::config::Settings| { s.leave_grace_secs = 0; s.room_empty_grace_secs = 1; }; {
