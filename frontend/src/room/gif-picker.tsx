@@ -38,7 +38,9 @@ export function GifPicker({ anchor, roomGifs, onPick, onClose }: {
   const now = useRef(true);
   const q = query.trim().replace(/\s+/g, " ");
 
-  useEffect(() => search.current?.focus(), []);
+  // Focused before the panel is first painted: a key pressed the moment
+  // it shows (Escape above all) already reaches it.
+  useLayoutEffect(() => search.current?.focus(), []);
   useLayoutEffect(() => place(anchor, panel.current), [anchor, found, failed]);
   useClickAway(panel, anchor, onClose);
 
